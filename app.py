@@ -1,19 +1,27 @@
-"""CNN Atlas: the dashboard's entry point (home page for now)."""
+"""CNN Atlas: the router. Pages are grouped by what a lecturer does with them."""
 import streamlit as st
 
-import zoo
+st.set_page_config(page_title="CNN Atlas", page_icon="🧭", layout="wide")
 
-st.set_page_config(page_title="CNN Atlas", layout="wide")
-st.title("CNN Atlas")
-st.write("The ImageNet story of convolutional networks, from AlexNet to EfficientNet.")
-rows = []
-for name in zoo.list_models():
-    mi = zoo.info(name)
-    figs = mi.figures
-    rows.append({
-        "model": name, "family": mi.family, "year": mi.year,
-        "parameters": int(figs["params"].value) if "params" in figs else None,
-        "top-1 (%)": figs["top1"].value if "top1" in figs else None,
-        "top-1 source": figs["top1"].source if "top1" in figs else "",
-    })
-st.dataframe(rows, hide_index=True)
+PAGES = {
+    "Explore": [
+        st.Page("pages/home.py", title="Timeline", icon="🏛️", default=True, url_path="timeline"),
+        st.Page("pages/explorer.py", title="Architecture explorer", icon="🔬", url_path="explorer"),
+        st.Page("pages/scaling.py", title="Compound scaling lab", icon="📐", url_path="scaling"),
+        st.Page("pages/pareto.py", title="Accuracy vs cost", icon="📈", url_path="pareto"),
+    ],
+    "Lessons": [
+        st.Page("pages/conv_cost.py", title="Convolution cost", icon="🧮", url_path="conv-cost"),
+        st.Page("pages/shufflenet_guidelines.py", title="ShuffleNet v2 guidelines", icon="⏱️",
+                url_path="shufflenet-guidelines"),
+        st.Page("pages/residual.py", title="Residual learning", icon="↪️", url_path="residual"),
+        st.Page("pages/inception.py", title="Inception", icon="🧩", url_path="inception"),
+        st.Page("pages/resnet_rs.py", title="ResNet-RS", icon="🏋️", url_path="resnet-rs"),
+    ],
+    "Classify": [
+        st.Page("pages/classify.py", title="Classify an image", icon="🖼️", url_path="classify"),
+        st.Page("pages/live.py", title="Live webcam", icon="🎥", url_path="live"),
+    ],
+}
+
+st.navigation(PAGES).run()
