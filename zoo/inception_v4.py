@@ -177,6 +177,8 @@ class PlainStem(nn.Module):
     ``mixed_5b`` appends TF-slim's Mixed_5b module, so that the whole stem of IR-v2 is one stage.
     """
 
+    paper_name = "Stem"  # what the figures call it (read by zoo.analysis)
+
     def __init__(self, rows, in_channels: int = 3, mixed_5b: bool = False):
         super().__init__()
         channels = in_channels
@@ -392,6 +394,8 @@ class InceptionResNetReductionB(nn.Module):
     1×1 256 → 3×3 b0 /2 V | 1×1 256 → 3×3 b1 /2 V | 1×1 256 → 3×3 b2[0] → 3×3 b2[1] /2 V |
     3×3 max-pool /2 V. (Not Fig. 8's module: a separate class because the branches differ.)
     """
+
+    paper_name = "ReductionB"  # the figures' name (read by zoo.analysis)
 
     def __init__(self, in_channels: int, b0: int, b1: int, b2: tuple[int, int]):
         super().__init__()
