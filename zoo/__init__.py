@@ -31,6 +31,9 @@ for _family in FAMILIES:
     import_module(f"{__name__}.{_family}")
 
 from .pretrained import WeightsUnavailable, load_pretrained  # noqa: E402
+from .analysis import analyze, Analysis, Layer, KINDS  # noqa: E402
+from . import costs, diagram  # noqa: E402
 
 __all__ = ["ModelInfo", "Paper", "build", "info", "list_models", "register",
-           "load_pretrained", "WeightsUnavailable"]
+           "load_pretrained", "WeightsUnavailable", "analyze", "Analysis", "Layer", "KINDS",
+           "costs", "diagram"]

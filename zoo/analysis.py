@@ -1,0 +1,1013 @@
+"""Per-layer analysis of a network: shapes, parameters, MACs, activation memory, memory access.
+
+The idea of Netscope (Gao, 2016: a per-layer table of a Caffe net's cost) for PyTorch models, with
+the conventions stated once, here, and shown wherever a count appears:
+
+* **MACs** are the multiply-accumulates of convolutions and matrix products (``Conv*d``, ``Linear``,
+  ``matmul``), batch 1. A k×k convolution producing ``out`` elements from ``C_in / groups`` input
+  channels costs ``out · (C_in / groups) · k · k`` MACs; a ``Linear`` costs ``in · out``. Bias
+  additions are not counted. This is exactly PyTorch's ``FlopCounterMode`` total / 2, and what
+  torchvision's ``_ops`` "GFLOPS" figure holds (despite its name, it is GMACs).
+* **FLOPs = 2 × MACs** (one multiply and one add), nothing else.
+* Normalisation, activations, pooling and elementwise operations (add, multiply, concatenate,
+  channel shuffle) are layers of their own kinds with zero MACs: their cost shows in activation
+  memory and memory access, never silently added to the MACs.
+* **Activation elements / bytes**: the elements a layer writes (its output), and their bytes at the
+  tensor's dtype (float32: 4). Layers that only alias their input (``Identity``, ``Dropout`` in
+  eval, ``Flatten``) write nothing and count zero.
+* **Memory access cost** in the sense of ShuffleNet v2 (Ma et al. 2018, arXiv 1807.11164, §2):
+  elements read plus elements written, weights included. For a 1×1 convolution on an h×w map,
+  ``MAC = hw·(c1 + c2) + c1·c2``. For every layer here: input elements + output elements +
+  floating-point parameters and buffers it reads (a BatchNorm reads its running statistics too).
+
+How it works: the model is built on the ``meta`` device (shapes and dtypes, no storage), put in
+eval mode (auxiliary heads skipped, as the reference counts were measured) and run once on a
+``(1, 3, R, R)`` meta tensor. Forward hooks on every module give the module tree as it executes;
+a ``TorchFunctionMode`` sees every torch function called, so convolutions and matrix products are
+counted exactly where they happen and the functional operations written in a block's ``forward``
+(``out += identity``, ``torch.cat``, the channel shuffle's view-transpose-view, ``scale * x``)
+become layers of their own. No weights are allocated and no arithmetic is done, so any resolution
+costs the same few milliseconds.
+
+Each layer is named hierarchically (``layer1.0.conv1``; a functional op takes its module's name
+plus the op, ``layer1.0.add``), belongs to a *block* (the nearest enclosing module the paper names:
+``Bottleneck``, ``MBConv``, ``Fire``, ``InceptionA``…; a class may set ``paper_name`` to say what
+the paper calls it) and to a *stage* (the top-level grouping: ``layer1`` for ResNet, ``features.3``
+where one ``features`` container holds the stages, ``stem``/``head`` for what runs before the first
+and after the last block).
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import gc
+import math
+import re
+import threading
+from dataclasses import dataclass, field, fields
+from typing import Callable, Iterable
+
+import torch
+import torch.nn as nn
+from torch.overrides import TorchFunctionMode
+
+__all__ = ["KINDS", "KIND_LABELS", "CONVENTIONS", "Layer", "Analysis", "analyze", "trace", "format_count"]
+
+KINDS = ("conv", "pointwise", "depthwise", "grouped", "linear", "se", "pool", "norm", "act",
+         "add", "concat", "shuffle", "mul", "other")
+
+KIND_LABELS = {
+    "conv": "k×k convolution", "pointwise": "1×1 (pointwise) convolution",
+    "depthwise": "depthwise convolution", "grouped": "grouped convolution", "linear": "linear",
+    "se": "squeeze-and-excitation", "pool": "pooling", "norm": "normalisation",
+    "act": "activation", "add": "elementwise add", "concat": "concatenate",
+    "shuffle": "channel shuffle", "mul": "elementwise multiply", "other": "other",
+}
+
+CONVENTIONS = (
+    "MACs = multiply-accumulates of convolutions and matrix products (batch 1, bias not counted); "
+    "FLOPs = 2 × MACs. Normalisation, activations, pooling and elementwise ops are reported "
+    "separately (0 MACs). Memory access = elements read + written, weights included "
+    "(ShuffleNet v2's MAC)."
+)
+
+# --- what each torch function is ------------------------------------------------------------
+# Functions are recognised by name (``torch.add``, ``Tensor.add`` and ``x + y`` all arrive as
+# "add"). "view" ops only re-describe memory: they cost nothing and are not layers.
+_OPS: dict[str, str] = {}
+for _kind, _names in {
+    "conv": "conv1d conv2d conv3d conv_transpose1d conv_transpose2d conv_transpose3d",
+    "linear": "linear matmul __matmul__ mm bmm addmm baddbmm",
+    "pool": ("max_pool1d max_pool2d max_pool3d avg_pool1d avg_pool2d avg_pool3d adaptive_avg_pool1d "
+             "adaptive_avg_pool2d adaptive_avg_pool3d adaptive_max_pool1d adaptive_max_pool2d "
+             "adaptive_max_pool3d lp_pool2d max_pool2d_with_indices _max_pool2d mean amax"),
+    "norm": "batch_norm layer_norm group_norm instance_norm local_response_norm rms_norm",
+    "act": ("relu relu_ relu6 hardtanh hardtanh_ silu silu_ sigmoid sigmoid_ hardsigmoid hardswish "
+            "gelu tanh tanh_ leaky_relu leaky_relu_ elu elu_ selu mish softplus prelu clamp clamp_ "
+            "clip clip_ softmax log_softmax threshold"),
+    "add": "add add_ __add__ __iadd__ __radd__ sub sub_ __sub__ __isub__ __rsub__ rsub",
+    "mul": "mul mul_ __mul__ __imul__ __rmul__ div div_ __truediv__ __itruediv__ __rtruediv__ addcmul",
+    "concat": "cat concat concatenate stack",
+    "shuffle": "channel_shuffle native_channel_shuffle",
+    "other": "pad dropout dropout2d alpha_dropout feature_alpha_dropout interpolate upsample",
+    "view": ("view view_as reshape reshape_as flatten unflatten contiguous squeeze unsqueeze chunk "
+             "split tensor_split narrow __getitem__ expand expand_as select unbind detach t "
+             "transpose permute swapaxes movedim"),
+}.items():
+    for _n in _names.split():
+        _OPS[_n] = _kind
+# canonical names for functional layers: "x += y" and "x.add_(y)" are both an "add"
+_CANON = {n: n.strip("_") for n in _OPS}
+for _n in ("add", "sub", "mul", "matmul"):
+    _CANON[f"__i{_n}__"] = _CANON[f"__r{_n}__"] = _n
+_CANON.update({"__truediv__": "div", "__itruediv__": "div", "__rtruediv__": "div", "rsub": "sub"})
+_TRANSPOSES = {"transpose", "permute", "swapaxes", "movedim"}
+_DROPOUTS = {"dropout", "dropout2d", "alpha_dropout", "feature_alpha_dropout"}
+
+# Order in which a leaf module's kind is decided from the ops it ran (a Conv2dSame pads, then
+# convolves: it is a convolution).
+_PRECEDENCE = {k: i for i, k in enumerate(
+    ("conv", "pointwise", "depthwise", "grouped", "linear", "pool", "norm", "act", "shuffle",
+     "concat", "add", "mul", "other"))}
+
+# --- which modules are blocks ---------------------------------------------------------------
+_CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
+# Small units that the papers do not call blocks: conv + norm + activation bundles, heads.
+_UNITS = {
+    "Conv2dNormActivation", "ConvNormActivation", "BasicConv2d", "ConvBnAct", "ConvNormAct",
+    "ConvBnReLU", "ConvBNReLU", "ConvBN", "ConvBn", "ConvNormLayer", "BatchNormAct2d",
+    "ClassifierHead", "SelectAdaptivePool2d", "Classifier", "Head", "StochasticDepth",
+}
+_SE = re.compile(r"(SqueezeExcit\w*|SEModule|SEBlock|SELayer|SqueezeExcite|EffectiveSEModule|SE)$")
+
+
+def is_se(module: nn.Module) -> bool:
+    """A squeeze-and-excitation unit (torchvision ``SqueezeExcitation``, timm ``SEModule``…)."""
+    return bool(_SE.match(type(module).__name__))
+
+
+def is_block(module: nn.Module) -> bool:
+    """A module the papers name as a building block (``Bottleneck``, ``MBConv``, ``Fire``…).
+
+    Containers (``Sequential``…), leaves, squeeze-excite units and conv+norm+activation bundles
+    are not blocks; a class may say so itself with a boolean ``is_block`` attribute.
+    """
+    cls = type(module)
+    flag = getattr(cls, "is_block", None)
+    if isinstance(flag, bool):
+        return flag
+    if isinstance(module, _CONTAINERS) or not module._modules or is_se(module):
+        return False
+    return cls.__name__ not in _UNITS
+
+
+def block_name(module: nn.Module, root: nn.Module | None = None) -> str:
+    """The paper's name for a block: its class's ``paper_name``, else the class name.
+
+    torchvision calls both the MobileNet v2 block and the ShuffleNet v2 unit ``InvertedResidual``;
+    inside a ShuffleNet the latter is reported as ``ShuffleUnit``.
+    """
+    cls = type(module)
+    name = getattr(cls, "paper_name", None) or cls.__name__
+    if name == "InvertedResidual" and root is not None and "shuffle" in type(root).__name__.lower():
+        return "ShuffleUnit"
+    return name
+
+
+def format_count(n: float) -> str:
+    """A count with an SI prefix and a trailing space for the unit: 4_089_184_256 -> "4.09 G"."""
+    for div, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if abs(n) >= div:
+            v = n / div
+            return f"{v:.3g} {prefix}" if v < 100 else f"{v:.0f} {prefix}"
+    return f"{n:g} "
+
+
+# --- the table --------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class Layer:
+    """One executed layer: a leaf module call, or a functional op in a module's ``forward``."""
+
+    index: int
+    name: str                      # hierarchical: "layer1.0.conv1", "layer1.0.add"
+    module: str                    # owning module's name ("" for the root)
+    op: str                        # module class ("Conv2d") or function ("add")
+    kind: str = "other"            # one of KINDS
+    base_kind: str = ""            # the kind before "se" (a conv inside an SE unit is "pointwise")
+    block: str = ""                # enclosing block's module name, else the stage
+    block_type: str = ""           # the paper's name: "Bottleneck", "MBConv"…; "stem"/"head"
+    stage: str = ""                # "stem", "layer1", "features.3", "head"…
+    kernel: tuple | None = None    # (kH, kW) for convolutions and pools
+    stride: tuple | None = None
+    groups: int | None = None
+    in_shape: tuple = ()           # first input
+    out_shape: tuple = ()
+    in_shapes: tuple = ()          # every tensor input (add, concat have several)
+    params: int = 0                # parameters of the module (counted at its first call)
+    macs: int = 0                  # multiply-accumulates
+    flops: int = 0                 # = 2 * macs
+    act_elems: int = 0             # elements written (the output)
+    act_bytes: int = 0
+    mem_access: int = 0            # elements read + written, weights included
+    inputs: tuple = ()             # indices of the layers producing the inputs (-1: model input)
+
+    def record(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+_SUMS = ("params", "macs", "flops", "act_bytes", "mem_access")
+
+
+@dataclass
+class Analysis:
+    """Result of :func:`analyze`: the layers in execution order, totals and rollups."""
+
+    name: str
+    resolution: int | tuple
+    layers: list[Layer]
+    total_params: int              # every parameter of the model (as models.json counts them)
+    unused_params: int = 0         # parameters of modules not run in eval (auxiliary heads)
+    input_shape: tuple = ()
+    output_shape: tuple = ()
+    model_type: str = ""
+    module_types: dict = field(default_factory=dict, repr=False)  # module name -> class name
+    conventions: str = CONVENTIONS
+
+    # totals
+    @property
+    def total_macs(self) -> int:
+        return sum(layer.macs for layer in self.layers)
+
+    @property
+    def total_flops(self) -> int:
+        return 2 * self.total_macs
+
+    @property
+    def total_act_elems(self) -> int:
+        return sum(layer.act_elems for layer in self.layers)
+
+    @property
+    def total_act_bytes(self) -> int:
+        return sum(layer.act_bytes for layer in self.layers)
+
+    @property
+    def total_mem_access(self) -> int:
+        return sum(layer.mem_access for layer in self.layers)
+
+    def totals(self) -> dict:
+        return {"params": self.total_params, "macs": self.total_macs, "flops": self.total_flops,
+                "act_bytes": self.total_act_bytes, "mem_access": self.total_mem_access,
+                "layers": len(self.layers)}
+
+    # rollups
+    def rollup(self, key: Callable[[Layer], str]) -> list[dict]:
+        """Sum the layers by ``key(layer)``, groups in order of first execution."""
+        rows: dict[str, dict] = {}
+        for layer in self.layers:
+            g = key(layer)
+            row = rows.get(g)
+            if row is None:
+                row = rows[g] = {"group": g, **{k: 0 for k in _SUMS}, "layers": 0}
+            row["params"] += layer.params
+            row["macs"] += layer.macs
+            row["flops"] += layer.flops
+            row["act_bytes"] += layer.act_bytes
+            row["mem_access"] += layer.mem_access
+            row["layers"] += 1
+        return list(rows.values())
+
+    def by_stage(self) -> list[dict]:
+        return self.rollup(lambda layer: layer.stage)
+
+    def by_block(self) -> list[dict]:
+        types = {layer.block: layer.block_type for layer in self.layers}
+        rows = self.rollup(lambda layer: layer.block)
+        for row in rows:
+            row["block_type"] = types[row["group"]]
+        return rows
+
+    def by_kind(self) -> list[dict]:
+        """One row per kind that occurs, in the order of ``KINDS``."""
+        rows = {row["group"]: row for row in self.rollup(lambda layer: layer.kind)}
+        return [rows[k] for k in KINDS if k in rows]
+
+    def by_depth(self, depth: int) -> list[dict]:
+        """Rows for the module tree cut at ``depth`` (1: top-level modules), like torchinfo's depth.
+
+        Each row also has ``type`` (the module class at that depth, or the op) and the input and
+        output shapes of its first and last layer.
+        """
+        def key(layer: Layer) -> str:
+            parts = layer.name.split(".")
+            return ".".join(parts[:depth]) if depth > 0 else layer.name
+        first: dict[str, Layer] = {}
+        last: dict[str, Layer] = {}
+        for layer in self.layers:
+            g = key(layer)
+            first.setdefault(g, layer)
+            last[g] = layer
+        rows = self.rollup(key)
+        for row in rows:
+            g = row["group"]
+            leaf = first[g].name == g
+            row["type"] = first[g].op if leaf else self.module_types.get(g, "")
+            row["kind"] = first[g].kind if leaf and first[g] is last[g] else ""
+            row["in_shape"] = first[g].in_shape
+            row["out_shape"] = last[g].out_shape
+        return rows
+
+    def records(self) -> list[dict]:
+        """One dict per layer, ready for ``pandas.DataFrame``."""
+        return [layer.record() for layer in self.layers]
+
+    def blocks(self) -> list[str]:
+        """Names of the blocks, in execution order."""
+        seen = {}
+        for layer in self.layers:
+            if layer.block_type not in ("stem", "head") and layer.block in self.module_types:
+                seen.setdefault(layer.block, None)
+        return list(seen)
+
+
+# --- tracing ------------------------------------------------------------------------------------
+
+def _tensors(obj) -> list[torch.Tensor]:
+    if isinstance(obj, torch.Tensor):
+        return [obj]
+    if isinstance(obj, (tuple, list)):
+        out = []
+        for o in obj:
+            out.extend(_tensors(o))
+        return out
+    if isinstance(obj, dict):
+        return _tensors(list(obj.values()))
+    return []
+
+
+def _pair(v) -> tuple:
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+def _arg(args, kwargs, i, name, default=None):
+    if len(args) > i:
+        return args[i]
+    return kwargs.get(name, default) if kwargs else default
+
+
+def _conv_info(name: str, args, kwargs, out) -> tuple[str, int, tuple, tuple, int, int]:
+    """(kind, macs, kernel, stride, groups, weight elements) of a convolution call."""
+    x, w = args[0], _arg(args, kwargs, 1, "weight")
+    b = _arg(args, kwargs, 2, "bias")
+    transposed = name.startswith("conv_transpose")
+    stride = _arg(args, kwargs, 3, "stride", 1)
+    groups = _arg(args, kwargs, 7 if transposed else 6, "groups", 1)
+    kernel = tuple(w.shape[2:])
+    if transposed:  # FlopCounterMode's rule: the input's positions times every weight
+        macs = x.shape[0] * math.prod(x.shape[2:]) * w.numel()
+    else:           # out positions × C_out × (C_in / groups) × k × k
+        macs = out.numel() * math.prod(w.shape[1:])
+    if x.dim() == len(kernel) + 1:  # unbatched input
+        macs = out.numel() * math.prod(w.shape[1:])
+    c_in = x.shape[-len(kernel) - 1]
+    if groups == 1:
+        kind = "pointwise" if all(k == 1 for k in kernel) else "conv"
+    elif groups == c_in:
+        kind = "depthwise"
+    else:
+        kind = "grouped"
+    stride = tuple(stride) if isinstance(stride, (tuple, list)) else (stride,) * len(kernel)
+    return kind, macs, kernel, stride, groups, w.numel() + (b.numel() if b is not None else 0)
+
+
+def _matmul_macs(name: str, args, kwargs, out) -> tuple[int, int]:
+    """(macs, weight elements) of a linear layer or matrix product."""
+    if name == "linear":
+        x, w = args[0], _arg(args, kwargs, 1, "weight")
+        b = _arg(args, kwargs, 2, "bias")
+        return x.numel() // w.shape[-1] * w.numel(), w.numel() + (b.numel() if b is not None else 0)
+    if name in ("addmm", "baddbmm"):
+        a = args[1]
+    else:
+        a = args[0]
+    return out.numel() * a.shape[-1], 0
+
+
+# --- shapes without running torch's meta kernels ----------------------------------------------
+# On the meta device PyTorch still runs each op's shape function, many of them in Python (batch
+# norm takes ~1.6 ms per call and imports torch._dynamo on its first call). For the ops CNNs are
+# made of, the output shape is a line of arithmetic, so the trace computes it here and returns an
+# empty meta tensor of that shape; any other op runs normally. ``trace(..., fast=False)`` runs
+# every op through PyTorch, and the tests check that both give the same layers.
+
+def _ntuple(v, n: int) -> tuple:
+    if isinstance(v, (tuple, list)):
+        return tuple(v) if len(v) == n else tuple(v) * n if len(v) == 1 else tuple(v)
+    return (v,) * n
+
+
+def _empty(shape, like: torch.Tensor) -> torch.Tensor:
+    for d in shape:
+        if d < 0:
+            raise RuntimeError(f"output size is too small: {tuple(shape)}")
+    return torch.empty(shape, dtype=like.dtype, device="meta")
+
+
+def _shape_conv(fname, args, kwargs):
+    x, w = args[0], _arg(args, kwargs, 1, "weight")
+    nd = w.dim() - 2
+    if x.dim() not in (nd + 1, nd + 2):
+        return None
+    spatial = x.shape[-nd:]
+    k = w.shape[2:]
+    stride = _ntuple(_arg(args, kwargs, 3, "stride", 1), nd)
+    if fname.startswith("conv_transpose"):
+        padding = _ntuple(_arg(args, kwargs, 4, "padding", 0), nd)
+        out_pad = _ntuple(_arg(args, kwargs, 5, "output_padding", 0), nd)
+        groups = _arg(args, kwargs, 6, "groups", 1)
+        dilation = _ntuple(_arg(args, kwargs, 7, "dilation", 1), nd)
+        out = [(i - 1) * s - 2 * p + d * (kk - 1) + op + 1
+               for i, s, p, d, kk, op in zip(spatial, stride, padding, dilation, k, out_pad)]
+        c_out = w.shape[1] * groups
+    else:
+        padding = _arg(args, kwargs, 4, "padding", 0)
+        dilation = _ntuple(_arg(args, kwargs, 5, "dilation", 1), nd)
+        groups = _arg(args, kwargs, 6, "groups", 1)
+        if x.shape[-nd - 1] != w.shape[1] * groups:
+            return None  # let PyTorch raise its own message
+        if isinstance(padding, str):
+            if padding == "same":
+                out = list(spatial)
+            else:  # "valid"
+                out = [i - d * (kk - 1) for i, d, kk in zip(spatial, dilation, k)]
+        else:
+            padding = _ntuple(padding, nd)
+            out = [(i + 2 * p - d * (kk - 1) - 1) // s + 1
+                   for i, s, p, d, kk in zip(spatial, stride, padding, dilation, k)]
+        c_out = w.shape[0]
+    if min(out) < 1:
+        raise RuntimeError(f"{fname}: input {tuple(x.shape)} is too small for kernel {tuple(k)}: "
+                           f"calculated output size {tuple(out)}")
+    return _empty((*x.shape[:-nd - 1], c_out, *out), x)
+
+
+def _pool_len(i, k, s, p, d, ceil):
+    out = (i + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil else 0)) // s + 1
+    if ceil and (out - 1) * s >= i + p:
+        out -= 1
+    return out
+
+
+def _shape_pool(fname, args, kwargs):
+    x = args[0]
+    nd = int(fname[-2])
+    if x.dim() not in (nd + 1, nd + 2):
+        return None
+    k = _ntuple(_arg(args, kwargs, 1, "kernel_size"), nd)
+    s = _arg(args, kwargs, 2, "stride")
+    s = k if s is None or (isinstance(s, (list, tuple)) and not s) else _ntuple(s, nd)
+    p = _ntuple(_arg(args, kwargs, 3, "padding", 0), nd)
+    if fname.startswith("max"):
+        if _arg(args, kwargs, 6, "return_indices", False):
+            return None
+        d = _ntuple(_arg(args, kwargs, 4, "dilation", 1), nd)
+        ceil = _arg(args, kwargs, 5, "ceil_mode", False)
+    else:
+        d = (1,) * nd
+        ceil = _arg(args, kwargs, 4, "ceil_mode", False)
+    out = [_pool_len(i, kk, ss, pp, dd, ceil)
+           for i, kk, ss, pp, dd in zip(x.shape[-nd:], k, s, p, d)]
+    if min(out) < 1:
+        raise RuntimeError(f"{fname}: input {tuple(x.shape)} is too small for kernel {k}: "
+                           f"calculated output size {tuple(out)}")
+    return _empty((*x.shape[:-nd], *out), x)
+
+
+def _shape_adaptive(fname, args, kwargs):
+    x = args[0]
+    nd = int(fname[-2])
+    if fname.startswith("adaptive_max") and _arg(args, kwargs, 2, "return_indices", False):
+        return None
+    size = _ntuple(_arg(args, kwargs, 1, "output_size"), nd)
+    out = [i if o is None else o for i, o in zip(x.shape[-nd:], size)]
+    return _empty((*x.shape[:-nd], *out), x)
+
+
+def _shape_mean(fname, args, kwargs):
+    x = args[0]
+    dims = _arg(args, kwargs, 1, "dim")
+    if not isinstance(x, torch.Tensor) or dims is None or _arg(args, kwargs, 3, "dtype") is not None:
+        return None
+    keep = _arg(args, kwargs, 2, "keepdim", False)
+    n = x.dim()
+    dims = {d % n for d in ((dims,) if isinstance(dims, int) else dims)}
+    shape = [1 if i in dims else v for i, v in enumerate(x.shape) if keep or i not in dims]
+    return _empty(shape, x)
+
+
+def _shape_linear(fname, args, kwargs):
+    x, w = args[0], _arg(args, kwargs, 1, "weight")
+    if x.shape[-1] != w.shape[-1] or w.dim() != 2:
+        return None
+    return _empty((*x.shape[:-1], w.shape[0]), x)
+
+
+def _broadcast(a: tuple, b: tuple) -> tuple | None:
+    if a == b:
+        return a
+    n = max(len(a), len(b))
+    a = (1,) * (n - len(a)) + a
+    b = (1,) * (n - len(b)) + b
+    out = []
+    for x, y in zip(a, b):
+        if x == y or y == 1:
+            out.append(x)
+        elif x == 1:
+            out.append(y)
+        else:
+            return None
+    return tuple(out)
+
+
+def _shape_binary(fname, args, kwargs):
+    if len(args) < 2:
+        return None
+    a, b = args[0], args[1]
+    if not isinstance(a, torch.Tensor):
+        a, b = b, a
+    if not isinstance(a, torch.Tensor):
+        return None
+    if isinstance(b, torch.Tensor):
+        if b.dtype != a.dtype:
+            return None
+        shape = _broadcast(tuple(a.shape), tuple(b.shape))
+        if shape is None:
+            return None
+    elif isinstance(b, (int, float)) and not isinstance(b, bool) and a.is_floating_point():
+        shape = tuple(a.shape)
+    else:
+        return None
+    if fname.endswith("_") and not fname.startswith("__") or fname.startswith("__i"):
+        return args[0] if shape == tuple(args[0].shape) else None
+    return _empty(shape, a)
+
+
+_INPLACE_AT = {"relu": 1, "relu6": 1, "silu": 1, "hardswish": 1, "hardsigmoid": 1, "mish": 1,
+               "selu": 1, "hardtanh": 3, "leaky_relu": 2, "elu": 2, "dropout": 3,
+               "dropout2d": 3}
+
+
+def _shape_same(fname, args, kwargs):
+    """Ops whose output has the input's shape: normalisation, activations, shuffles."""
+    x = args[0] if args else kwargs.get("input")
+    if not isinstance(x, torch.Tensor):
+        return None
+    i = _INPLACE_AT.get(fname)
+    if fname.endswith("_") or (i is not None and _arg(args, kwargs, i, "inplace", False)):
+        return x
+    return _empty(x.shape, x)
+
+
+def _shape_cat(fname, args, kwargs):
+    ts = _arg(args, kwargs, 0, "tensors")
+    dim = _arg(args, kwargs, 1, "dim", 0)
+    if not isinstance(ts, (list, tuple)) or not ts or not isinstance(ts[0], torch.Tensor):
+        return None
+    first = ts[0]
+    n = first.dim()
+    if fname == "stack":
+        d = dim % (n + 1)
+        shape = list(first.shape)
+        shape.insert(d, len(ts))
+        return _empty(shape, first)
+    d = dim % n
+    shape = list(first.shape)
+    total = 0
+    for t in ts:
+        if t.dim() != n or t.dtype != first.dtype:
+            return None
+        for j in range(n):
+            if j != d and t.shape[j] != shape[j]:
+                return None
+        total += t.shape[d]
+    shape[d] = total
+    return _empty(shape, first)
+
+
+def _shape_pad(fname, args, kwargs):
+    x, pad = args[0], _arg(args, kwargs, 1, "pad")
+    mode = _arg(args, kwargs, 2, "mode", "constant")
+    if mode != "constant" or not isinstance(pad, (list, tuple)) or len(pad) % 2:
+        return None
+    shape = list(x.shape)
+    for i in range(len(pad) // 2):
+        shape[-1 - i] += pad[2 * i] + pad[2 * i + 1]
+    return _empty(shape, x)
+
+
+def _shape_dropout(fname, args, kwargs):
+    if _arg(args, kwargs, 2, "training", True):
+        return None
+    return args[0]
+
+
+_SHAPES: dict[str, Callable] = {}
+for _names, _fn in (
+    ("conv1d conv2d conv3d conv_transpose1d conv_transpose2d conv_transpose3d", _shape_conv),
+    ("max_pool1d max_pool2d max_pool3d avg_pool1d avg_pool2d avg_pool3d", _shape_pool),
+    ("adaptive_avg_pool1d adaptive_avg_pool2d adaptive_avg_pool3d adaptive_max_pool1d "
+     "adaptive_max_pool2d adaptive_max_pool3d", _shape_adaptive),
+    ("mean", _shape_mean),
+    ("linear", _shape_linear),
+    ("add add_ __add__ __iadd__ __radd__ sub sub_ __sub__ __isub__ mul mul_ __mul__ __imul__ "
+     "__rmul__ div div_ __truediv__ __itruediv__", _shape_binary),
+    ("batch_norm layer_norm group_norm instance_norm local_response_norm relu relu_ relu6 "
+     "hardtanh hardtanh_ silu silu_ sigmoid sigmoid_ hardsigmoid hardswish gelu tanh tanh_ "
+     "leaky_relu leaky_relu_ elu elu_ selu mish softplus channel_shuffle native_channel_shuffle",
+     _shape_same),
+    ("cat concat concatenate stack", _shape_cat),
+    ("pad", _shape_pad),
+    ("dropout dropout2d alpha_dropout feature_alpha_dropout", _shape_dropout),
+):
+    for _n in _names.split():
+        _SHAPES[_n] = _fn
+
+
+class _Trace(TorchFunctionMode):
+    """Records layers while a model runs once. Use :func:`trace`."""
+
+    def __init__(self, model: nn.Module, fast: bool = True):
+        super().__init__()
+        self.root = model
+        self.fast = fast
+        self.tid = threading.get_ident()
+        self.names: dict[int, str] = {}
+        self.modules: dict[str, nn.Module] = {}
+        for n, m in model.named_modules():
+            self.names[id(m)] = n
+            self.modules[n] = m
+        self.layers: list[Layer] = []
+        self.producer: dict[int, int] = {}   # id(tensor) -> index of the layer that wrote it
+        self.keep: list = []                 # keeps traced tensors alive so ids stay unique
+        # the module stack: [name, module, leaf record or None, first functional record index]
+        self.stack: list[list] = [["", model, None, None]]
+        self.counts: dict[str, int] = {}     # functional op names per module, for "add_1"
+        self.called: set[int] = set()        # modules whose parameters were counted
+        self.pending_shuffle: Layer | None = None
+        self._view_source: dict[int, tuple] = {}  # id(view) -> shape of the tensor it views
+
+    # module hooks (global, filtered to this thread)
+    def pre_hook(self, module, args):
+        if threading.get_ident() != self.tid:
+            return None
+        name = self.names.get(id(module))
+        if name is None or (module is self.root and module._modules):
+            return None
+        if not module._modules:  # a leaf: one layer
+            name = name or type(module).__name__
+            layer = Layer(index=len(self.layers), name=name, module=name, op=type(module).__name__)
+            ts = _tensors(args)
+            layer.in_shapes = tuple(tuple(t.shape) for t in ts)
+            layer.in_shape = layer.in_shapes[0] if ts else ()
+            layer.inputs = tuple(self.producer.get(id(t), -1) for t in ts)
+            layer.mem_access = sum(t.numel() for t in ts)
+            layer.kind = ""
+            self.stack.append([name, module, layer, None])
+        else:
+            self.stack.append([name, module, None, None])
+        return None
+
+    def post_hook(self, module, args, output):
+        if threading.get_ident() != self.tid:
+            return None
+        if self.names.get(id(module)) is None or (module is self.root and module._modules):
+            return None
+        name, mod, layer, first_fn = self.stack.pop()
+        first_call = id(module) not in self.called
+        self.called.add(id(module))
+        if layer is not None:
+            ts = _tensors(output)
+            layer.out_shape = tuple(ts[0].shape) if ts else ()
+            if first_call:
+                layer.params = sum(p.numel() for p in module.parameters(recurse=False))
+            if not layer.kind:  # ran no op that does work: an alias (Identity, Dropout, Flatten)
+                layer.kind = "other"
+                layer.mem_access = 0
+            else:
+                out_elems = sum(t.numel() for t in ts)
+                layer.act_elems = out_elems
+                layer.act_bytes = sum(t.numel() * t.element_size() for t in ts)
+                layer.mem_access += out_elems + sum(
+                    t.numel() for t in module.parameters(recurse=False)) + sum(
+                    t.numel() for t in module.buffers(recurse=False) if t.is_floating_point())
+            layer.flops = 2 * layer.macs
+            self._add(layer, ts)
+        elif first_call:
+            own = sum(p.numel() for p in module.parameters(recurse=False))
+            if own:  # a non-leaf module holding parameters itself (a layer scale, a token…)
+                if first_fn is not None:
+                    self.layers[first_fn].params += own
+                else:
+                    self._add(Layer(index=len(self.layers), name=f"{name}.parameters", module=name,
+                                    op=type(module).__name__, params=own), [])
+        return None
+
+    def _add(self, layer: Layer, outputs: list[torch.Tensor]):
+        layer.index = len(self.layers)
+        self.layers.append(layer)
+        for t in outputs:
+            self.producer[id(t)] = layer.index
+        self.keep.append(outputs)
+
+    def _alias(self, src: torch.Tensor | None, out) -> None:
+        if src is None:
+            return
+        p = self.producer.get(id(src))
+        if p is None:
+            return
+        outs = _tensors(out)
+        for t in outs:
+            self.producer[id(t)] = p
+        self.keep.append(outs)
+
+    # every torch function
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        fname = getattr(func, "__name__", "")
+        kind = _OPS.get(fname)
+        if kind is None:
+            return func(*args, **kwargs)
+        out = None
+        if self.fast:
+            shape = _SHAPES.get(fname)
+            if shape is not None:
+                out = shape(fname, args, kwargs)
+        if out is None:
+            out = func(*args, **kwargs)
+        top = self.stack[-1]
+        leaf = top[2]
+        if leaf is None:
+            return self._functional(top, fname, kind, args, kwargs, out)
+        # inside a leaf module: the work is the module's
+        if kind == "view":
+            return out
+        k = kind
+        if kind == "conv":
+            k, macs, kernel, stride, groups, _ = _conv_info(fname, args, kwargs, out)
+            leaf.macs += macs
+            leaf.kernel, leaf.stride, leaf.groups = kernel, stride, groups
+        elif kind == "linear":
+            leaf.macs += _matmul_macs(fname, args, kwargs, out)[0]
+        elif kind == "pool":
+            self._pool_details(leaf, fname, args, kwargs)
+        elif kind == "other" and fname in _DROPOUTS and not _arg(args, kwargs, 2, "training", True):
+            return out  # dropout in eval: an alias
+        if not leaf.kind or _PRECEDENCE[k] < _PRECEDENCE[leaf.kind]:
+            leaf.kind = k
+        return out
+
+    def _pool_details(self, layer: Layer, fname, args, kwargs):
+        if fname.startswith(("max_pool", "avg_pool", "lp_pool", "_max_pool")):
+            i = 2 if fname.startswith("lp_pool") else 1
+            k = _arg(args, kwargs, i, "kernel_size")
+            s = _arg(args, kwargs, i + 1, "stride") or k
+            layer.kernel, layer.stride = _pair(k), _pair(s)
+
+    def _functional(self, top, fname, kind, args, kwargs, out):
+        first = args[0] if args else None
+        if kind == "view":
+            # the channel shuffle (ShuffleNet): view to (B, g, C/g, H, W), transpose, view back
+            ps = self.pending_shuffle
+            if fname in _TRANSPOSES and isinstance(first, torch.Tensor) and first.dim() >= 5:
+                layer = self._new(top, "shuffle", "channel_shuffle", [first], out)
+                src = self._view_source.get(id(first))
+                if src is not None:
+                    layer.in_shape = src
+                    layer.in_shapes = (src,)
+                self.pending_shuffle = layer
+                return out
+            if ps is not None and isinstance(first, torch.Tensor) and self.producer.get(id(first)) == ps.index:
+                ps.out_shape = tuple(out.shape) if isinstance(out, torch.Tensor) else ps.out_shape
+            if isinstance(first, torch.Tensor) and isinstance(out, torch.Tensor):
+                self._view_source[id(out)] = self._view_source.get(id(first), tuple(first.shape))
+            self._alias(first, out)
+            return out
+        if kind == "pool" and fname in ("mean", "amax"):
+            dims = _arg(args, kwargs, 1, "dim")
+            if not isinstance(first, torch.Tensor) or first.dim() < 3 or dims is None:
+                self._alias(first, out)
+                return out
+            dims = {d % first.dim() for d in ((dims,) if isinstance(dims, int) else dims)}
+            if not dims or min(dims) < 2:  # not a spatial reduction
+                self._alias(first, out)
+                return out
+        if kind == "other" and fname in _DROPOUTS and not _arg(args, kwargs, 2, "training", True):
+            self._alias(first, out)
+            return out
+        if kind == "concat":
+            ins = _tensors(first)
+        else:
+            ins = [a for a in args if isinstance(a, torch.Tensor)]
+        layer = self._new(top, kind, fname, ins, out)
+        if kind == "conv":
+            k, macs, kernel, stride, groups, wel = _conv_info(fname, args, kwargs, out)
+            layer.kind, layer.macs, layer.kernel, layer.stride, layer.groups = k, macs, kernel, stride, groups
+            ins = ins[:1]
+            layer.in_shapes, layer.inputs = layer.in_shapes[:1], layer.inputs[:1]
+            layer.mem_access = ins[0].numel() + layer.act_elems + wel
+        elif kind == "linear":
+            macs, wel = _matmul_macs(fname, args, kwargs, out)
+            layer.macs = macs
+            if fname == "linear":
+                layer.in_shapes, layer.inputs = layer.in_shapes[:1], layer.inputs[:1]
+                layer.mem_access = ins[0].numel() + layer.act_elems + wel
+        elif kind == "pool":
+            self._pool_details(layer, fname, args, kwargs)
+        layer.flops = 2 * layer.macs
+        return out
+
+    def _new(self, top, kind, fname, ins, out) -> Layer:
+        ctx = top[0]
+        fname = _CANON.get(fname, fname)
+        key = f"{ctx}.{fname}" if ctx else fname
+        n = self.counts.get(key, 0)
+        self.counts[key] = n + 1
+        name = key if n == 0 else f"{key}_{n}"
+        outs = _tensors(out)
+        layer = Layer(index=len(self.layers), name=name, module=ctx, op=fname, kind=kind)
+        layer.in_shapes = tuple(tuple(t.shape) for t in ins)
+        layer.in_shape = layer.in_shapes[0] if ins else ()
+        layer.inputs = tuple(self.producer.get(id(t), -1) for t in ins)
+        layer.out_shape = tuple(outs[0].shape) if outs else ()
+        layer.act_elems = sum(t.numel() for t in outs)
+        layer.act_bytes = sum(t.numel() * t.element_size() for t in outs)
+        layer.mem_access = sum(t.numel() for t in ins) + layer.act_elems
+        if top[3] is None:
+            top[3] = layer.index
+        self._add(layer, outs)
+        return layer
+
+
+def _label_stages(model: nn.Module, layers: list[Layer], modules: dict[str, nn.Module]) -> None:
+    """Fill ``block``, ``block_type`` and ``stage`` of every layer (see the module docstring)."""
+    block_of: dict[str, str | None] = {}
+
+    def nearest_block(mod_name: str) -> str | None:
+        if mod_name in block_of:
+            return block_of[mod_name]
+        m = modules.get(mod_name)
+        if mod_name and m is not None and is_block(m):
+            found = mod_name
+        elif not mod_name:
+            found = None
+        else:
+            found = nearest_block(mod_name.rpartition(".")[0])
+        block_of[mod_name] = found
+        return found
+
+    # the trunk: a single top-level container holding every block (torchvision's `features`)
+    tops_with_blocks = []
+    for top_name, top in model.named_children():
+        if any(is_block(m) for m in top.modules()):
+            tops_with_blocks.append((top_name, top))
+    trunk = None
+    if len(tops_with_blocks) == 1 and isinstance(tops_with_blocks[0][1], _CONTAINERS):
+        trunk = tops_with_blocks[0][0]
+    blocky = {n for n, _ in tops_with_blocks}
+    if trunk is not None:
+        blocky = {f"{trunk}.{n}" for n, m in modules[trunk].named_children()
+                  if is_block(m) or any(is_block(mm) for mm in m.modules())}
+
+    def raw_stage(mod_name: str) -> str | None:
+        if not mod_name:
+            return None
+        parts = mod_name.split(".")
+        if trunk is not None and parts[0] == trunk and len(parts) > 1:
+            return ".".join(parts[:2])
+        return parts[0]
+
+    raws = [raw_stage(layer.module) for layer in layers]
+    hits = [i for i, r in enumerate(raws) if r in blocky]
+    first, last = (hits[0], hits[-1]) if hits else (None, None)
+    prev = ""
+    for i, layer in enumerate(layers):
+        r = raws[i]
+        if first is not None and i < first:
+            stage = "stem"
+        elif last is not None and i > last:
+            stage = "head"
+        elif r is None:
+            stage = prev or layer.name
+        else:
+            stage = r
+        layer.stage = prev = stage
+        layer.base_kind = layer.kind
+        b = nearest_block(layer.module)
+        if b is not None:
+            layer.block = b
+            layer.block_type = block_name(modules[b], model)
+        elif stage in ("stem", "head"):
+            layer.block = layer.block_type = stage
+        else:
+            layer.block = stage
+            m = modules.get(stage)
+            layer.block_type = type(m).__name__ if m is not None else layer.op
+        # everything inside a squeeze-and-excitation unit is its cost
+        mod = layer.module
+        while mod:
+            m = modules.get(mod)
+            if m is not None and is_se(m):
+                layer.kind = "se"
+                break
+            if b is not None and mod == b:
+                break
+            mod = mod.rpartition(".")[0]
+
+
+def trace(model: nn.Module, x: torch.Tensor, fast: bool = True) -> tuple[list[Layer], torch.Tensor, set]:
+    """Run ``model(x)`` once, recording its layers. Returns (layers, output, ids of modules run).
+
+    ``fast``: compute the output shapes of common ops here instead of running PyTorch's meta
+    kernels (same result, several times faster).
+    """
+    t = _Trace(model, fast)
+    h1 = nn.modules.module.register_module_forward_pre_hook(t.pre_hook)
+    h2 = nn.modules.module.register_module_forward_hook(t.post_hook)
+    try:
+        with torch.no_grad(), t:
+            out = model(x)
+    finally:
+        h1.remove()
+        h2.remove()
+    _label_stages(model, t.layers, t.modules)
+    return t.layers, out, t.called
+
+
+def _to_meta(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` on the meta device; the original (and its weights) is left untouched."""
+    memo = {}
+    for t in list(model.parameters()) + list(model.buffers()):
+        m = torch.empty_like(t, device="meta")
+        memo[id(t)] = nn.Parameter(m, requires_grad=t.requires_grad) if isinstance(t, nn.Parameter) else m
+    return copy.deepcopy(model, memo)
+
+
+@contextlib.contextmanager
+def _no_gc():
+    """Pause the cyclic garbage collector: building a model makes thousands of small objects, and
+    the collections they trigger scan all of torch's (the cold build of a large model took 3× as
+    long). Reference counting still frees everything; the collector resumes afterwards."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def analyze(name_or_model: str | nn.Module, resolution: int | tuple | None = None,
+            **overrides) -> Analysis:
+    """Per-layer shapes, parameters, MACs and memory of a registered model or of any ``nn.Module``.
+
+    ``resolution``: the input side (or ``(H, W)``); default: the model's registered resolution
+    (224 for a bare module). ``overrides`` go to the builder (``zoo.build(name, **overrides)``).
+    Runs on the meta device; a module given with real weights is copied there, not modified.
+    Raises ``KeyError`` for an unknown name and ``ValueError`` when the model cannot run at the
+    resolution (too small for its pooling, for instance).
+    """
+    with _no_gc():
+        return _analyze(name_or_model, resolution, overrides)
+
+
+def _analyze(name_or_model, resolution, overrides) -> Analysis:
+    from . import registry
+
+    if isinstance(name_or_model, str):
+        mi = registry.info(name_or_model)
+        name = mi.name
+        resolution = mi.resolution if resolution is None else resolution
+        with torch.device("meta"):
+            model = mi.builder(**overrides)
+        restore = None
+    elif isinstance(name_or_model, nn.Module):
+        if overrides:
+            raise TypeError("overrides only apply to a registered model name")
+        model = name_or_model
+        name = type(model).__name__
+        resolution = 224 if resolution is None else resolution
+        if any(not t.is_meta for t in model.parameters()) or any(not t.is_meta for t in model.buffers()):
+            model = _to_meta(model)
+            restore = None
+        else:
+            restore = [(m, m.training) for m in model.modules()]
+    else:
+        raise TypeError(f"expected a model name or an nn.Module, got {type(name_or_model).__name__}")
+
+    h, w = _pair(resolution)
+    if not (isinstance(h, int) and isinstance(w, int)) or h < 1 or w < 1:
+        raise ValueError(f"resolution must be a positive integer, got {resolution!r}")
+    x = torch.empty(1, 3, h, w, device="meta")
+    model.eval()
+    try:
+        layers, out, called = trace(model, x)
+    except (RuntimeError, ValueError, IndexError) as e:
+        raise ValueError(f"{name} cannot run at {h}×{w}: {e}") from e
+    finally:
+        if restore is not None:
+            for m, training in restore:
+                m.training = training
+    total = sum(p.numel() for p in model.parameters())
+    used = sum(layer.params for layer in layers)
+    outs = _tensors(out)
+    return Analysis(
+        name=name,
+        resolution=resolution,
+        layers=layers,
+        total_params=total,
+        unused_params=total - used,
+        input_shape=tuple(x.shape),
+        output_shape=tuple(outs[0].shape) if outs else (),
+        model_type=type(model).__name__,
+        module_types={n: type(m).__name__ for n, m in model.named_modules()},
+    )
