@@ -1,4 +1,11 @@
-"""CNN Atlas: the router. Pages are grouped by what a lecturer does with them."""
+"""CNN Atlas: the router. Pages are grouped by what a lecturer does with them.
+
+Shared bits live here: the page list, a sidebar note on shareable links, and the cache warm-up
+(every model analysed once on the meta device in a background thread when the server starts, so
+that switching models is a cache hit; set CNN_ATLAS_WARM_UP=0 to skip it).
+"""
+import os
+
 import streamlit as st
 
 st.set_page_config(page_title="CNN Atlas", page_icon="🧭", layout="wide")
@@ -24,4 +31,15 @@ PAGES = {
     ],
 }
 
-st.navigation(PAGES).run()
+page = st.navigation(PAGES)
+
+if os.environ.get("CNN_ATLAS_WARM_UP", "1") != "0":
+    from ui.state import start_warm_up
+
+    start_warm_up()
+
+with st.sidebar:
+    st.caption("Every choice on a page (model, resolution, φ…) is kept in the address bar: "
+               "copy the URL to share the exact view.")
+
+page.run()

@@ -1,3 +1,209 @@
+"""Architecture explorer: one model's structure and cost, layer by layer, or two side by side.
+
+Pick a family and a model and its knobs (input resolution; width multiplier or φ where the
+builder has them). Everything shown is computed by ``zoo.analyze`` on the meta device (shapes and
+counts, no weights) or is a reference figure from ``zoo.info(name).figures`` shown with its source.
+The view lives in the URL (``?model=resnet50&res=224``), so a copied link reopens it.
+"""
+from __future__ import annotations
+
 import streamlit as st
 
-st.info("This page is being written.")
+import zoo
+from ui import explore as ux
+from ui import state
+
+RES_MIN, RES_MAX = 32, 1024
+SHADES = {"MACs share": "macs", "parameter share": "params", "none": None}
+
+
+def _reset_after_family() -> None:
+    for k in ("model", "res", "width", "phi", "block", "vs"):
+        st.session_state.pop(k, None)
+
+
+def _reset_after_model() -> None:
+    for k in ("res", "width", "phi", "block", "vs"):
+        st.session_state.pop(k, None)
+
+
+def _reset_resolution() -> None:
+    st.session_state.pop("res", None)
+
+
+def pick_model() -> tuple[str, int, dict, str]:
+    """Family, model, resolution, knobs and unit widgets; returns (model, resolution, overrides, unit)."""
+    fams = state.families()
+    state.seed_family_from_model()
+    if st.session_state.get("family") not in fams:
+        st.session_state.pop("family", None)
+    cols = st.columns([1.1, 1.4, 1.6, 1.4, 0.9])
+    family = cols[0].selectbox("Family", list(fams), key="family", bind="query-params",
+                               on_change=_reset_after_family)
+    model = cols[1].selectbox("Model", fams[family], key="model", bind="query-params",
+                              on_change=_reset_after_model)
+    mi = zoo.info(model)
+    defaults = state.knobs(model)
+    overrides = {}
+    for knob, default in defaults.items():
+        label, lo, hi, step = state.KNOBS[knob]
+        key = "width" if knob == "width_mult" else knob
+        state.clamp_query_number(key, lo, hi)
+        value = cols[3].slider(label, lo, hi, value=float(default), step=step, key=key,
+                               bind="query-params", on_change=_reset_resolution)
+        if value != default:
+            overrides[knob] = value
+    if not defaults:
+        cols[3].caption("No width multiplier or φ for this model: its variants are separate entries.")
+    # A knob may change the model's own resolution (φ scales it by γ^φ): default to that.
+    default_res = mi.resolution
+    if overrides:
+        try:
+            default_res = int(getattr(state.meta_model(model, tuple(sorted(overrides.items()))),
+                                      "resolution", mi.resolution))
+        except Exception as e:
+            st.error(f"Cannot build **{model}** with {overrides}: {e}")
+            st.stop()
+    default_res = min(max(default_res, RES_MIN), RES_MAX)
+    state.clamp_query_number("res", RES_MIN, RES_MAX)
+    res = cols[2].slider("Input resolution (px)", RES_MIN, RES_MAX, value=default_res, step=1,
+                         key="res", bind="query-params",
+                         help=f"The default for {model} is {default_res} px.")
+    unit = cols[4].segmented_control("Count", ux.UNITS, default="MACs", key="unit", required=True,
+                                     bind="query-params")
+    return model, res, overrides, unit
+
+
+def load(model: str, res: int, overrides: dict) -> dict | None:
+    try:
+        return state.summary(model, res, tuple(sorted(overrides.items())))
+    except Exception as e:  # a bad resolution or knob: say so and keep the session going
+        st.error(f"Cannot analyse **{model}** at {res} px with {overrides or 'default knobs'}: {e}")
+        return None
+
+
+def header(model: str, s: dict, unit: str) -> None:
+    mi = zoo.info(model)
+    paper = mi.paper
+    link = f" · [arXiv {paper.arxiv}]({paper.url})" if paper.arxiv else ""
+    st.markdown(f"### {model}  \n{paper.authors} ({paper.year}), *{paper.title}*{link}")
+    if mi.note:
+        st.caption(mi.note)
+    m = st.columns(4)
+    m[0].metric("Parameters", ux.fmt_params(s["total_params"]), help=f"{s['total_params']:,} (zoo.analyze)")
+    m[1].metric(unit, ux.fmt_ops(s["total_macs"], unit),
+                help=f"{ux.ops(s['total_macs'], unit):,} {unit} at {s['resolution']} px, batch 1 (zoo.analyze)")
+    m[2].metric("Activation memory", ux.fmt_bytes(s["total_act_bytes"]),
+                help="Bytes of all layer outputs, fp32, batch 1 (zoo.analyze)")
+    m[3].metric("Memory access", ux.si(s["total_mem_access"]).rstrip() + " elements",
+                help="ShuffleNet v2's memory access cost: elements read and written, weights included")
+    st.caption(ux.ops_convention(*_resnet50_pair()))
+    figs = mi.figures
+    if figs:
+        with st.expander("Reference and published figures, with sources"):
+            st.dataframe([{"figure": k, "value": f"{f.value:,.3f}".rstrip("0").rstrip("."), "unit": f.unit,
+                           "source": f.source} for k, f in figs.items()], hide_index=True)
+
+
+def _resnet50_pair() -> tuple[float | None, float | None]:
+    """MACs of torchvision's ResNet-50 (v1.5) and the paper's layout, for the convention line."""
+    try:
+        return state.totals("resnet50")["total_macs"], state.totals("resnet50_paper")["total_macs"]
+    except Exception:
+        return None, None
+
+
+def diagrams(model: str, res: int, overrides: dict, s: dict) -> None:
+    ov = tuple(sorted(overrides.items()))
+    shade_label = st.radio("Shade by", list(SHADES), horizontal=True, key="shade", bind="query-params")
+    shade = SHADES[shade_label]
+    left, right = st.columns([1, 1])
+    with left:
+        st.markdown("**Macro view** (stages; shade = share of the total)")
+        try:
+            st.graphviz_chart(state.macro_dot(model, res, ov, shade), use_container_width=True)
+        except Exception as e:
+            st.error(f"No macro diagram for {model}: {e}")
+    with right:
+        types = {g["group"]: g.get("block_type", "") for g in s["by_block"]}
+        blocks = s.get("blocks") or [g for g in types if types[g] not in ("stem", "head")]
+        if not blocks:
+            st.info("This model has no repeated blocks to zoom into.")
+            return
+        block = st.selectbox("Micro view: block", blocks, key="block", bind="query-params",
+                             format_func=lambda b: f"{b} ({types.get(b, '')})" if types.get(b) else b)
+        try:
+            st.graphviz_chart(state.micro_dot(model, block, res, ov, shade), use_container_width=True)
+        except Exception as e:
+            st.error(f"No block diagram for {block}: {e}")
+
+
+def layer_table(model: str, s: dict, unit: str) -> None:
+    df = ux.layers_frame(s["records"])
+    c1, c2 = st.columns([2, 1])
+    kinds = c1.multiselect("Layer kinds", sorted(df["kind"].dropna().unique()), key="kinds")
+    text = c2.text_input("Name, block or type contains", key="q", placeholder="e.g. layer3, MBConv")
+    view = ux.filter_layers(df, kinds, text)
+    cost = "macs" if unit == "MACs" else "flops"
+    shown = view.drop(columns=["flops" if unit == "MACs" else "macs"])
+    st.dataframe(
+        shown, hide_index=True, height=420,
+        column_config={
+            "params": st.column_config.NumberColumn("params", format="localized"),
+            cost: st.column_config.NumberColumn(unit, format="localized"),
+            "act_bytes": st.column_config.NumberColumn("activation bytes", format="localized"),
+            "mem_access": st.column_config.NumberColumn("memory access", format="localized"),
+        },
+    )
+    st.caption(f"{len(view)} of {len(df)} layers · {ux.fmt_params(view['params'].sum())} parameters · "
+               f"{ux.fmt_ops(view['macs'].sum(), unit)} in the rows shown. Click a column header to sort.")
+    st.download_button("Download these rows as CSV", view.to_csv(index=False).encode(),
+                       file_name=f"{model}_{s['resolution']}px_layers.csv", mime="text/csv")
+
+
+def charts(s: dict, unit: str) -> None:
+    left, right = st.columns(2)
+    left.plotly_chart(ux.cost_share_figure(s["by_stage"], unit, "by stage"), key="by_stage")
+    right.plotly_chart(ux.cost_share_figure(s["by_kind"], unit, "by layer kind"), key="by_kind")
+    st.dataframe(ux.groups_frame(s["by_stage"], unit), hide_index=True)
+
+
+def compare(model: str, s: dict, unit: str) -> None:
+    names = zoo.list_models()
+    other_default = "efficientnet_b0" if model != "efficientnet_b0" else "resnet50"
+    c1, c2 = st.columns([1, 1])
+    other = c1.selectbox("Compare with (B)", names, index=names.index(other_default) if other_default in names else 0,
+                         key="vs", bind="query-params")
+    oi = zoo.info(other)
+    ores = c2.number_input("B's resolution (px)", RES_MIN, RES_MAX, value=oi.resolution, key=f"vsres_{other}")
+    b = load(other, int(ores), {})
+    if b is None:
+        return
+    st.markdown(f"**A** = {model} at {s['resolution']} px · **B** = {other} at {b['resolution']} px")
+    st.dataframe(ux.compare_totals(s, b, unit), hide_index=True)
+    st.markdown("**Stages** (joined on stage name)")
+    st.dataframe(ux.compare_stages(s["by_stage"], b["by_stage"], unit), hide_index=True,
+                 column_config={c: st.column_config.NumberColumn(format="localized")
+                                for c in ("params A", "params B", f"{unit} A", f"{unit} B", "Δ params", f"Δ {unit}")})
+    l, r = st.columns(2)
+    l.plotly_chart(ux.cost_share_figure(s["by_stage"], unit, f"by stage: {model}"), key="cmp_a")
+    r.plotly_chart(ux.cost_share_figure(b["by_stage"], unit, f"by stage: {other}"), key="cmp_b")
+
+
+def main() -> None:
+    st.title("🔬 Architecture explorer")
+    model, res, overrides, unit = pick_model()
+    s = load(model, res, overrides)
+    if s is None:
+        return
+    header(model, s, unit)
+    # Tabs bound to the URL run lazily: only the open tab's section is computed.
+    tabs = st.tabs(["Diagrams", "Layers", "Charts", "Compare"], key="view", bind="query-params")
+    sections = (lambda: diagrams(model, res, overrides, s), lambda: layer_table(model, s, unit),
+                lambda: charts(s, unit), lambda: compare(model, s, unit))
+    for tab, section in zip(tabs, sections):
+        if tab.open:
+            with tab:
+                section()
+
+main()

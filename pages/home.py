@@ -1,3 +1,76 @@
-import streamlit as st
+"""Home: the ILSVRC-era timeline, 2012 → 2021, of the architectures the course follows.
 
-st.info("This page is being written.")
+Each entry gives the year, the idea it introduced (with the paper section it comes from), its
+published ImageNet top-1 (cited, from assets/published.csv) and its parameter count (computed by
+zoo on the meta device). Clicking a point on the chart, or an entry's link, opens the explorer on
+that model. The entries themselves are data: assets/timeline.csv.
+"""
+from __future__ import annotations
+
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+import zoo
+from ui import explore as ux
+from ui import state
+
+EXPLORER = "pages/explorer.py"
+
+
+def explorer_link(row: dict) -> dict:
+    return {"family": row["family"], "model": row["model"]}
+
+
+def open_link(container, row: dict) -> None:
+    """A link to the explorer on ``row``'s model; a plain URL when the page runs outside the router."""
+    try:
+        container.page_link(EXPLORER, label="Open in explorer", icon="🔬", query_params=explorer_link(row))
+    except StreamlitAPIException:  # AppTest of this file alone: no st.navigation, no registered pages
+        q = "&".join(f"{k}={v}" for k, v in explorer_link(row).items())
+        container.markdown(f"[🔬 Open in explorer](/explorer?{q})")
+
+
+def chart(rows: list[dict]) -> None:
+    event = st.plotly_chart(ux.timeline_figure(rows), key="timeline", on_select="rerun",
+                            selection_mode="points")
+    points = (event or {}).get("selection", {}).get("points", []) if event else []
+    if points:
+        model = (points[0].get("customdata") or [None])[0]
+        row = next((r for r in rows if r["model"] == model), None)
+        if row:
+            try:
+                st.switch_page(EXPLORER, query_params=explorer_link(row))
+            except StreamlitAPIException:
+                st.info(f"Open {row['label']} in the explorer with the link in its entry below.")
+    st.caption("Top-1 as published: the paper's figure where it gives one, otherwise the torchvision or "
+               "timm weights' (hover for the source). Protocols differ (ResNet: 10-crop; "
+               "EfficientNet: single crop). Parameters: counted by zoo on the meta device. "
+               "Click a point to open it in the explorer.")
+
+
+def entries(rows: list[dict]) -> None:
+    for r in sorted(rows, key=lambda r: (r["year"], r["dx"])):
+        with st.container(border=True):
+            left, right = st.columns([5, 1.2], vertical_alignment="center")
+            top1 = f"{r['top1']:.1f} % top-1" if r["top1"] is not None else "top-1 not published"
+            left.markdown(f"**{r['year']} · {r['label']}** — {r['idea']}  \n"
+                          f"{top1} · {ux.fmt_params(r['params'])} parameters · {r['event']}")
+            left.caption(f"Top-1: {r['top1_source']} · Idea: {r['idea_source']} · Event: {r['event_source']}")
+            open_link(right, r)
+
+
+def main() -> None:
+    st.title("🏛️ CNN Atlas: the ImageNet story, 2012 → 2021")
+    st.markdown("From AlexNet's ILSVRC-2012 win to EfficientNet and ResNet-RS: what each architecture "
+                "added, what it cost and what it bought. Every count on these pages is computed by the "
+                "project's own PyTorch zoo; every accuracy is a published figure with its source.")
+    rows = state.timeline()
+    if not rows:
+        st.warning("No timeline model is registered in zoo yet.")
+        return
+    chart(rows)
+    st.subheader("Entries")
+    entries(rows)
+
+
+main()

@@ -1,3 +1,233 @@
+"""Compound-scaling lab: EfficientNet's φ, α, β, γ against the network actually built.
+
+Tan & Le, "EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks", ICML 2019,
+arXiv 1905.11946, §3.3: depth d = α^φ, width w = β^φ, resolution r = γ^φ with α·β²·γ² ≈ 2, so
+the FLOPs should grow by (α·β²·γ²)^φ. This page sets the four numbers (or a B0–B7 preset), builds
+the scaled network on the meta device with ``zoo.build("efficientnet", phi=…, alpha=…, …)`` and
+compares the predicted cost factor with the exact MACs of what was built; it shows the scaled
+Table 1, the official B0–B7 coefficients against the pure formula, and one-dimension scaling
+(the seed paper's Figure 9, from the EfficientNet paper's Figure 3) with computed costs.
+"""
+from __future__ import annotations
+
+import math
+import os
+
+import pandas as pd
 import streamlit as st
 
-st.info("This page is being written.")
+import zoo
+from ui import explore as ux
+from ui import state
+from zoo import efficientnet as eff
+
+COEF_RANGE = (0.0, 3.0)   # 0 is reachable on purpose: the page explains why it cannot be built
+PHI_RANGE = (-4.0, 16.0)
+MAX_MACS = 5e12           # beyond this even a meta-device analysis is pointless for a lesson
+PRESETS = [f"B{i}" for i in range(8)]
+
+def _apply_preset() -> None:
+    p = st.session_state.get("preset")
+    if p in PRESETS:
+        st.session_state.update(phi=float(PRESETS.index(p)), alpha=eff.ALPHA, beta=eff.BETA, gamma=eff.GAMMA)
+
+
+def _clear_preset() -> None:
+    st.session_state["preset"] = None
+
+
+def controls() -> tuple[float, float, float, float, str | None]:
+    st.segmented_control("Preset (φ = i with the paper's α, β, γ)", PRESETS, key="preset",
+                         bind="query-params", on_change=_apply_preset)
+    cols = st.columns(4)
+    values = []
+    for col, key, sym, default, rng, step in (
+        (cols[0], "alpha", "α (depth)", eff.ALPHA, COEF_RANGE, 0.01),
+        (cols[1], "beta", "β (width)", eff.BETA, COEF_RANGE, 0.01),
+        (cols[2], "gamma", "γ (resolution)", eff.GAMMA, COEF_RANGE, 0.01),
+        (cols[3], "phi", "φ (compound coefficient)", 1.0, PHI_RANGE, 0.1),
+    ):
+        state.clamp_query_number(key, *rng)
+        values.append(col.slider(sym, rng[0], rng[1], value=default, step=step, key=key,
+                                 bind="query-params", on_change=_clear_preset))
+    return (*values, st.session_state.get("preset"))
+
+
+def cost_factor(alpha: float, beta: float, gamma: float, phi: float) -> float:
+    costs = getattr(zoo, "costs", None)
+    if costs is None:
+        try:
+            from zoo import costs
+        except ImportError:
+            costs = None
+    if costs is not None and hasattr(costs, "efficientnet_cost_factor"):
+        return costs.efficientnet_cost_factor(alpha, beta, gamma, phi)
+    return (alpha * beta ** 2 * gamma ** 2) ** phi   # §3.3, eq. 3 (until zoo.costs provides it)
+
+
+def built(alpha, beta, gamma, phi) -> dict | None:
+    """The formula network: checks, coefficients, exact cost; None (with a message) when absurd."""
+    problems = ux.scaling_problems(alpha, beta, gamma, phi)
+    if problems:
+        for p in problems:
+            st.error(p)
+        return None
+    try:
+        w, d, r = eff.compound_coefficients(phi, alpha, beta, gamma)
+    except ValueError as e:
+        st.error(f"Cannot build this network: {e}.")
+        return None
+    b0 = state.totals("efficientnet_b0")
+    predicted = cost_factor(alpha, beta, gamma, phi) * b0["total_macs"]
+    if predicted > MAX_MACS:
+        st.error(f"Predicted cost {ux.fmt_ops(predicted)} is far beyond any real network "
+                 f"(limit here {ux.fmt_ops(MAX_MACS)}); choose a smaller φ.")
+        return None
+    s = state.totals("efficientnet", r, state.compound_overrides(alpha, beta, gamma, phi))
+    return {"w": w, "d": d, "r": r, "s": s, "b0": b0, "predicted": predicted}
+
+
+def compound_section(alpha, beta, gamma, phi, preset, unit) -> None:
+    base = alpha * beta ** 2 * gamma ** 2
+    factor = cost_factor(alpha, beta, gamma, phi)
+    m = st.columns(3)
+    m[0].metric("α·β²·γ²", f"{base:.3f}", help="The paper constrains it to ≈ 2: each unit of φ about doubles the FLOPs.")
+    m[1].metric("Predicted cost factor (α·β²·γ²)^φ", f"{factor:.3g}×")
+    b = built(alpha, beta, gamma, phi)
+    if b is None:
+        return
+    s, b0 = b["s"], b["b0"]
+    actual = s["total_macs"] / b0["total_macs"]
+    m[2].metric("Actual factor (exact MACs / B0's)", f"{actual:.3g}×",
+                delta=f"{100 * (actual / factor - 1):+.1f} % vs predicted", delta_color="off")
+    m = st.columns(5)
+    m[0].metric("depth d = α^φ", f"{b['d']:.3f}×")
+    m[1].metric("width w = β^φ", f"{b['w']:.3f}×")
+    m[2].metric("resolution r = 224·γ^φ", f"{b['r']} px")
+    m[3].metric("Parameters", ux.fmt_params(s["total_params"]), help=f"{s['total_params']:,} (zoo.analyze)")
+    m[4].metric(unit, ux.fmt_ops(s["total_macs"], unit),
+                help=f"{ux.ops(s['total_macs'], unit):,} {unit} (zoo.analyze, meta device)")
+    st.caption(f"B0: {ux.fmt_ops(b0['total_macs'], unit)} at 224 px. The actual factor differs from the "
+               "prediction because channels round to multiples of 8, repeats round up, and the stem, the "
+               "head and the classifier do not scale as w²·d·r².")
+    memory_note(s)
+    if preset:
+        official(preset, s, unit)
+    st.markdown("**The scaled stage table** (Table 1 of the paper, B0 → this network)")
+    st.dataframe(stage_frame(b["w"], b["d"]), hide_index=True)
+
+
+def memory_note(s: dict) -> None:
+    """Large φ: say how much memory the real network would need; it is only analysed on meta."""
+    weights = 4 * s["total_params"]
+    acts = s["total_act_bytes"]
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") if hasattr(os, "sysconf") else None
+    need = weights + acts
+    text = (f"Analysed on the meta device (no weights allocated). A real fp32 copy would need "
+            f"{ux.fmt_bytes(weights)} of weights and {ux.fmt_bytes(acts)} of activations per image")
+    if ram and need > 0.5 * ram:
+        st.warning(text + f": more than half of this machine's {ux.fmt_bytes(ram)} of memory.")
+    else:
+        st.caption(text + ".")
+
+
+def official(preset: str, s: dict, unit: str) -> None:
+    key = preset.lower()
+    w, d, r, _ = eff.COMPOUND[key]
+    o = state.totals(f"efficientnet_{key}")
+    mi = zoo.info(f"efficientnet_{key}")
+    top1 = mi.figures.get("top1_paper")
+    st.info(f"**Official {preset}** (reference table): width ×{w}, depth ×{d}, {r} px → "
+            f"{ux.fmt_params(o['total_params'])} parameters, {ux.fmt_ops(o['total_macs'], unit)}"
+            + (f", {top1.value:.1f} % top-1 ({top1.source.split(';')[0]})" if top1 else "")
+            + f". The formula network above: {ux.fmt_params(s['total_params'])} parameters, "
+              f"{ux.fmt_ops(s['total_macs'], unit)}.")
+
+
+def stage_frame(w: float, d: float) -> pd.DataFrame:
+    rows = []
+    for i, (b0, sc) in enumerate(zip(eff.BASELINE, eff.stage_table(w, d)), start=2):
+        rows.append({"stage": i, "operator": f"MBConv{b0.expand}, k{b0.kernel}×{b0.kernel}", "stride": b0.stride,
+                     "channels (B0)": b0.out_channels, "channels": sc.out_channels,
+                     "layers (B0)": b0.repeats, "layers": sc.repeats})
+    return pd.DataFrame(rows)
+
+
+def official_section(unit: str) -> None:
+    st.markdown("The reference implementation's B0–B7 are **not** exactly φ = 0…7 of the formula: their "
+                "width, depth and resolution were rounded by hand. Cells where the formula differs from "
+                "the official value by more than 2 % are highlighted.")
+    df = ux.formula_vs_official(eff.COMPOUND, eff.compound_coefficients,
+                                alpha=eff.ALPHA, beta=eff.BETA, gamma=eff.GAMMA)
+    diff = ux.differing_cells(df)
+    styled = df.style.apply(_highlight(diff), axis=None)
+    st.dataframe(styled.format(precision=3), hide_index=True)
+    st.caption(f"{len(diff)} formula cells differ from the official table by more than 2 %. "
+               "Official values: tensorflow/tpu efficientnet_builder.py (as zoo.efficientnet.COMPOUND).")
+    rows = []
+    for i, key in enumerate(eff.COMPOUND):
+        o = state.totals(f"efficientnet_{key}")
+        fw, fd, fr = eff.compound_coefficients(i)
+        f = state.totals("efficientnet", fr, state.compound_overrides(eff.ALPHA, eff.BETA, eff.GAMMA, i))
+        top1 = zoo.info(f"efficientnet_{key}").figures.get("top1_paper")
+        rows.append({"model": key.upper(), f"official {unit}": ux.fmt_ops(o["total_macs"], unit),
+                     "official params": ux.fmt_params(o["total_params"]),
+                     f"formula φ={i} {unit}": ux.fmt_ops(f["total_macs"], unit),
+                     "formula params": ux.fmt_params(f["total_params"]),
+                     "top-1 % (paper)": top1.value if top1 else None})
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    st.caption("Counts computed by zoo.analyze (meta device). Top-1: Tan & Le 2019, Table 2, via "
+               "assets/published.csv. Seed paper (Zhao), Table 5, lists B0–B6 with α = 1.2, β = 1.1, γ = 1.15; "
+               "the accuracies shown are the primary source's.")
+
+
+def _highlight(cells: list[tuple[int, str]]):
+    def style(df: pd.DataFrame) -> pd.DataFrame:
+        out = pd.DataFrame("", index=df.index, columns=df.columns)
+        for i, c in cells:
+            out.loc[i, c] = "background-color: #ffe08a; font-weight: bold"
+        return out
+    return style
+
+
+def one_dimension_section(unit: str) -> None:
+    st.markdown("Scaling **one** dimension of B0 (the EfficientNet paper's Figure 3, the seed's Figure 9). "
+                "Costs are computed for each network; the paper's accuracies for these single-dimension "
+                "networks are only plotted in its figure, not tabulated, so none are shown here. The "
+                "published accuracies available are B0–B7's (compound scaling), in the second chart.")
+    curves = {dim: [(f, state.totals("efficientnet", r, state.dims_overrides(w, d))["total_macs"])
+                    for f, w, d, r in pts] for dim, pts in ux.one_dimension_grid().items()}
+    st.plotly_chart(ux.scaling_curves_figure(curves, unit), key="curves")
+    points = []
+    for key in eff.COMPOUND:
+        name = f"efficientnet_{key}"
+        top1 = zoo.info(name).figures.get("top1_paper")
+        if top1:
+            points.append({"name": name, "family": "EfficientNet B0–B7 (compound)",
+                           "macs": ux.ops(state.totals(name)["total_macs"], unit), "top1": top1.value,
+                           "source": top1.source[:120]})
+    st.plotly_chart(ux.pareto_figure(points, "macs", unit, frontier=False,
+                                     title=f"Compound scaling: published top-1 against computed {unit}"),
+                    key="compound_points")
+
+
+def main() -> None:
+    st.title("📐 Compound-scaling lab")
+    st.markdown("EfficientNet scales depth, width and resolution together: d = α^φ, w = β^φ, r = γ^φ, "
+                "with α·β²·γ² ≈ 2 so that each step of φ roughly doubles the cost (Tan & Le 2019, §3.3).")
+    alpha, beta, gamma, phi, preset = controls()
+    unit = st.segmented_control("Count", ux.UNITS, default="MACs", key="unit", required=True, bind="query-params")
+    tabs = st.tabs(["Compound scaling", "Official B0–B7 vs formula", "One dimension at a time"],
+                   key="view", bind="query-params")
+    if tabs[0].open:
+        with tabs[0]:
+            compound_section(alpha, beta, gamma, phi, preset, unit)
+    if tabs[1].open:
+        with tabs[1]:
+            official_section(unit)
+    if tabs[2].open:
+        with tabs[2]:
+            one_dimension_section(unit)
+
+
+main()

@@ -1,0 +1,462 @@
+"""Streamlit-free helpers of the Explore pages: number formatting, tables and plotly figures.
+
+Everything here is a plain function of plain data (dicts, lists, DataFrames), so it is tested
+without Streamlit (tests/test_ui_explore.py). The numbers come from ``zoo`` (analysis, registry)
+or from the cited CSV files in ``assets/``; nothing here invents a figure.
+
+Conventions:
+- One multiply-accumulate (MAC) is a multiply and an add: 1 MAC = 2 FLOPs. Every count on screen
+  names its unit ("4.09 GMACs", "8.18 GFLOPs").
+- Accuracy figures travel with their source string, shown beside them or in the hover text.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import re
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+UNITS = ("MACs", "FLOPs")
+
+# --- numbers ----------------------------------------------------------------------------------
+
+_PREFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+
+
+def si(x: float, digits: int = 3) -> str:
+    """``4089184256`` -> ``"4.09 G"``: three significant digits and an SI prefix."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    ax = abs(x)
+    if ax == 0:
+        return "0 "
+    for scale, prefix in _PREFIXES:
+        if ax >= scale * (1 - 0.5 * 10 ** -digits):  # 999.96 k rounds up to 1.00 M
+            return f"{_sig(x / scale, digits)} {prefix}"
+    return f"{_sig(x, digits)} " if ax >= 1 else f"{x:.{digits}g} "
+
+
+def _sig(v: float, digits: int) -> str:
+    """``v`` with ``digits`` significant digits and no exponent (callers keep |v| < 1000)."""
+    return f"{v:#.{digits}g}".rstrip(".")
+
+
+def ops(macs: float, unit: str) -> float:
+    """The count in the unit asked for: MACs as they are, FLOPs = 2 × MACs."""
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {UNITS}, not {unit!r}")
+    return macs if unit == "MACs" else 2 * macs
+
+
+def fmt_ops(macs: float, unit: str = "MACs") -> str:
+    """``fmt_ops(4.089e9)`` -> ``"4.09 GMACs"``; ``fmt_ops(4.089e9, "FLOPs")`` -> ``"8.18 GFLOPs"``."""
+    return f"{si(ops(macs, unit))}{unit}"
+
+
+def fmt_params(n: float) -> str:
+    """``25557032`` -> ``"25.6 M"`` parameters."""
+    return si(n).rstrip()
+
+
+def fmt_bytes(n: float) -> str:
+    """Bytes in decimal units: ``12_345_678`` -> ``"12.3 MB"``."""
+    return f"{si(n)}B"
+
+
+_SI_RE = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)\s*([kMGT]?)")
+
+
+def parse_si(text: str) -> float:
+    """Inverse of ``si``, for tests and tables: ``"4.09 GMACs"`` -> ``4.09e9``."""
+    m = _SI_RE.match(text.replace(",", ""))
+    if not m:
+        raise ValueError(f"not a number: {text!r}")
+    return float(m.group(1)) * {"T": 1e12, "G": 1e9, "M": 1e6, "k": 1e3, "": 1.0}[m.group(2)]
+
+
+def ops_convention(resnet50_macs: float | None = None, resnet50_paper_macs: float | None = None) -> str:
+    """One line on MACs vs FLOPs and why papers differ; the ResNet-50 counts come from zoo."""
+    line = ("1 MAC (multiply-accumulate) = 2 FLOPs. Most CNN papers (ResNet, MobileNet, "
+            "EfficientNet) write \"FLOPs\" but count multiply-adds, i.e. MACs; ResNet-RS quotes "
+            "2 × MACs as FLOPs.")
+    if resnet50_macs and resnet50_paper_macs:
+        line += (f" Layouts differ too: ResNet-50 as in the paper (stride on the first 1×1) is "
+                 f"{fmt_ops(resnet50_paper_macs)}, the paper's \"3.8 B FLOPs\"; torchvision's v1.5 "
+                 f"(stride on the 3×3) is {fmt_ops(resnet50_macs)} (both computed by zoo.analyze).")
+    return line
+
+
+# --- analysis summaries -----------------------------------------------------------------------
+
+TOTALS = ("total_params", "total_macs", "total_flops", "total_act_bytes", "total_mem_access")
+
+
+def summarize(a) -> dict:
+    """A picklable summary of a ``zoo.analyze`` result (what the pages cache and show)."""
+    return {
+        "name": a.name,
+        "resolution": a.resolution,
+        **{k: getattr(a, k) for k in TOTALS},
+        "unused_params": getattr(a, "unused_params", 0),
+        "records": a.records(),
+        "by_stage": a.by_stage(),
+        "by_block": a.by_block(),
+        "by_kind": a.by_kind(),
+        "blocks": a.blocks() if hasattr(a, "blocks") else [],
+    }
+
+
+LAYER_COLUMNS = ["name", "stage", "block", "block_type", "op", "kind", "kernel", "stride", "groups",
+                 "in_shape", "out_shape", "params", "macs", "flops", "act_bytes", "mem_access"]
+
+
+def _shape(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, (list, tuple)):
+        if v and isinstance(v[0], (list, tuple)):
+            return " + ".join(_shape(x) for x in v)
+        return "×".join(str(int(x)) for x in v)
+    return str(v)
+
+
+def layers_frame(records: Sequence[dict]) -> pd.DataFrame:
+    """One row per layer with the paper-facing columns; shapes and kernels as short strings."""
+    df = pd.DataFrame(list(records))
+    for col in LAYER_COLUMNS:
+        if col not in df.columns:
+            df[col] = None
+    df = df[LAYER_COLUMNS].copy()
+    for col in ("in_shape", "out_shape", "kernel", "stride"):
+        df[col] = df[col].map(_shape)
+    for col in ("params", "macs", "flops", "act_bytes", "mem_access"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").fillna(0).astype("int64")
+    return df
+
+
+def filter_layers(df: pd.DataFrame, kinds: Iterable[str] | None = None, text: str = "") -> pd.DataFrame:
+    """Rows whose kind is in ``kinds`` (all when empty) and whose name, block or type contains ``text``."""
+    out = df
+    kinds = list(kinds or [])
+    if kinds:
+        out = out[out["kind"].isin(kinds)]
+    text = (text or "").strip().lower()
+    if text:
+        hay = (out["name"].astype(str) + " " + out["block"].astype(str) + " "
+               + out["block_type"].astype(str)).str.lower()
+        out = out[hay.str.contains(text, regex=False)]
+    return out
+
+
+def groups_frame(groups: Sequence[dict], unit: str = "MACs") -> pd.DataFrame:
+    """Stage/kind/block groups as a table with shares of the totals (percent)."""
+    df = pd.DataFrame(list(groups))
+    if df.empty:
+        return pd.DataFrame(columns=["group", "params", unit, "params %", f"{unit} %", "layers"])
+    cost = df["macs"].map(lambda m: ops(m, unit))
+    tp, tc = df["params"].sum(), cost.sum()
+    return pd.DataFrame({
+        "group": df["group"].astype(str),
+        "params": df["params"].astype("int64"),
+        unit: cost.astype("int64"),
+        "params %": (100 * df["params"] / tp).round(1) if tp else 0.0,
+        f"{unit} %": (100 * cost / tc).round(1) if tc else 0.0,
+        "layers": df["layers"].astype(int) if "layers" in df else 0,
+    })
+
+
+def compare_totals(a: dict, b: dict, unit: str = "MACs") -> pd.DataFrame:
+    """Totals of two summaries side by side with the difference B − A and the ratio B / A."""
+    rows = [("parameters", a["total_params"], b["total_params"], fmt_params),
+            (unit, ops(a["total_macs"], unit), ops(b["total_macs"], unit), lambda v: si(v).rstrip()),
+            ("activation memory (bytes)", a["total_act_bytes"], b["total_act_bytes"], lambda v: si(v).rstrip()),
+            ("memory access (elements)", a["total_mem_access"], b["total_mem_access"], lambda v: si(v).rstrip())]
+    out = []
+    for label, va, vb, fmt in rows:
+        out.append({"quantity": label, "A": fmt(va), "B": fmt(vb),
+                    "B − A": ("+" if vb >= va else "−") + fmt(abs(vb - va)),
+                    "B / A": f"{vb / va:.2f}×" if va else "–"})
+    return pd.DataFrame(out)
+
+
+def compare_stages(a_groups: Sequence[dict], b_groups: Sequence[dict], unit: str = "MACs") -> pd.DataFrame:
+    """Stage tables of two models joined on stage name (stages missing from one side are blank)."""
+    fa = groups_frame(a_groups, unit).set_index("group")[["params", unit]]
+    fb = groups_frame(b_groups, unit).set_index("group")[["params", unit]]
+    order = list(fa.index) + [g for g in fb.index if g not in fa.index]
+    df = fa.join(fb, how="outer", lsuffix=" A", rsuffix=" B").reindex(order)
+    df[f"Δ params"] = df["params B"].fillna(0) - df["params A"].fillna(0)
+    df[f"Δ {unit}"] = df[f"{unit} B"].fillna(0) - df[f"{unit} A"].fillna(0)
+    return df.reset_index().rename(columns={"index": "stage"})
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+           "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#ad494a", "#637939", "#8c6d31"]
+
+
+def family_colors(families: Iterable[str]) -> dict[str, str]:
+    """A stable colour per family (sorted names → palette order), the same on every chart."""
+    return {f: PALETTE[i % len(PALETTE)] for i, f in enumerate(sorted(set(families)))}
+
+
+def cost_share_figure(groups: Sequence[dict], unit: str = "MACs", title: str = "by stage") -> go.Figure:
+    """Two bar series per group: share of parameters and share of MACs (or FLOPs), in percent."""
+    df = groups_frame(groups, unit)
+    fig = go.Figure()
+    fig.add_bar(name="parameters", x=df["group"], y=df["params %"],
+                customdata=df["params"].map(fmt_params),
+                hovertemplate="%{x}<br>%{y:.1f} % of parameters (%{customdata})<extra></extra>")
+    fig.add_bar(name=unit, x=df["group"], y=df[f"{unit} %"],
+                customdata=df[unit].map(lambda v: f"{si(v)}{unit}"),
+                hovertemplate="%{x}<br>%{y:.1f} % of " + unit + " (%{customdata})<extra></extra>")
+    fig.update_layout(barmode="group", title=f"Share of parameters and {unit} {title}",
+                      yaxis_title="% of total", margin=dict(l=10, r=10, t=50, b=10), height=360,
+                      legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+    return fig
+
+
+def timeline_figure(rows: Sequence[dict]) -> go.Figure:
+    """ILSVRC-era timeline: year against published top-1, marker area ∝ parameters, colour = family.
+
+    ``rows``: dicts with year, label, model, family, top1, top1_source, params, idea.
+    Rows without a top-1 are drawn on a baseline strip so no architecture disappears.
+    """
+    colors = family_colors(r["family"] for r in rows)
+    fig = go.Figure()
+    known = [r for r in rows if r.get("top1") is not None]
+    floor = min((r["top1"] for r in known), default=55.0) - 3
+    by_family: dict[str, list[dict]] = {}
+    for r in rows:
+        by_family.setdefault(r["family"], []).append(r)
+    max_p = max((r["params"] or 0 for r in rows), default=1) or 1
+    for fam, rs in sorted(by_family.items()):
+        # jitter models of the same year apart so labels stay readable
+        fig.add_scatter(
+            x=[r["year"] + r.get("dx", 0.0) for r in rs],
+            y=[r["top1"] if r.get("top1") is not None else floor for r in rs],
+            mode="markers+text", name=fam, text=[r["label"] for r in rs], textposition="top center",
+            marker=dict(color=colors[fam], size=[10 + 40 * math.sqrt((r["params"] or 0) / max_p) for r in rs],
+                        line=dict(width=1, color="white"), opacity=0.85),
+            customdata=[[r["model"], fmt_params(r["params"] or 0),
+                         f"{r['top1']:.1f} %" if r.get("top1") is not None else "not published",
+                         r.get("top1_source", ""), r["idea"]] for r in rs],
+            hovertemplate=("<b>%{text}</b> (%{customdata[0]})<br>top-1 %{customdata[2]}"
+                           "<br>%{customdata[1]} parameters<br>%{customdata[4]}<extra></extra>"),
+        )
+    fig.update_layout(
+        title="ImageNet top-1 (published) by year; marker area ∝ parameters",
+        xaxis=dict(title="year", dtick=1, range=[2011.4, 2021.8]),
+        yaxis=dict(title="top-1 accuracy (%), as published"),
+        height=520, margin=dict(l=10, r=10, t=50, b=10), legend_title_text="family",
+    )
+    return fig
+
+
+def pareto_front(xs: Sequence[float], ys: Sequence[float]) -> list[int]:
+    """Indices of the points no other point beats: cheaper-or-equal cost and higher accuracy.
+
+    Sorted by cost; among equal costs only the most accurate survives.
+    """
+    order = sorted(range(len(xs)), key=lambda i: (xs[i], -ys[i]))
+    front, best = [], -math.inf
+    for i in order:
+        if ys[i] > best:
+            front.append(i)
+            best = ys[i]
+    return front
+
+
+def pareto_figure(points: Sequence[dict], x: str, x_title: str, *, log_x: bool = True,
+                  y: str = "top1", y_title: str = "top-1 accuracy (%), published",
+                  frontier: bool = True, title: str | None = None) -> go.Figure:
+    """Accuracy against a cost (``points[i][x]``), coloured by family, Pareto frontier drawn.
+
+    ``points``: dicts with name, family, the ``x`` and ``y`` keys, and ``source`` (hover text).
+    Points whose ``x`` is missing are left out.
+    """
+    pts = [p for p in points if p.get(x) is not None and p.get(y) is not None and p[x] > 0]
+    colors = family_colors(p["family"] for p in pts)
+    fig = go.Figure()
+    by_family: dict[str, list[dict]] = {}
+    for p in pts:
+        by_family.setdefault(p["family"], []).append(p)
+    for fam, ps in sorted(by_family.items()):
+        fig.add_scatter(
+            x=[p[x] for p in ps], y=[p[y] for p in ps], mode="markers", name=fam,
+            marker=dict(color=colors[fam], size=10, line=dict(width=1, color="white")),
+            text=[p["name"] for p in ps], customdata=[[p.get("x_label", ""), p.get("source", "")] for p in ps],
+            hovertemplate=("<b>%{text}</b><br>%{y:.1f} % top-1<br>%{customdata[0]}"
+                           "<br><i>%{customdata[1]}</i><extra></extra>"),
+        )
+    if frontier and pts:
+        idx = pareto_front([p[x] for p in pts], [p[y] for p in pts])
+        fig.add_scatter(x=[pts[i][x] for i in idx], y=[pts[i][y] for i in idx], mode="lines",
+                        line=dict(shape="hv", color="black", dash="dot", width=1.5),
+                        name="Pareto frontier", hoverinfo="skip")
+    fig.update_layout(title=title or f"top-1 against {x_title}",
+                      xaxis=dict(title=x_title + (" (log scale)" if log_x else ""),
+                                 type="log" if log_x else "linear"),
+                      yaxis=dict(title=y_title), height=480, margin=dict(l=10, r=10, t=50, b=10),
+                      legend_title_text="family")
+    return fig
+
+
+def scaling_curves_figure(curves: dict[str, Sequence[tuple[float, float]]], unit: str = "MACs") -> go.Figure:
+    """Cost of one-dimension scaling of B0: ``{"width": [(factor, macs), ...], ...}``.
+
+    The x axis is the scaling factor relative to B0 (width multiplier, depth multiplier,
+    resolution / 224); the y axis is the computed cost on a log axis.
+    """
+    fig = go.Figure()
+    for name, pts in curves.items():
+        fig.add_scatter(x=[f for f, _ in pts], y=[ops(m, unit) for _, m in pts], mode="lines+markers",
+                        name=f"{name} only",
+                        hovertemplate=f"{name} ×%{{x:.2f}}<br>%{{y:.3s}}{unit}<extra></extra>")
+    fig.update_layout(title=f"Scaling one dimension of B0: computed {unit}",
+                      xaxis_title="scaling factor relative to B0 (resolution: r / 224)",
+                      yaxis=dict(title=f"{unit} (log scale)", type="log"),
+                      height=420, margin=dict(l=10, r=10, t=50, b=10))
+    return fig
+
+
+# --- compound scaling -------------------------------------------------------------------------
+
+# One-dimension scaling of B0, as in the EfficientNet paper's Figure 3 (the seed's Figure 9):
+# width multipliers, depth multipliers and input resolutions, each varied alone.
+ONE_DIMENSION = {
+    "width": (1.0, 1.4, 1.8, 2.2, 2.6, 3.0, 3.8, 5.0),
+    "depth": (1.0, 2.0, 3.0, 4.0, 6.0, 8.0),
+    "resolution": (224, 260, 300, 380, 456, 528, 600),
+}
+
+
+def one_dimension_grid() -> dict[str, list[tuple[float, float, float, int]]]:
+    """``{dimension: [(factor, width_mult, depth_mult, resolution), ...]}`` for ``ONE_DIMENSION``."""
+    return {
+        "width": [(w, w, 1.0, 224) for w in ONE_DIMENSION["width"]],
+        "depth": [(d, 1.0, d, 224) for d in ONE_DIMENSION["depth"]],
+        "resolution": [(r / 224, 1.0, 1.0, r) for r in ONE_DIMENSION["resolution"]],
+    }
+
+
+def scaling_problems(alpha: float, beta: float, gamma: float, phi: float, *,
+                     max_resolution: int = 2048, max_macs: float = 2e12,
+                     predicted_macs: float | None = None) -> list[str]:
+    """Plain-language reasons why (α, β, γ, φ) cannot be built; empty when it can."""
+    out = []
+    for sym, v in (("α", alpha), ("β", beta), ("γ", gamma)):
+        if v is None or not math.isfinite(v):
+            out.append(f"{sym} must be a number.")
+        elif v <= 0:
+            out.append(f"{sym} = {v:g}: scaling coefficients must be positive (a network cannot "
+                       f"have zero or negative depth, width or resolution).")
+    if phi is None or not math.isfinite(phi):
+        out.append("φ must be a number.")
+    if out:
+        return out
+    res = 224 * gamma ** phi
+    if res > max_resolution:
+        out.append(f"γ^φ gives a {res:,.0f} px input, above this page's {max_resolution} px limit.")
+    if res < 32:
+        out.append(f"γ^φ gives a {res:.0f} px input: too small for five stride-2 stages (≥ 32 px).")
+    if predicted_macs is not None and predicted_macs > max_macs:
+        out.append(f"Predicted cost {fmt_ops(predicted_macs)} is above this page's "
+                   f"{fmt_ops(max_macs)} limit: too large even to analyse on the meta device.")
+    return out
+
+
+def formula_vs_official(compound: dict, coefficients, *, alpha=1.2, beta=1.1, gamma=1.15) -> pd.DataFrame:
+    """The official B0–B7 table against the pure formula (β^φ, α^φ, round(224·γ^φ)) at φ = i.
+
+    ``compound``: ``{"b0": (width, depth, resolution, dropout), ...}``;
+    ``coefficients(phi, alpha, beta, gamma) -> (width, depth, resolution)``.
+    """
+    rows = []
+    for i, (key, (w, d, r, *_)) in enumerate(sorted(compound.items())):
+        fw, fd, fr = coefficients(i, alpha, beta, gamma)
+        rows.append({"model": key.upper(), "φ": i,
+                     "width (official)": w, "width β^φ": round(fw, 3),
+                     "depth (official)": d, "depth α^φ": round(fd, 3),
+                     "resolution (official)": r, "resolution 224·γ^φ": fr})
+    return pd.DataFrame(rows)
+
+
+def differing_cells(df: pd.DataFrame, rel: float = 0.02) -> list[tuple[int, str]]:
+    """(row, column) of the formula cells that differ from the official ones by more than ``rel``."""
+    pairs = (("width (official)", "width β^φ"), ("depth (official)", "depth α^φ"),
+             ("resolution (official)", "resolution 224·γ^φ"))
+    out = []
+    for i, row in df.iterrows():
+        for off, form in pairs:
+            if abs(row[form] - row[off]) > rel * abs(row[off]):
+                out.append((i, form))
+    return out
+
+
+# --- published figures ------------------------------------------------------------------------
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def num(s) -> float | None:
+    try:
+        return float(s) if s not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def published_top1(row: dict | None, prefer: str = "paper") -> tuple[float | None, str]:
+    """(top-1, where it comes from) of a published.csv row.
+
+    ``prefer="paper"``: the paper's figure, else the torchvision weights', else timm's.
+    ``prefer="weights"``: torchvision's, else timm's, else the paper's.
+    Rows whose source says "not verified" give ``(None, reason)``.
+    """
+    if not row:
+        return None, "no published row"
+    src = row.get("source", "")
+    if "not verified" in src.lower():
+        return None, "not verified: " + src
+    order = [("top1_paper", "paper"), ("top1_torchvision", "torchvision weights"), ("top1_timm", "timm weights")]
+    if prefer == "weights":
+        order = order[1:] + order[:1]
+    for col, what in order:
+        v = num(row.get(col))
+        if v is not None:
+            return v, f"{what}: {row['model']} {row['variant']} — {src}"
+    return None, "no top-1 published"
+
+
+def timeline_rows(timeline: Sequence[dict], published: dict, params: dict, families: dict) -> list[dict]:
+    """Join assets/timeline.csv with published top-1 (cited) and parameter counts (from zoo).
+
+    Entries sharing a year are spread ±0.2 year apart so they do not overlap on the chart.
+    """
+    rows = []
+    per_year: dict[int, int] = {}
+    for t in timeline:
+        per_year[int(t["year"])] = per_year.get(int(t["year"]), 0) + 1
+    seen: dict[int, int] = {}
+    for t in timeline:
+        year = int(t["year"])
+        k, n = seen.get(year, 0), per_year[year]
+        seen[year] = k + 1
+        top1, src = published_top1(published.get((t["published_model"], t["published_variant"])))
+        rows.append({
+            "year": year, "dx": 0.0 if n == 1 else -0.25 + 0.5 * k / (n - 1),
+            "model": t["model"], "label": t["label"], "family": families.get(t["model"], "?"),
+            "top1": top1, "top1_source": src, "params": params.get(t["model"]),
+            "event": t["event"], "event_source": t["event_source"],
+            "idea": t["idea"], "idea_source": t["idea_source"],
+        })
+    return rows
