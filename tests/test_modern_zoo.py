@@ -119,6 +119,19 @@ def test_inception_v4_block_counts_and_stages():
                       "reduction_a": (1024, 17, 17), "reduction_b": (1536, 8, 8)}
 
 
+def test_inception_v4_table_agrees_with_the_model():
+    """INCEPTION_V4 (what the dashboard may draw) says what the built model does."""
+    from zoo.inception_v4 import INCEPTION_V4
+
+    model = build_meta("inception_v4")
+    shapes = output_shapes(model, [stage for stage, *_ in INCEPTION_V4], 299)
+    for stage, block, repeats, out in INCEPTION_V4:
+        assert shapes[stage] == out
+        module = getattr(model, stage)
+        blocks = list(module) if isinstance(module, torch.nn.Sequential) else [module]
+        assert len(blocks) == repeats and all(type(b) is block for b in blocks)
+
+
 def test_inception_resnet_v2_follows_timm_tf_slim():
     """timm's (TF-slim's) IR-v2, not Fig. 15's 5/10/5: 10 × IR-A, 20 × IR-B, 10 × IR-C (the last
     one unscaled, without ReLU), widths 320 / 1088 / 2080, a 1×1 conv to 1536 before pooling."""

@@ -430,12 +430,13 @@ class InceptionV4(nn.Module):
 
     def __init__(self, num_classes: int = 1000, dropout: float = 0.2, in_channels: int = 3):
         super().__init__()
+        repeats = {stage: n for stage, _, n, _ in INCEPTION_V4}
         self.stem = Stem(in_channels)
-        self.inception_a = nn.Sequential(*[InceptionA(384) for _ in range(4)])
+        self.inception_a = nn.Sequential(*[InceptionA(384) for _ in range(repeats["inception_a"])])
         self.reduction_a = ReductionA(384, *REDUCTION_A["inception_v4"])
-        self.inception_b = nn.Sequential(*[InceptionB(1024) for _ in range(7)])
+        self.inception_b = nn.Sequential(*[InceptionB(1024) for _ in range(repeats["inception_b"])])
         self.reduction_b = ReductionB(1024)
-        self.inception_c = nn.Sequential(*[InceptionC(1536) for _ in range(3)])
+        self.inception_c = nn.Sequential(*[InceptionC(1536) for _ in range(repeats["inception_c"])])
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(1536, num_classes)

@@ -30,6 +30,7 @@ with ``strict=True``. v1 has no torchvision model; its convolutions match timm's
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import partial
 
@@ -60,10 +61,16 @@ PAPER_V3 = Paper(
 
 
 def init_weights(model: nn.Module) -> None:
-    """torchvision's MobileNet initialisation: He (fan-out) convs, unit BN, small linear."""
+    """He (fan-out) convolutions, unit BatchNorm, small linear layers.
+
+    The fan-out counts each filter's outputs per group, ``k·k·C_out / groups``, as TF's and timm's
+    MobileNet code does. (torch's ``kaiming_normal_`` counts ``k·k·C_out`` for a depthwise
+    convolution, C times too many: a fresh network's activations then shrink ~10× per block.)
+    """
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out")
+            fan_out = m.kernel_size[0] * m.kernel_size[1] * m.out_channels // m.groups
+            nn.init.normal_(m.weight, 0.0, math.sqrt(2.0 / fan_out))
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
