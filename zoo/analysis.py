@@ -51,7 +51,8 @@ import torch
 import torch.nn as nn
 from torch.overrides import TorchFunctionMode
 
-__all__ = ["KINDS", "KIND_LABELS", "CONVENTIONS", "Layer", "Analysis", "analyze", "trace", "format_count"]
+__all__ = ["KINDS", "KIND_LABELS", "CONVENTIONS", "Layer", "Analysis", "analyze", "trace", "build_meta",
+           "format_count"]
 
 KINDS = ("conv", "pointwise", "depthwise", "grouped", "linear", "se", "pool", "norm", "act",
          "add", "concat", "shuffle", "mul", "other")
@@ -623,9 +624,14 @@ class _Trace(TorchFunctionMode):
         self.tid = threading.get_ident()
         self.names: dict[int, str] = {}
         self.modules: dict[str, nn.Module] = {}
+        # per module: (own parameters, own floating-point parameters + buffers), read once here
+        self.own: dict[int, tuple[int, int]] = {}
         for n, m in model.named_modules():
             self.names[id(m)] = n
             self.modules[n] = m
+            params = sum(p.numel() for p in m._parameters.values() if p is not None)
+            floats = sum(b.numel() for b in m._buffers.values() if b is not None and b.is_floating_point())
+            self.own[id(m)] = (params, params + floats)
         self.layers: list[Layer] = []
         self.producer: dict[int, int] = {}   # id(tensor) -> index of the layer that wrote it
         self.keep: list = []                 # keeps traced tensors alive so ids stay unique
@@ -636,14 +642,18 @@ class _Trace(TorchFunctionMode):
         self.pending_shuffle: Layer | None = None
         self._view_source: dict[int, tuple] = {}  # id(view) -> shape of the tensor it views
 
-    # module hooks (global, filtered to this thread)
+    # module hooks (global, filtered to this thread); their own tensor reads bypass the mode
     def pre_hook(self, module, args):
         if threading.get_ident() != self.tid:
             return None
         name = self.names.get(id(module))
         if name is None or (module is self.root and module._modules):
             return None
-        if not module._modules:  # a leaf: one layer
+        if module._modules:
+            self.stack.append([name, module, None, None])
+            return None
+        # a leaf: one layer
+        with torch._C.DisableTorchFunction():
             name = name or type(module).__name__
             layer = Layer(index=len(self.layers), name=name, module=name, op=type(module).__name__)
             ts = _tensors(args)
@@ -652,9 +662,7 @@ class _Trace(TorchFunctionMode):
             layer.inputs = tuple(self.producer.get(id(t), -1) for t in ts)
             layer.mem_access = sum(t.numel() for t in ts)
             layer.kind = ""
-            self.stack.append([name, module, layer, None])
-        else:
-            self.stack.append([name, module, None, None])
+        self.stack.append([name, module, layer, None])
         return None
 
     def post_hook(self, module, args, output):
@@ -665,31 +673,30 @@ class _Trace(TorchFunctionMode):
         name, mod, layer, first_fn = self.stack.pop()
         first_call = id(module) not in self.called
         self.called.add(id(module))
+        own_params, own_weights = self.own[id(module)]
         if layer is not None:
-            ts = _tensors(output)
-            layer.out_shape = tuple(ts[0].shape) if ts else ()
-            if first_call:
-                layer.params = sum(p.numel() for p in module.parameters(recurse=False))
-            if not layer.kind:  # ran no op that does work: an alias (Identity, Dropout, Flatten)
-                layer.kind = "other"
-                layer.mem_access = 0
-            else:
-                out_elems = sum(t.numel() for t in ts)
-                layer.act_elems = out_elems
-                layer.act_bytes = sum(t.numel() * t.element_size() for t in ts)
-                layer.mem_access += out_elems + sum(
-                    t.numel() for t in module.parameters(recurse=False)) + sum(
-                    t.numel() for t in module.buffers(recurse=False) if t.is_floating_point())
-            layer.flops = 2 * layer.macs
-            self._add(layer, ts)
-        elif first_call:
-            own = sum(p.numel() for p in module.parameters(recurse=False))
-            if own:  # a non-leaf module holding parameters itself (a layer scale, a token…)
-                if first_fn is not None:
-                    self.layers[first_fn].params += own
+            with torch._C.DisableTorchFunction():
+                ts = _tensors(output)
+                layer.out_shape = tuple(ts[0].shape) if ts else ()
+                if first_call:
+                    layer.params = own_params
+                if not layer.kind:  # ran no op that does work: an alias (Identity, Dropout, Flatten)
+                    layer.kind = "other"
+                    layer.mem_access = 0
                 else:
-                    self._add(Layer(index=len(self.layers), name=f"{name}.parameters", module=name,
-                                    op=type(module).__name__, params=own), [])
+                    out_elems = sum(t.numel() for t in ts)
+                    layer.act_elems = out_elems
+                    layer.act_bytes = sum(t.numel() * t.element_size() for t in ts)
+                    layer.mem_access += out_elems + own_weights
+                layer.flops = 2 * layer.macs
+                self._add(layer, ts)
+        elif first_call and own_params:
+            # a non-leaf module holding parameters itself (a layer scale, a class token…)
+            if first_fn is not None:
+                self.layers[first_fn].params += own_params
+            else:
+                self._add(Layer(index=len(self.layers), name=f"{name}.parameters", module=name,
+                                op=type(module).__name__, params=own_params), [])
         return None
 
     def _add(self, layer: Layer, outputs: list[torch.Tensor]):
@@ -830,33 +837,46 @@ class _Trace(TorchFunctionMode):
 
 def _label_stages(model: nn.Module, layers: list[Layer], modules: dict[str, nn.Module]) -> None:
     """Fill ``block``, ``block_type`` and ``stage`` of every layer (see the module docstring)."""
+    blocks = {n for n, m in modules.items() if n and is_block(m)}
     block_of: dict[str, str | None] = {}
 
     def nearest_block(mod_name: str) -> str | None:
-        if mod_name in block_of:
-            return block_of[mod_name]
-        m = modules.get(mod_name)
-        if mod_name and m is not None and is_block(m):
-            found = mod_name
-        elif not mod_name:
+        found = block_of.get(mod_name, 0)
+        if found != 0:
+            return found
+        if not mod_name:
             found = None
+        elif mod_name in blocks:
+            found = mod_name
         else:
             found = nearest_block(mod_name.rpartition(".")[0])
         block_of[mod_name] = found
         return found
 
+    def prefixes(name: str, depth: int) -> str | None:
+        parts = name.split(".")
+        return ".".join(parts[:depth]) if len(parts) >= depth else None
+
+    # the blocks that ran (an auxiliary head skipped in eval does not count)
+    ran = {nearest_block(layer.module) for layer in layers} - {None}
     # the trunk: a single top-level container holding every block (torchvision's `features`)
-    tops_with_blocks = []
-    for top_name, top in model.named_children():
-        if any(is_block(m) for m in top.modules()):
-            tops_with_blocks.append((top_name, top))
+    tops_with_blocks = {prefixes(n, 1) for n in ran}
     trunk = None
-    if len(tops_with_blocks) == 1 and isinstance(tops_with_blocks[0][1], _CONTAINERS):
-        trunk = tops_with_blocks[0][0]
-    blocky = {n for n, _ in tops_with_blocks}
+    if len(tops_with_blocks) == 1:
+        only = next(iter(tops_with_blocks))
+        if isinstance(modules[only], _CONTAINERS):
+            trunk = only
+    blocky = tops_with_blocks
     if trunk is not None:
-        blocky = {f"{trunk}.{n}" for n, m in modules[trunk].named_children()
-                  if is_block(m) or any(is_block(mm) for mm in m.modules())}
+        blocky = {prefixes(n, 2) for n in ran} - {None}
+    se_units = {n for n, m in modules.items() if n and is_se(m)}
+    se_of: dict[str, bool] = {"": False}
+
+    def inside_se(mod_name: str) -> bool:
+        v = se_of.get(mod_name)
+        if v is None:
+            v = se_of[mod_name] = mod_name in se_units or inside_se(mod_name.rpartition(".")[0])
+        return v
 
     def raw_stage(mod_name: str) -> str | None:
         if not mod_name:
@@ -893,34 +913,63 @@ def _label_stages(model: nn.Module, layers: list[Layer], modules: dict[str, nn.M
             m = modules.get(stage)
             layer.block_type = type(m).__name__ if m is not None else layer.op
         # everything inside a squeeze-and-excitation unit is its cost
-        mod = layer.module
-        while mod:
-            m = modules.get(mod)
-            if m is not None and is_se(m):
-                layer.kind = "se"
-                break
-            if b is not None and mod == b:
-                break
-            mod = mod.rpartition(".")[0]
+        if se_units and inside_se(layer.module):
+            layer.kind = "se"
 
 
-def trace(model: nn.Module, x: torch.Tensor, fast: bool = True) -> tuple[list[Layer], torch.Tensor, set]:
-    """Run ``model(x)`` once, recording its layers. Returns (layers, output, ids of modules run).
+def trace(model: nn.Module, x: torch.Tensor, fast: bool = True) -> tuple[list[Layer], torch.Tensor]:
+    """Run ``model(x)`` once, recording its layers. Returns (layers, output).
 
     ``fast``: compute the output shapes of common ops here instead of running PyTorch's meta
     kernels (same result, several times faster).
     """
+    t = _run(model, x, fast)
+    return t.layers, t.output
+
+
+def _run(model: nn.Module, x: torch.Tensor, fast: bool = True) -> _Trace:
     t = _Trace(model, fast)
     h1 = nn.modules.module.register_module_forward_pre_hook(t.pre_hook)
     h2 = nn.modules.module.register_module_forward_hook(t.post_hook)
     try:
         with torch.no_grad(), t:
-            out = model(x)
+            t.output = model(x)
     finally:
         h1.remove()
         h2.remove()
     _label_stages(model, t.layers, t.modules)
-    return t.layers, out, t.called
+    return t
+
+
+# In-place ops that only write values, never shapes: weight initialisation. On the meta device
+# there are no values, but PyTorch still runs each one through Python reference code (a
+# kaiming_normal_ costs ~1.5 ms, and the first imports torch._dynamo: 3 s). Building a model for
+# analysis skips them.
+_DATA_ONLY = frozenset(
+    "normal_ uniform_ zero_ fill_ erfinv_ mul_ add_ sub_ div_ clamp_ clamp_min_ clamp_max_ copy_ "
+    "exponential_ bernoulli_ random_ log_normal_ geometric_ cauchy_ abs_ neg_ sqrt_ exp_ "
+    "fill_diagonal_ "
+    # torch.nn.init's functions (they dispatch like torch functions, so they are seen whole)
+    "constant_ ones_ zeros_ eye_ dirac_ xavier_uniform_ xavier_normal_ kaiming_uniform_ "
+    "kaiming_normal_ trunc_normal_ orthogonal_ sparse_".split())
+
+
+class _SkipMetaInit(TorchFunctionMode):
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if getattr(func, "__name__", "") in _DATA_ONLY and args and isinstance(args[0], torch.Tensor) \
+                and args[0].is_meta:
+            return args[0]
+        return func(*args, **(kwargs or {}))
+
+
+def build_meta(name: str, **overrides) -> nn.Module:
+    """``zoo.build(name, **overrides)`` on the meta device, skipping weight initialisation
+    (meaningless without storage): shapes, parameters and buffers are those of the real build."""
+    from . import registry
+
+    builder = registry.info(name).builder
+    with torch.device("meta"), _SkipMetaInit():
+        return builder(**overrides)
 
 
 def _to_meta(model: nn.Module) -> nn.Module:
@@ -967,8 +1016,7 @@ def _analyze(name_or_model, resolution, overrides) -> Analysis:
         mi = registry.info(name_or_model)
         name = mi.name
         resolution = mi.resolution if resolution is None else resolution
-        with torch.device("meta"):
-            model = mi.builder(**overrides)
+        model = build_meta(name, **overrides)
         restore = None
     elif isinstance(name_or_model, nn.Module):
         if overrides:
@@ -990,7 +1038,7 @@ def _analyze(name_or_model, resolution, overrides) -> Analysis:
     x = torch.empty(1, 3, h, w, device="meta")
     model.eval()
     try:
-        layers, out, called = trace(model, x)
+        t = _run(model, x)
     except (RuntimeError, ValueError, IndexError) as e:
         raise ValueError(f"{name} cannot run at {h}×{w}: {e}") from e
     finally:
@@ -998,16 +1046,16 @@ def _analyze(name_or_model, resolution, overrides) -> Analysis:
             for m, training in restore:
                 m.training = training
     total = sum(p.numel() for p in model.parameters())
-    used = sum(layer.params for layer in layers)
-    outs = _tensors(out)
+    used = sum(layer.params for layer in t.layers)
+    outs = _tensors(t.output)
     return Analysis(
         name=name,
         resolution=resolution,
-        layers=layers,
+        layers=t.layers,
         total_params=total,
         unused_params=total - used,
         input_shape=tuple(x.shape),
         output_shape=tuple(outs[0].shape) if outs else (),
         model_type=type(model).__name__,
-        module_types={n: type(m).__name__ for n, m in model.named_modules()},
+        module_types={n: type(m).__name__ for n, m in t.modules.items()},
     )
