@@ -90,6 +90,8 @@ class VGG(nn.Module):
     def _init_weights(self) -> None:
         # He initialisation for the convolutions (the paper pre-trained A and copied its layers
         # into the deeper nets; He et al. 2015 later showed this init trains E from scratch).
+        if self.classifier[-1].weight.is_meta:
+            return  # nothing to draw on the meta device (and normal_ there costs a 3 s warm-up)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
