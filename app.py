@@ -33,12 +33,16 @@ PAGES = {
 
 page = st.navigation(PAGES)
 
-if os.environ.get("CNN_ATLAS_WARM_UP", "1") != "0":
-    from ui.state import start_warm_up
-
-    start_warm_up()
-
 with st.sidebar:
+    if os.environ.get("CNN_ATLAS_WARM_UP", "1") != "0":
+        from ui.state import WARM_UP, start_warm_up
+
+        start_warm_up()
+        if WARM_UP["running"] or WARM_UP["done"] < WARM_UP["total"]:
+            st.caption(f"Preparing analyses in the background: {WARM_UP['done']}/{WARM_UP['total']}")
+        else:
+            st.caption(f"All {WARM_UP['total']} analyses ready.", help="Cached on the meta device; "
+                       "switching models is now a cache hit.")
     st.caption("Every choice on a page (model, resolution, φ…) is kept in the address bar: "
                "copy the URL to share the exact view.")
 

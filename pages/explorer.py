@@ -46,8 +46,7 @@ def pick_model() -> tuple[str, int, dict, str]:
     defaults = state.knobs(model)
     overrides = {}
     for knob, default in defaults.items():
-        label, lo, hi, step = state.KNOBS[knob]
-        key = "width" if knob == "width_mult" else knob
+        key, label, lo, hi, step = state.KNOBS[knob]
         state.clamp_query_number(key, lo, hi)
         value = cols[3].slider(label, lo, hi, value=float(default), step=step, key=key,
                                bind="query-params", on_change=_reset_resolution)
@@ -121,7 +120,7 @@ def diagrams(model: str, res: int, overrides: dict, s: dict) -> None:
     with left:
         st.markdown("**Macro view** (stages; shade = share of the total)")
         try:
-            st.graphviz_chart(state.macro_dot(model, res, ov, shade), use_container_width=True)
+            st.graphviz_chart(state.macro_dot(model, res, ov, shade), width="stretch")
         except Exception as e:
             st.error(f"No macro diagram for {model}: {e}")
     with right:
@@ -133,7 +132,7 @@ def diagrams(model: str, res: int, overrides: dict, s: dict) -> None:
         block = st.selectbox("Micro view: block", blocks, key="block", bind="query-params",
                              format_func=lambda b: f"{b} ({types.get(b, '')})" if types.get(b) else b)
         try:
-            st.graphviz_chart(state.micro_dot(model, block, res, ov, shade), use_container_width=True)
+            st.graphviz_chart(state.micro_dot(model, block, res, ov, shade), width="stretch")
         except Exception as e:
             st.error(f"No block diagram for {block}: {e}")
 

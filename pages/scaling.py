@@ -36,7 +36,16 @@ def _clear_preset() -> None:
     st.session_state["preset"] = None
 
 
+def _seed_preset_from_url() -> None:
+    """``?preset=B3`` alone opens B3's φ and coefficients (a URL setting them explicitly wins)."""
+    qp = st.query_params
+    p = qp.get("preset")
+    if p in PRESETS and "preset" not in st.session_state and not any(k in qp for k in ("alpha", "beta", "gamma", "phi")):
+        st.session_state.update(phi=float(PRESETS.index(p)), alpha=eff.ALPHA, beta=eff.BETA, gamma=eff.GAMMA)
+
+
 def controls() -> tuple[float, float, float, float, str | None]:
+    _seed_preset_from_url()
     st.segmented_control("Preset (φ = i with the paper's α, β, γ)", PRESETS, key="preset",
                          bind="query-params", on_change=_apply_preset)
     cols = st.columns(4)
@@ -54,15 +63,7 @@ def controls() -> tuple[float, float, float, float, str | None]:
 
 
 def cost_factor(alpha: float, beta: float, gamma: float, phi: float) -> float:
-    costs = getattr(zoo, "costs", None)
-    if costs is None:
-        try:
-            from zoo import costs
-        except ImportError:
-            costs = None
-    if costs is not None and hasattr(costs, "efficientnet_cost_factor"):
-        return costs.efficientnet_cost_factor(alpha, beta, gamma, phi)
-    return (alpha * beta ** 2 * gamma ** 2) ** phi   # §3.3, eq. 3 (until zoo.costs provides it)
+    return zoo.costs.efficientnet_cost_factor(alpha, beta, gamma, phi)
 
 
 def built(alpha, beta, gamma, phi) -> dict | None:
@@ -139,7 +140,7 @@ def official(preset: str, s: dict, unit: str) -> None:
     top1 = mi.figures.get("top1_paper")
     st.info(f"**Official {preset}** (reference table): width ×{w}, depth ×{d}, {r} px → "
             f"{ux.fmt_params(o['total_params'])} parameters, {ux.fmt_ops(o['total_macs'], unit)}"
-            + (f", {top1.value:.1f} % top-1 ({top1.source.split(';')[0]})" if top1 else "")
+            + (f", {top1.value:.1f} % top-1 [{ux.short_source(top1.source)}]" if top1 else "")
             + f". The formula network above: {ux.fmt_params(s['total_params'])} parameters, "
               f"{ux.fmt_ops(s['total_macs'], unit)}.")
 
@@ -205,7 +206,7 @@ def one_dimension_section(unit: str) -> None:
         if top1:
             points.append({"name": name, "family": "EfficientNet B0–B7 (compound)",
                            "macs": ux.ops(state.totals(name)["total_macs"], unit), "top1": top1.value,
-                           "source": top1.source[:120]})
+                           "source": ux.short_source(top1.source)})
     st.plotly_chart(ux.pareto_figure(points, "macs", unit, frontier=False,
                                      title=f"Compound scaling: published top-1 against computed {unit}"),
                     key="compound_points")

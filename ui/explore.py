@@ -187,13 +187,14 @@ def compare_totals(a: dict, b: dict, unit: str = "MACs") -> pd.DataFrame:
 
 def compare_stages(a_groups: Sequence[dict], b_groups: Sequence[dict], unit: str = "MACs") -> pd.DataFrame:
     """Stage tables of two models joined on stage name (stages missing from one side are blank)."""
-    fa = groups_frame(a_groups, unit).set_index("group")[["params", unit]]
-    fb = groups_frame(b_groups, unit).set_index("group")[["params", unit]]
-    order = list(fa.index) + [g for g in fb.index if g not in fa.index]
-    df = fa.join(fb, how="outer", lsuffix=" A", rsuffix=" B").reindex(order)
-    df[f"Δ params"] = df["params B"].fillna(0) - df["params A"].fillna(0)
+    fa = groups_frame(a_groups, unit)[["group", "params", unit]]
+    fb = groups_frame(b_groups, unit)[["group", "params", unit]]
+    df = fa.merge(fb, on="group", how="outer", suffixes=(" A", " B"), sort=False)
+    order = list(fa["group"]) + [g for g in fb["group"] if g not in set(fa["group"])]
+    df = df.set_index("group").reindex(order)
+    df["Δ params"] = df["params B"].fillna(0) - df["params A"].fillna(0)
     df[f"Δ {unit}"] = df[f"{unit} B"].fillna(0) - df[f"{unit} A"].fillna(0)
-    return df.reset_index().rename(columns={"index": "stage"})
+    return df.rename_axis("stage").reset_index()
 
 
 # --- figures ----------------------------------------------------------------------------------
@@ -413,6 +414,16 @@ def num(s) -> float | None:
         return float(s) if s not in (None, "") else None
     except (TypeError, ValueError):
         return None
+
+
+def short_source(source: str) -> str:
+    """The first clause of a published.csv source (up to a ``;`` outside parentheses)."""
+    depth = 0
+    for i, ch in enumerate(source):
+        depth += (ch == "(") - (ch == ")")
+        if ch == ";" and depth == 0:
+            return source[:i].strip()
+    return source.strip()
 
 
 def published_top1(row: dict | None, prefer: str = "paper") -> tuple[float | None, str]:

@@ -26,29 +26,54 @@ from ui import explore as ux
 
 # The Pareto page times only models at most this heavy (VGG-16, B7, RS-420 stay meta-only).
 LATENCY_MAX_MACS = 6e9
-# Knobs a builder may take that the explorer offers as widgets: keyword -> (label, min, max, step)
+# Knobs a builder may take that the explorer offers as sliders:
+# builder keyword -> (URL key, label, min, max, step). At most one per model (see ``knobs``).
 KNOBS = {
-    "width_mult": ("width multiplier α", 0.25, 2.0, 0.05),
-    "phi": ("compound coefficient φ", 0.0, 7.0, 0.1),
+    "phi": ("phi", "compound coefficient φ", 0.0, 7.0, 0.1),
+    "width_mult": ("width", "width multiplier", 0.25, 2.0, 0.05),
+    "alpha": ("width", "width multiplier α (MobileNet v1)", 0.25, 2.0, 0.05),
 }
 
 
-def analyze(name: str, resolution: int | None = None, **overrides):
-    """``zoo.analyze`` with a clear error while the analysis module is missing."""
-    from zoo.analysis import analyze as fn  # also zoo.analyze once zoo/__init__ exports it
-    return fn(name, resolution=resolution, **overrides)
+def _key(name: str, resolution: int | None, overrides) -> tuple:
+    """One cache key per view: the default resolution spelled out, overrides as a sorted tuple."""
+    res = zoo.info(name).resolution if resolution is None else int(resolution)
+    ov = tuple(sorted(dict(overrides).items()))
+    return name, res, ov
 
 
-@st.cache_data(max_entries=128, show_spinner="Analysing on the meta device…")
-def summary(name: str, resolution: int | None = None, overrides: tuple = ()) -> dict:
+def analysis(name: str, resolution: int | None = None, overrides=()):
+    return _analysis(*_key(name, resolution, overrides))
+
+
+def summary(name: str, resolution: int | None = None, overrides=()) -> dict:
+    return _summary(*_key(name, resolution, overrides))
+
+
+def totals(name: str, resolution: int | None = None, overrides=()) -> dict:
+    return _totals(*_key(name, resolution, overrides))
+
+
+@st.cache_resource(max_entries=160, show_spinner="Analysing on the meta device…")
+def _analysis(name: str, resolution: int, overrides: tuple):
+    """``zoo.analyze`` of ``name`` on the meta device, shared read-only by every session.
+
+    A ``cache_resource`` (no copy on each hit) because the diagrams are drawn from the same
+    ``Analysis`` object; pages read tables through ``summary`` (``cache_data``) instead.
+    """
+    return zoo.analyze(name, resolution=resolution, **dict(overrides))
+
+
+@st.cache_data(max_entries=160, show_spinner=False)
+def _summary(name: str, resolution: int, overrides: tuple) -> dict:
     """Per-layer analysis of ``name`` (meta device) as a picklable dict, cached across sessions."""
-    return ux.summarize(analyze(name, resolution, **dict(overrides)))
+    return ux.summarize(_analysis(name, resolution, overrides))
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
-def totals(name: str, resolution: int | None = None, overrides: tuple = ()) -> dict:
+def _totals(name: str, resolution: int, overrides: tuple) -> dict:
     """Only the totals of ``summary`` (cheap to fetch from the cache for many models at once)."""
-    s = summary(name, resolution, overrides)
+    s = _summary(name, resolution, overrides)
     return {k: v for k, v in s.items() if k not in ("records", "by_block", "by_kind", "blocks")}
 
 
@@ -94,23 +119,22 @@ def timeline() -> list[dict]:
     return ux.timeline_rows(entries, published_rows(), params, families)
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
-def macro_dot(name: str, resolution: int | None, overrides: tuple, shade: str | None) -> str:
-    from zoo import diagram
-    return diagram.macro_dot(_target(name, overrides), resolution=resolution, shade=shade)
+def macro_dot(name: str, resolution: int | None, overrides, shade: str | None) -> str:
+    return _macro_dot(*_key(name, resolution, overrides), shade)
+
+
+def micro_dot(name: str, block: str, resolution: int | None, overrides, shade: str | None) -> str:
+    return _micro_dot(*_key(name, resolution, overrides), block, shade)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def micro_dot(name: str, block: str, resolution: int | None, overrides: tuple, shade: str | None) -> str:
-    from zoo import diagram
-    return diagram.micro_dot(_target(name, overrides), block=block, resolution=resolution, shade=shade)
+def _macro_dot(name: str, resolution: int, overrides: tuple, shade: str | None) -> str:
+    return zoo.diagram.macro_dot(_analysis(name, resolution, overrides), shade=shade)
 
 
-def _target(name: str, overrides: tuple):
-    """A name, or a meta-device model when the view has builder overrides."""
-    if not overrides:
-        return name
-    return meta_model(name, overrides)
+@st.cache_data(max_entries=256, show_spinner=False)
+def _micro_dot(name: str, resolution: int, overrides: tuple, block: str, shade: str | None) -> str:
+    return zoo.diagram.micro_dot(_analysis(name, resolution, overrides), block=block, shade=shade)
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
@@ -127,7 +151,8 @@ def families() -> "OrderedDict[str, list[str]]":
     for n in zoo.list_models():
         fams.setdefault(zoo.info(n).family, []).append(n)
     order = sorted(fams, key=lambda f: (min(zoo.info(n).year for n in fams[f]), f))
-    return OrderedDict((f, sorted(fams[f], key=_natural)) for f in order)
+    # named variants first, the general knob-driven model ("efficientnet", φ) last
+    return OrderedDict((f, sorted(fams[f], key=lambda n: ("phi" in knobs(n), _natural(n)))) for f in order)
 
 
 def _natural(name: str):
@@ -136,13 +161,21 @@ def _natural(name: str):
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
 
 
-def knobs(name: str) -> dict[str, object]:
-    """The explorer knobs (``KNOBS``) the builder of ``name`` accepts, with its default value."""
+def knobs(name: str) -> dict[str, float]:
+    """The explorer knob of ``name``'s builder, ``{keyword: default}``, or ``{}``.
+
+    φ where the builder scales by the compound coefficient (its ``alpha`` is then EfficientNet's
+    depth coefficient, not a width), else ``width_mult``, else MobileNet v1's width ``alpha``.
+    """
     try:
         params = inspect.signature(zoo.info(name).builder).parameters
     except (TypeError, ValueError):
         return {}
-    return {k: p.default for k, p in params.items() if k in KNOBS and p.default is not inspect.Parameter.empty}
+    for k in KNOBS:
+        p = params.get(k)
+        if p is not None and isinstance(p.default, (int, float)):
+            return {k: float(p.default)}
+    return {}
 
 
 @st.cache_data(show_spinner=False)
@@ -207,21 +240,32 @@ def warm_up_jobs() -> list[tuple]:
     return jobs
 
 
-def warm_up(jobs: list[tuple] | None = None, stop=None) -> int:
+WARM_UP = {"done": 0, "total": 0, "running": False}
+
+
+def warm_up(jobs: list[tuple] | None = None, stop=None, pause: float = 0.0) -> int:
     """Run ``jobs`` (default ``warm_up_jobs()``) through the shared caches; returns how many ran.
 
+    Progress goes to ``WARM_UP``. ``pause`` seconds between jobs let page renders take the GIL.
     Failures are skipped: the page that needs the entry will show the error itself.
     """
-    done = 0
-    for fn, args in jobs if jobs is not None else warm_up_jobs():
-        if stop is not None and stop.is_set():
-            break
-        try:
-            fn(*args)
-            done += 1
-        except Exception:
-            pass
-    return done
+    import time
+
+    jobs = warm_up_jobs() if jobs is None else jobs
+    WARM_UP.update(done=0, total=len(jobs), running=True)
+    try:
+        for fn, args in jobs:
+            if stop is not None and stop.is_set():
+                break
+            try:
+                fn(*args)
+            except Exception:
+                pass
+            WARM_UP["done"] += 1
+            time.sleep(pause)
+    finally:
+        WARM_UP["running"] = False
+    return WARM_UP["done"]
 
 
 @st.cache_resource(show_spinner=False)
@@ -230,6 +274,9 @@ def start_warm_up():
     import threading
 
     stop = threading.Event()
-    thread = threading.Thread(target=warm_up, kwargs={"stop": stop}, name="cnn-atlas-warm-up", daemon=True)
+    jobs = warm_up_jobs()
+    WARM_UP.update(done=0, total=len(jobs), running=True)
+    thread = threading.Thread(target=warm_up, kwargs={"jobs": jobs, "stop": stop, "pause": 0.02},
+                              name="cnn-atlas-warm-up", daemon=True)
     thread.start()
     return thread, stop

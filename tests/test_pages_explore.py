@@ -1,0 +1,299 @@
+"""The Explore pages in AppTest: pick models, move sliders, and check the numbers on screen.
+
+Every count shown must equal what ``zoo.analyze`` computes for the same view (the metrics carry
+the exact integer in their help text); every accuracy must equal the published figure in
+assets/published.csv, read here directly.
+"""
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import zoo
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = ROOT / "pages"
+
+
+def run(page: str, **query) -> AppTest:
+    at = AppTest.from_file(str(PAGES / page), default_timeout=180)
+    for k, v in query.items():
+        at.query_params[k] = str(v)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metric(at: AppTest, label: str):
+    found = [m for m in at.metric if m.label == label]
+    assert found, f"no metric {label!r} in {[m.label for m in at.metric]}"
+    return found[0]
+
+
+def exact(m) -> int:
+    """The exact count a metric states in its help text, e.g. "25,557,032 (zoo.analyze)"."""
+    return int(m.proto.help.split()[0].replace(",", ""))
+
+
+def shown(m) -> float:
+    from ui.explore import parse_si
+    return parse_si(m.value)
+
+
+def assert_totals(at: AppTest, a, unit: str = "MACs"):
+    """Parameters and MACs/FLOPs on screen equal the analysis (exactly, and to 3 digits as shown)."""
+    factor = 2 if unit == "FLOPs" else 1
+    p, c = metric(at, "Parameters"), metric(at, unit)
+    assert exact(p) == a.total_params
+    assert exact(c) == factor * a.total_macs
+    assert shown(p) == pytest.approx(a.total_params, rel=5e-3)
+    assert shown(c) == pytest.approx(factor * a.total_macs, rel=5e-3)
+    assert c.value.endswith(unit)
+
+
+def published(model: str, variant: str) -> dict:
+    with open(ROOT / "assets" / "published.csv", newline="") as f:
+        return next(r for r in csv.DictReader(f) if (r["model"], r["variant"]) == (model, variant))
+
+
+def frame(at: AppTest, *columns: str):
+    """The first dataframe on the page having all ``columns``."""
+    for d in at.dataframe:
+        if all(c in d.value.columns for c in columns):
+            return d.value
+    raise AssertionError(f"no dataframe with columns {columns}")
+
+
+def plotly_specs(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+# --- explorer ---------------------------------------------------------------------------------
+
+def test_explorer_from_url_shows_zoo_analyze_totals_and_the_convention():
+    at = run("explorer.py", model="resnet50")
+    assert at.selectbox(key="family").value == "ResNet"          # family derived from the model
+    assert at.slider(key="res").value == 224
+    assert_totals(at, zoo.analyze("resnet50"))
+    paper = zoo.analyze("resnet50_paper").total_macs
+    captions = " ".join(c.value for c in at.caption)
+    assert f"{paper / 1e9:.2f} GMACs" in captions and "4.09 GMACs" in captions and "2 FLOPs" in captions
+
+
+def test_explorer_select_b7_and_move_the_resolution_slider():
+    at = run("explorer.py")
+    at.selectbox(key="family").set_value("EfficientNet").run()
+    at.selectbox(key="model").set_value("efficientnet_b7").run()
+    assert not at.exception and at.slider(key="res").value == 600
+    assert_totals(at, zoo.analyze("efficientnet_b7"))
+    at.slider(key="res").set_value(300).run()
+    assert not at.exception
+    assert_totals(at, zoo.analyze("efficientnet_b7", 300))
+
+
+def test_explorer_resnet_rs_420_and_flops_toggle():
+    at = run("explorer.py", model="resnetrs420", unit="FLOPs")
+    assert at.selectbox(key="family").value == "ResNet-RS" and at.slider(key="res").value == 320
+    assert_totals(at, zoo.analyze("resnetrs420"), unit="FLOPs")
+
+
+def test_explorer_width_multiplier_knob():
+    at = run("explorer.py", model="mobilenet_v2")
+    at.slider(key="width").set_value(0.5).run()
+    assert not at.exception
+    assert_totals(at, zoo.analyze("mobilenet_v2", 224, width_mult=0.5))
+
+
+def test_explorer_phi_knob_sets_the_compound_resolution():
+    at = run("explorer.py", model="efficientnet", phi=2.0)
+    assert at.slider(key="res").value == 296                  # round(224 · 1.15²) = round(296.24)
+    assert_totals(at, zoo.analyze("efficientnet", 296, phi=2.0))
+
+
+def test_explorer_bad_resolution_is_a_message_not_a_crash():
+    at = run("explorer.py", model="inception_v3", res=32)
+    assert any("Cannot analyse" in e.value for e in at.error)
+
+
+def test_explorer_bad_url_value_is_reported():
+    at = run("explorer.py", model="resnet18", res=5000)
+    assert any("res=5000" in w.value for w in at.warning)
+    assert at.slider(key="res").value == 224
+
+
+def test_explorer_layer_table_filters_and_downloads():
+    a = zoo.analyze("resnet50")
+    at = run("explorer.py", model="resnet50", view="Layers")
+    df = frame(at, "name", "params")
+    assert len(df) == len(a.layers) and int(df["params"].sum()) == sum(layer.params for layer in a.layers)
+    at.multiselect(key="kinds").set_value(["pointwise"]).run()
+    df = frame(at, "name", "params")
+    assert len(df) == sum(layer.kind == "pointwise" for layer in a.layers)
+    assert int(df["macs"].sum()) == sum(layer.macs for layer in a.layers if layer.kind == "pointwise")
+    at.text_input(key="q").set_value("layer3.").run()
+    df = frame(at, "name", "params")
+    assert len(df) == sum(layer.kind == "pointwise" and "layer3." in layer.name for layer in a.layers)
+    assert at.get("download_button"), "no CSV download"
+
+
+def test_explorer_diagrams_tab_draws_macro_and_micro():
+    at = run("explorer.py", model="resnet50", view="Diagrams")
+    charts = at.get("graphviz_chart")
+    assert len(charts) == 2
+    macro, micro = (c.proto.spec for c in charts)
+    assert "layer4" in macro and macro.startswith("digraph")
+    assert "layer1.0" in micro
+
+
+def test_explorer_compare_two_models():
+    at = run("explorer.py", model="resnet50", view="Compare", vs="resnet18")
+    a, b = zoo.analyze("resnet50"), zoo.analyze("resnet18")
+    totals = frame(at, "quantity").set_index("quantity")
+    from ui.explore import parse_si
+    assert parse_si(totals.loc["parameters", "A"]) == pytest.approx(a.total_params, rel=5e-3)
+    assert parse_si(totals.loc["parameters", "B"]) == pytest.approx(b.total_params, rel=5e-3)
+    assert totals.loc["parameters", "B − A"].startswith("−")
+    stages = frame(at, "stage", "MACs A").set_index("stage")
+    a3 = next(r for r in a.by_stage() if r["group"] == "layer3")
+    b3 = next(r for r in b.by_stage() if r["group"] == "layer3")
+    assert stages.loc["layer3", "MACs A"] == a3["macs"] and stages.loc["layer3", "MACs B"] == b3["macs"]
+
+
+# --- compound-scaling lab ---------------------------------------------------------------------
+
+def test_scaling_preset_b3_against_the_built_network():
+    at = run("scaling.py", preset="B3")
+    # the paper's formula at φ = 3 with α = 1.2, β = 1.1, γ = 1.15
+    assert metric(at, "depth d = α^φ").value == "1.728×"
+    assert metric(at, "width w = β^φ").value == "1.331×"
+    assert metric(at, "resolution r = 224·γ^φ").value == "341 px"       # 224 · 1.520875 = 340.7
+    assert metric(at, "α·β²·γ²").value == "1.920"
+    assert metric(at, "Predicted cost factor (α·β²·γ²)^φ").value == f"{1.92 ** 3:.3g}×"
+    a = zoo.analyze("efficientnet", 341, phi=3.0, alpha=1.2, beta=1.1, gamma=1.15)
+    assert_totals(at, a)
+    b0 = zoo.analyze("efficientnet_b0").total_macs
+    assert metric(at, "Actual factor (exact MACs / B0's)").value == f"{a.total_macs / b0:.3g}×"
+    official = zoo.analyze("efficientnet_b3")
+    info = " ".join(i.value for i in at.info)
+    assert "Official B3" in info and f"{official.total_params / 1e6:.1f} M parameters" in info
+    assert "81.1 % top-1" in info and published("EfficientNet", "B3")["top1_paper"] == "81.1"
+    rows = frame(at, "layers (B0)")
+    assert list(rows["layers (B0)"]) == [1, 2, 2, 3, 3, 4, 1]               # Table 1 of the paper
+    assert list(rows["layers"]) == [2, 4, 4, 6, 6, 7, 2]                   # ceil(n · 1.728)
+
+
+def test_scaling_sliders_clear_the_preset_and_rebuild():
+    at = run("scaling.py", preset="B1")
+    at.slider(key="phi").set_value(2.0).run()
+    assert not at.exception and at.get("button_group")[0].value is None
+    assert_totals(at, zoo.analyze("efficientnet", 296, phi=2.0, alpha=1.2, beta=1.1, gamma=1.15))
+
+
+@pytest.mark.parametrize("key, value, needle", [
+    ("alpha", 0.0, "α = 0"),
+    ("phi", 16.0, "px input, above"),
+])
+def test_scaling_absurd_inputs_get_a_message(key, value, needle):
+    at = run("scaling.py")
+    at.slider(key=key).set_value(value).run()
+    assert not at.exception
+    assert any(needle in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_scaling_negative_coefficient_in_url_is_refused():
+    at = run("scaling.py", alpha=-1)
+    assert any("alpha=-1" in w.value for w in at.warning)
+    assert at.slider(key="alpha").value == pytest.approx(1.2)
+
+
+def test_scaling_large_phi_warns_about_memory():
+    at = run("scaling.py", phi=11.0)
+    texts = [w.value for w in at.warning] + [c.value for c in at.caption]
+    assert any("meta device" in t for t in texts)
+    a = zoo.analyze("efficientnet", int(224 * 1.15 ** 11 + 0.5), phi=11.0, alpha=1.2, beta=1.1, gamma=1.15)
+    assert_totals(at, a)
+
+
+def test_scaling_official_vs_formula_tab():
+    at = run("scaling.py", view="Official B0–B7 vs formula")
+    table = frame(at, "depth (official)").set_index("model")
+    assert table.loc["B7", "depth (official)"] == 3.1
+    assert table.loc["B7", "depth α^φ"] == pytest.approx(1.2 ** 7, abs=1e-3)
+    costs = frame(at, "official MACs").set_index("model")
+    from ui.explore import parse_si
+    assert parse_si(costs.loc["B7", "official MACs"]) == pytest.approx(
+        zoo.analyze("efficientnet_b7").total_macs, rel=5e-3)
+    assert costs.loc["B4", "top-1 % (paper)"] == float(published("EfficientNet", "B4")["top1_paper"])
+
+
+def test_scaling_one_dimension_curves_are_computed():
+    at = run("scaling.py", view="One dimension at a time")
+    curves = {d["name"]: d for d in plotly_specs(at)[0]["data"]}
+    assert set(curves) == {"width only", "depth only", "resolution only"}
+    w = curves["width only"]
+    i = w["x"].index(1.8)
+    assert w["y"][i] == zoo.analyze("efficientnet", 224, width_mult=1.8, depth_mult=1.0).total_macs
+    r = curves["resolution only"]
+    assert r["y"][-1] == zoo.analyze("efficientnet", 600, width_mult=1.0, depth_mult=1.0).total_macs
+
+
+# --- Pareto -----------------------------------------------------------------------------------
+
+def test_pareto_points_are_zoo_costs_and_published_accuracies():
+    at = run("pareto.py")
+    spec = plotly_specs(at)[0]
+    traces = {d["name"]: d for d in spec["data"]}
+    assert "Pareto frontier" in traces and spec["layout"]["xaxis"]["type"] == "log"
+    resnet = traces["ResNet"]
+    i = resnet["text"].index("resnet50")
+    assert resnet["x"][i] == zoo.analyze("resnet50").total_macs
+    assert resnet["y"][i] == float(published("ResNet-50", "torchvision (v1.5: stride on 3x3)")["top1_paper"])
+
+
+def test_pareto_parameters_axis_with_seed_table_6():
+    at = run("pareto.py", x="parameters", seed6="true")
+    traces = {d["name"]: d for d in plotly_specs(at)[0]["data"]}
+    seed = traces["seed Table 6 (as printed)"]
+    i = seed["text"].index("ShuffleNet v2")
+    assert seed["x"][i] == 2e6 and seed["y"][i] == 75.4
+    goo = traces["GoogLeNet"]
+    j = goo["text"].index("googlenet")
+    a = zoo.analyze("googlenet")
+    assert goo["x"][j] == a.total_params - a.unused_params              # aux heads excluded
+    warning = " ".join(w.value for w in at.warning)
+    assert "75.4 %" in warning and "7.39 M" in warning
+
+
+def test_pareto_latency_button_measures_and_plots():
+    at = run("pareto.py")
+    at.multiselect(key="lat_models").set_value(["squeezenet1_1"])
+    at.number_input(key="lat_runs").set_value(3)
+    at.button[0].click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    df = frame(at, "median_ms")
+    assert list(df["name"]) == ["squeezenet1_1"] and df["median_ms"][0] > 0 and df["runs"][0] == 3
+    at.get("button_group")[1].set_value("latency (this CPU)").run()
+    traces = {d["name"]: d for d in plotly_specs(at)[0]["data"]}
+    sq = traces["SqueezeNet"]
+    assert sq["x"][sq["text"].index("squeezenet1_1")] == pytest.approx(df["median_ms"][0])
+
+
+# --- home -------------------------------------------------------------------------------------
+
+def test_home_timeline_entries_and_links():
+    at = run("home.py")
+    with open(ROOT / "assets" / "timeline.csv", newline="", encoding="utf-8") as f:
+        entries = list(csv.DictReader(f))
+    spec = plotly_specs(at)[0]
+    models = [c[0] for d in spec["data"] for c in d["customdata"]]
+    assert sorted(models) == sorted(e["model"] for e in entries)
+    text = " ".join(m.value for m in at.markdown)
+    r50 = published("ResNet-50", "torchvision (v1.5: stride on 3x3)")
+    a = zoo.analyze("resnet50")
+    assert f"**2015 · ResNet-50**" in text and f"{float(r50['top1_paper']):.1f} % top-1" in text
+    assert f"{a.total_params / 1e6:.1f} M parameters" in text
+    goo = zoo.analyze("googlenet")
+    assert f"{(goo.total_params - goo.unused_params) / 1e6:.2f} M parameters" in text   # 6.62 M
+    assert "/explorer?family=ResNet&model=resnet50" in text

@@ -1,0 +1,292 @@
+"""The Explore pages' Streamlit-free helpers: formatting, tables, plotly figures, latency.
+
+Expected values are written out by hand (or taken from the paper's formula), never recomputed
+with the function under test.
+"""
+import csv
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+import torch.nn as nn
+
+import zoo
+from ui import explore as ux
+from zoo import efficientnet as eff
+from zoo import latency
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- numbers ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("x, text", [
+    (4_089_184_256, "4.09 G"), (25_557_032, "25.6 M"), (999_000, "999 k"), (999_960, "1.00 M"),
+    (1.5e12, "1.50 T"), (12, "12.0 "), (0, "0 "), (61_100_840, "61.1 M"),
+])
+def test_si_three_significant_digits(x, text):
+    assert ux.si(x) == text
+
+
+def test_ops_units_say_macs_or_flops_and_flops_are_twice_macs():
+    assert ux.fmt_ops(4_089_184_256) == "4.09 GMACs"
+    assert ux.fmt_ops(4_089_184_256, "FLOPs") == "8.18 GFLOPs"
+    assert ux.ops(10, "FLOPs") == 20 and ux.ops(10, "MACs") == 10
+    with pytest.raises(ValueError):
+        ux.ops(10, "GFLOPS")
+
+
+def test_parse_si_reads_what_the_pages_print():
+    assert ux.parse_si("4.09 GMACs") == pytest.approx(4.09e9)
+    assert ux.parse_si("25.6 M") == pytest.approx(25.6e6)
+    assert ux.parse_si("714 MMACs") == pytest.approx(714e6)
+    with pytest.raises(ValueError):
+        ux.parse_si("n/a")
+
+
+def test_ops_convention_cites_both_resnet50_layouts():
+    line = ux.ops_convention(4_089_184_256, 3_858_000_000)
+    assert "1 MAC (multiply-accumulate) = 2 FLOPs" in line
+    assert "3.86 GMACs" in line and "4.09 GMACs" in line and "ResNet-RS" in line
+
+
+# --- tables -----------------------------------------------------------------------------------
+
+RECORDS = [
+    {"name": "conv1", "stage": "stem", "block": "stem", "block_type": "stem", "op": "Conv2d", "kind": "conv",
+     "kernel": (7, 7), "stride": (2, 2), "groups": 1, "in_shape": (1, 3, 224, 224), "out_shape": (1, 64, 112, 112),
+     "params": 9408, "macs": 118_013_952, "flops": 236_027_904, "act_bytes": 3_211_264, "mem_access": 1_465_216},
+    {"name": "layer1.0.conv2", "stage": "layer1", "block": "layer1.0", "block_type": "Bottleneck", "op": "Conv2d",
+     "kind": "conv", "kernel": (3, 3), "stride": (1, 1), "groups": 1, "in_shape": (1, 64, 56, 56),
+     "out_shape": (1, 64, 56, 56), "params": 36864, "macs": 115_605_504, "flops": 231_211_008,
+     "act_bytes": 802_816, "mem_access": 438_272},
+    {"name": "layer1.0.relu", "stage": "layer1", "block": "layer1.0", "block_type": "Bottleneck", "op": "ReLU",
+     "kind": "act", "kernel": None, "stride": None, "groups": None, "in_shape": (1, 64, 56, 56),
+     "out_shape": (1, 64, 56, 56), "params": 0, "macs": 0, "flops": 0, "act_bytes": 802_816, "mem_access": 401_408},
+]
+
+
+def test_layers_frame_and_filters():
+    df = ux.layers_frame(RECORDS)
+    assert list(df["in_shape"]) == ["1×3×224×224", "1×64×56×56", "1×64×56×56"]
+    assert list(df["kernel"]) == ["7×7", "3×3", ""]
+    assert int(df["params"].sum()) == 9408 + 36864
+    assert list(ux.filter_layers(df, ["conv"])["name"]) == ["conv1", "layer1.0.conv2"]
+    assert list(ux.filter_layers(df, [], "bottleneck")["name"]) == ["layer1.0.conv2", "layer1.0.relu"]
+    assert list(ux.filter_layers(df, ["act"], "layer1")["name"]) == ["layer1.0.relu"]
+    assert ux.filter_layers(df, [], "nothing like this").empty
+
+
+GROUPS_A = [{"group": "stem", "params": 100, "macs": 300, "layers": 2},
+            {"group": "layer1", "params": 300, "macs": 100, "layers": 5}]
+GROUPS_B = [{"group": "stem", "params": 100, "macs": 500, "layers": 2},
+            {"group": "features.1", "params": 50, "macs": 50, "layers": 3}]
+
+
+def test_groups_frame_shares():
+    df = ux.groups_frame(GROUPS_A, "FLOPs")
+    assert list(df["params %"]) == [25.0, 75.0]
+    assert list(df["FLOPs"]) == [600, 200]          # FLOPs = 2 × MACs
+    assert list(df["FLOPs %"]) == [75.0, 25.0]
+
+
+def test_compare_totals_and_stages():
+    a = {"total_params": 1_000_000, "total_macs": 2_000_000_000, "total_act_bytes": 10, "total_mem_access": 10}
+    b = {"total_params": 3_000_000, "total_macs": 1_000_000_000, "total_act_bytes": 10, "total_mem_access": 20}
+    t = ux.compare_totals(a, b, "MACs").set_index("quantity")
+    assert t.loc["parameters", "B − A"] == "+2.00 M" and t.loc["parameters", "B / A"] == "3.00×"
+    assert t.loc["MACs", "B − A"] == "−1.00 G" and t.loc["MACs", "B / A"] == "0.50×"
+    st = ux.compare_stages(GROUPS_A, GROUPS_B, "MACs").set_index("stage")
+    assert list(st.index) == ["stem", "layer1", "features.1"]
+    assert st.loc["stem", "Δ MACs"] == 200
+    assert st.loc["layer1", "Δ params"] == -300 and st.loc["features.1", "Δ params"] == 50
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+def test_pareto_front_by_hand():
+    #        cost: 1   2   3   3   4   5
+    xs = [1, 2, 3, 3, 4, 5]
+    ys = [70, 69, 75, 74, 75, 80]
+    # 69 is beaten by (1, 70); (3, 74) by (3, 75); (4, 75) is no better than (3, 75)
+    assert ux.pareto_front(xs, ys) == [0, 2, 5]
+    assert ux.pareto_front([], []) == []
+
+
+POINTS = [
+    {"name": "a", "family": "F1", "params": 1e6, "top1": 70.0, "source": "s"},
+    {"name": "b", "family": "F1", "params": 4e6, "top1": 69.0, "source": "s"},
+    {"name": "c", "family": "F2", "params": 2e6, "top1": 75.0, "source": "s"},
+    {"name": "d", "family": "F2", "params": None, "top1": 90.0, "source": "s"},
+]
+
+
+def test_pareto_figure_traces_frontier_and_log_axis():
+    fig = ux.pareto_figure(POINTS, "params", "parameters")
+    names = [t.name for t in fig.data]
+    assert names == ["F1", "F2", "Pareto frontier"]
+    front = fig.data[-1]
+    assert list(front.x) == [1e6, 2e6] and list(front.y) == [70.0, 75.0]   # b is dominated, d has no x
+    assert fig.layout.xaxis.type == "log"
+    assert fig.data[0].marker.color != fig.data[1].marker.color
+    lin = ux.pareto_figure(POINTS, "params", "parameters", log_x=False, frontier=False)
+    assert lin.layout.xaxis.type == "linear" and [t.name for t in lin.data] == ["F1", "F2"]
+
+
+def test_family_colours_are_stable_across_charts():
+    assert ux.family_colors(["B", "A"]) == ux.family_colors(["A", "B", "A"])
+
+
+def test_cost_share_figure_percentages():
+    fig = ux.cost_share_figure(GROUPS_A, "MACs")
+    assert [t.name for t in fig.data] == ["parameters", "MACs"]
+    assert list(fig.data[0].y) == [25.0, 75.0] and list(fig.data[1].y) == [75.0, 25.0]
+
+
+def test_scaling_curves_figure_uses_the_unit():
+    fig = ux.scaling_curves_figure({"width": [(1.0, 100), (2.0, 400)]}, "FLOPs")
+    assert list(fig.data[0].y) == [200, 800] and fig.layout.yaxis.type == "log"
+    assert "FLOPs" in fig.layout.yaxis.title.text
+
+
+# --- timeline ---------------------------------------------------------------------------------
+
+def test_timeline_rows_join_and_spread():
+    timeline = [
+        {"year": "2014", "model": "vgg16", "label": "VGG-16", "published_model": "VGG-16", "published_variant": "D",
+         "event": "e", "event_source": "es", "idea": "i", "idea_source": "is"},
+        {"year": "2014", "model": "googlenet", "label": "GoogLeNet", "published_model": "GoogLeNet",
+         "published_variant": "v1", "event": "e", "event_source": "es", "idea": "i", "idea_source": "is"},
+        {"year": "2016", "model": "irv1", "label": "IR-v1", "published_model": "IR", "published_variant": "v1",
+         "event": "e", "event_source": "es", "idea": "i", "idea_source": "is"},
+    ]
+    published = {
+        ("VGG-16", "D"): {"model": "VGG-16", "variant": "D", "top1_paper": "73.0", "top1_torchvision": "71.6",
+                          "top1_timm": "", "source": "paper: Table 3"},
+        ("GoogLeNet", "v1"): {"model": "GoogLeNet", "variant": "v1", "top1_paper": "", "top1_torchvision": "69.778",
+                              "top1_timm": "", "source": "tv meta"},
+        ("IR", "v1"): {"model": "IR", "variant": "v1", "top1_paper": "78.7", "top1_torchvision": "",
+                       "top1_timm": "", "source": "NOT VERIFIED: recalled"},
+    }
+    rows = ux.timeline_rows(timeline, published, {"vgg16": 138e6, "googlenet": 6.6e6, "irv1": 21e6},
+                            {"vgg16": "VGG", "googlenet": "GoogLeNet", "irv1": "IR"})
+    assert [r["top1"] for r in rows] == [73.0, 69.778, None]      # unverified figures are not shown
+    assert rows[0]["top1_source"].startswith("paper") and rows[1]["top1_source"].startswith("torchvision")
+    assert [r["dx"] for r in rows] == [-0.25, 0.25, 0.0]
+    fig = ux.timeline_figure(rows)
+    assert sorted(t.name for t in fig.data) == ["GoogLeNet", "IR", "VGG"]
+    vgg = next(t for t in fig.data if t.name == "VGG")
+    goo = next(t for t in fig.data if t.name == "GoogLeNet")
+    assert vgg.marker.size[0] > goo.marker.size[0]                   # area grows with parameters
+    assert vgg.customdata[0][0] == "vgg16"                           # the click target: the zoo name
+
+
+def test_published_top1_preference():
+    row = {"model": "M", "variant": "v", "top1_paper": "77.15", "top1_torchvision": "76.13",
+           "top1_timm": "76.156", "source": "src"}
+    assert ux.published_top1(row, "paper")[0] == 77.15
+    assert ux.published_top1(row, "weights")[0] == 76.13
+    assert ux.published_top1(None)[0] is None
+
+
+def test_timeline_csv_models_are_registered_with_published_rows():
+    from zoo.registry import published_rows
+
+    rows = list(csv.DictReader(open(ROOT / "assets" / "timeline.csv", encoding="utf-8")))
+    years = [int(r["year"]) for r in rows]
+    assert years == sorted(years) and years[0] == 2012 and years[-1] == 2021
+    for r in rows:
+        assert r["model"] in zoo.list_models(), r["model"]
+        assert (r["published_model"], r["published_variant"]) in published_rows(), r["label"]
+        assert r["idea"] and r["idea_source"] and r["event_source"]
+
+
+def test_seed_tables_csv_matches_the_seed_figures():
+    rows = list(csv.DictReader(open(ROOT / "assets" / "seed_tables.csv", encoding="utf-8")))
+    t6 = {r["row"]: (float(r["top1"]), float(r["params_m"])) for r in rows if r["table"] == "6"}
+    # seed paper (Zhao), Table 6, as printed (reference README)
+    assert t6 == {"ResNet-RS": (84.4, 192), "Inception-ResNet-v2": (80.1, 55.8), "ShuffleNet v2": (75.4, 2),
+                  "EfficientNet-B3": (81.1, 12), "EfficientNet-B7": (84.4, 66)}
+    t5 = next(r for r in rows if r["table"] == "5")
+    assert (float(t5["alpha"]), float(t5["beta"]), float(t5["gamma"])) == (1.2, 1.1, 1.15)
+    for r in rows:
+        if r["model"]:
+            assert r["model"] in zoo.list_models()
+
+
+# --- compound scaling -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("alpha, beta, gamma, phi, needle", [
+    (0.0, 1.1, 1.15, 1.0, "α = 0"),
+    (1.2, -1.0, 1.15, 1.0, "β = -1"),
+    (1.2, 1.1, 1.15, float("nan"), "φ must be a number"),
+    (1.2, 1.1, 1.15, 16.0, "px input, above"),           # 224 · 1.15^16 ≈ 2 096 px
+    (1.2, 1.1, 1.15, -14.0, "too small"),                # 224 · 1.15^-14 ≈ 32 px → 31
+])
+def test_scaling_problems_are_explained(alpha, beta, gamma, phi, needle):
+    problems = ux.scaling_problems(alpha, beta, gamma, phi)
+    assert problems and any(needle in p for p in problems), problems
+
+
+def test_scaling_problems_none_for_the_paper_values_and_cost_cap():
+    assert ux.scaling_problems(1.2, 1.1, 1.15, 7.0) == []
+    assert any("limit" in p for p in ux.scaling_problems(1.2, 1.1, 1.15, 7.0, predicted_macs=3e12))
+
+
+def test_official_table_against_formula():
+    df = ux.formula_vs_official(eff.COMPOUND, eff.compound_coefficients)
+    b7 = df.set_index("model").loc["B7"]
+    assert b7["depth (official)"] == 3.1 and b7["depth α^φ"] == pytest.approx(1.2 ** 7, abs=1e-3)
+    assert b7["width β^φ"] == pytest.approx(1.1 ** 7, abs=1e-3)
+    assert b7["resolution 224·γ^φ"] == 596                      # 224 · 1.15^7 = 595.9
+    cells = ux.differing_cells(df)
+    assert (0, "width β^φ") not in cells and (0, "depth α^φ") not in cells     # B0 is φ = 0 exactly
+    assert (7, "depth α^φ") in cells                             # 3.58 against 3.1
+    assert (1, "resolution 224·γ^φ") in cells                    # 258 against 240
+    assert (7, "resolution 224·γ^φ") not in cells                # 596 against 600: within 2 %
+
+
+def test_one_dimension_grid_scales_one_thing_at_a_time():
+    grid = ux.one_dimension_grid()
+    assert all(d == 1.0 and r == 224 for _, _, d, r in grid["width"])
+    assert all(w == 1.0 and r == 224 for _, w, _, r in grid["depth"])
+    assert all(w == 1.0 and d == 1.0 and f == pytest.approx(r / 224) for f, w, d, r in grid["resolution"])
+
+
+# --- latency ----------------------------------------------------------------------------------
+
+def test_latency_summary_statistics():
+    s = latency.summarize([4.0, 1.0, 3.0, 2.0])
+    assert s["median_ms"] == 2.5 and s["mean_ms"] == 2.5 and s["min_ms"] == 1.0 and s["max_ms"] == 4.0
+    assert s["stdev_ms"] == pytest.approx(math.sqrt(5 / 3))
+    with pytest.raises(ValueError):
+        latency.summarize([])
+
+
+def test_latency_measures_and_restores_threads():
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1))
+    before = torch.get_num_threads()
+    lat = latency.measure(model, 32, runs=4, warmup=1, threads=1, name="tiny")
+    assert torch.get_num_threads() == before
+    assert lat.threads == 1 and lat.runs == 4 and lat.name == "tiny" and lat.resolution == 32
+    assert 0 < lat.min_ms <= lat.median_ms <= lat.max_ms
+    assert lat.machine and lat.torch_version == torch.__version__
+
+
+def test_latency_of_a_registered_model_and_refusals():
+    lat = latency.measure("squeezenet1_1", 64, runs=2, warmup=0, threads=1)
+    assert lat.name == "squeezenet1_1" and lat.runs == 2 and lat.median_ms > 0
+    with torch.device("meta"):
+        meta = nn.Linear(2, 2)
+    with pytest.raises(ValueError, match="meta"):
+        latency.measure(meta, 32)
+    with pytest.raises(ValueError):
+        latency.measure(nn.Identity(), 32, runs=0)
+
+
+def test_short_source_keeps_parentheses_whole():
+    src = "paper: Tan&Le ICML'19 Table 2 (12M, 1.8B; arXiv v5 not read); tv weights; timm"
+    assert ux.short_source(src) == "paper: Tan&Le ICML'19 Table 2 (12M, 1.8B; arXiv v5 not read)"
+    assert ux.short_source("plain") == "plain"
