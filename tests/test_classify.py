@@ -1,0 +1,269 @@
+"""ui/classify.py: decoding untrusted uploads, prediction on the sample photos, explanations.
+
+The bad-input files are generated here (``BAD_INPUTS``), not stored: each is a few lines of PIL or
+bytes, and the page tests (tests/test_pages_classify.py) push the same files through the page.
+"""
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ui import classify as uc
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "assets" / "samples"
+
+
+# --- inputs, made on the fly -------------------------------------------------------------------
+
+def photo(w: int = 320, h: int = 240) -> Image.Image:
+    """A smooth, colourful test picture (no external file)."""
+    return Image.effect_mandelbrot((w, h), (-2.2, -1.2, 0.8, 1.2), 60).convert("RGB").resize((w, h))
+
+
+def encode(img: Image.Image, fmt: str, **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header declares width × height, with a tiny (invalid) body: a bomb's calling card."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + \
+        chunk(b"IEND", b"")
+
+
+def bomb_png() -> bytes:
+    """A real, valid PNG of 8000 × 6000 = 48 MP that compresses to a few kB."""
+    return encode(Image.new("1", (8000, 6000)), "PNG", optimize=False)
+
+
+def truncated_jpeg() -> bytes:
+    data = encode(photo(), "JPEG", quality=90)
+    return data[: len(data) // 2]
+
+
+def png16() -> bytes:
+    ramp = (np.linspace(0, 65535, 256)[None, :] * np.ones((64, 1))).astype(np.uint16)
+    return encode(Image.fromarray(ramp), "PNG")
+
+
+def cmyk_jpeg() -> bytes:
+    # pure red in CMYK: no cyan, full magenta and yellow, no black
+    return encode(Image.new("CMYK", (64, 48), (0, 255, 255, 0)), "JPEG", quality=95)
+
+
+def palette_transparent_png() -> bytes:
+    img = Image.new("P", (64, 64), 0)
+    img.putpalette([0, 0, 0, 255, 0, 0] + [0] * (254 * 3))
+    img.paste(1, (16, 16, 48, 48))  # a red square on a transparent (palette 0) background
+    return encode(img, "PNG", transparency=0)
+
+
+def exif_rotated_jpeg() -> bytes:
+    """40 × 20 pixels stored, orientation 6 (rotate 90° clockwise to view): 20 × 40 upright."""
+    img = Image.new("RGB", (40, 20), (0, 0, 255))
+    img.paste((255, 0, 0), (0, 0, 20, 20))  # red on the stored left half: on top once upright
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    return encode(img, "JPEG", exif=exif.tobytes(), quality=95)
+
+
+def animated_gif() -> bytes:
+    frames = [Image.new("RGB", (32, 32), c) for c in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
+    return encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+
+
+# name -> (file name, bytes factory, expected: "refused: <words in the message>" or "ok")
+BAD_INPUTS = {
+    "zero_byte": ("empty.jpg", lambda: b"", "refused: empty"),
+    "truncated_jpeg": ("cut.jpg", truncated_jpeg, "refused: truncated"),
+    "text_named_jpg": ("notes.jpg", lambda: b"This is a text file, not a picture.\n" * 20,
+                       "refused: not a JPEG"),
+    "decompression_bomb": ("bomb.png", bomb_png, "refused: megapixels"),
+    "bomb_header": ("huge.png", lambda: png_header_only(100_000, 100_000), "refused: decompression bomb"),
+    "png_16bit": ("deep.png", png16, "ok"),
+    "cmyk_jpeg": ("print.jpg", cmyk_jpeg, "ok"),
+    "palette_transparency": ("logo.png", palette_transparent_png, "ok"),
+    "exif_rotated": ("phone.jpg", exif_rotated_jpeg, "ok"),
+    "one_pixel": ("dot.png", lambda: encode(Image.new("RGB", (1, 1), (200, 30, 30)), "PNG"), "ok"),
+    "strip_20000x20": ("strip.png", lambda: encode(photo(20000, 20), "PNG"), "ok"),
+}
+
+
+# --- decoding ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_is_refused_clearly_or_decoded(case):
+    filename, make, expected = BAD_INPUTS[case]
+    data = make()
+    if expected.startswith("refused"):
+        with pytest.raises(uc.BadImage) as err:
+            uc.decode_image(data, filename)
+        words = expected.split(": ", 1)[1]
+        assert words in str(err.value), str(err.value)
+        assert filename in str(err.value)
+    else:
+        d = uc.decode_image(data, filename)
+        assert d.image.mode == "RGB"
+        assert min(d.image.size) >= 1
+
+
+def test_16bit_png_is_scaled_not_clipped():
+    d = uc.decode_image(png16(), "deep.png")
+    a = np.asarray(d.image)[..., 0].astype(int)
+    # a 0..65535 ramp becomes a 0..255 ramp; clipping would make three quarters of it white
+    assert a[:, 0].max() <= 1 and a[:, -1].min() >= 254
+    assert abs(int(a[0, 128]) - 128) <= 2
+    assert any("16-bit" in n for n in d.notes)
+
+
+def test_cmyk_red_stays_red():
+    d = uc.decode_image(cmyk_jpeg(), "print.jpg")
+    r, g, b = np.asarray(d.image).reshape(-1, 3).mean(axis=0)
+    assert r > 200 and g < 60 and b < 60, (r, g, b)
+    assert any("CMYK" in n for n in d.notes)
+
+
+def test_transparent_palette_pixels_become_white():
+    d = uc.decode_image(palette_transparent_png(), "logo.png")
+    a = np.asarray(d.image)
+    assert tuple(a[0, 0]) == (255, 255, 255)
+    assert tuple(a[32, 32]) == (255, 0, 0)
+
+
+def test_exif_orientation_applied():
+    d = uc.decode_image(exif_rotated_jpeg(), "phone.jpg")
+    assert d.image.size == (20, 40)
+    a = np.asarray(d.image).astype(int)
+    assert a[5, 10, 0] > 200 and a[5, 10, 2] < 60  # red on top
+    assert a[35, 10, 2] > 200 and a[35, 10, 0] < 60  # blue below
+    assert any("EXIF" in n for n in d.notes)
+
+
+def test_long_strip_keeps_its_centre():
+    d = uc.decode_image(BAD_INPUTS["strip_20000x20"][1](), "strip.png")
+    assert d.image.size == (80, 20)
+    assert any("elongated" in n for n in d.notes)
+
+
+def test_tiny_image_is_flagged():
+    d = uc.decode_image(BAD_INPUTS["one_pixel"][1](), "dot.png")
+    assert d.image.size == (1, 1)
+    assert any("small" in n for n in d.notes)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "BMP", "GIF"])
+def test_every_upload_format_decodes(fmt):
+    img = photo(64, 48)
+    d = uc.decode_image(encode(img, fmt), f"x.{fmt.lower()}")
+    assert d.format == fmt and d.image.size == (64, 48) and d.image.mode == "RGB"
+
+
+def test_gif_first_frame():
+    d = uc.decode_image(animated_gif(), "anim.gif")
+    assert tuple(np.asarray(d.image)[5, 5]) == (255, 0, 0)
+    assert any("first of 3 frames" in n for n in d.notes)
+
+
+def test_other_formats_are_refused():
+    tiff = encode(photo(32, 32), "TIFF")
+    with pytest.raises(uc.BadImage, match="not a JPEG"):
+        uc.decode_image(tiff, "scan.tif")
+
+
+def test_limit_aspect_tall_and_wide():
+    tall = Image.new("RGB", (10, 100))
+    out, note = uc.limit_aspect(tall, 4)
+    assert out.size == (10, 40) and note
+    same, note = uc.limit_aspect(Image.new("RGB", (40, 10)), 4)
+    assert same.size == (40, 10) and note == ""
+
+
+# --- small pure pieces ------------------------------------------------------------------------
+
+def test_topk_orders_and_names():
+    p = torch.zeros(1000)
+    p[[3, 7, 1]] = torch.tensor([0.2, 0.5, 0.3])
+    names = [f"c{i}" for i in range(1000)]
+    top = uc.topk(p, names, 3)
+    assert [(t.index, t.label) for t in top] == [(7, "c7"), (1, "c1"), (3, "c3")]
+    assert top[0].prob == pytest.approx(0.5)
+
+
+def test_norm_probe_recovers_affine_maps():
+    def lite(img):  # (x - 127) / 128
+        a = np.asarray(img.convert("RGB").resize((8, 8)), dtype=np.float32)
+        return torch.from_numpy((a - 127) / 128).permute(2, 0, 1)[None]
+    spec = uc.NormSpec.probe(lite)
+    assert spec.scale == pytest.approx((1 / 128,) * 3)
+    assert spec.shift == pytest.approx((-127 / 128,) * 3)
+    assert spec.size == (8, 8)
+    mean, std = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
+
+    def imagenet(img):
+        a = np.asarray(img.convert("RGB").resize((8, 8)), dtype=np.float32) / 255
+        return torch.from_numpy(((a - mean) / std).astype(np.float32)).permute(2, 0, 1)[None]
+    spec = uc.NormSpec.probe(imagenet)
+    assert spec.scale == pytest.approx(tuple(1 / 255 / std), rel=1e-5)
+    assert spec.shift == pytest.approx(tuple(-mean / std), rel=1e-5)
+    x = imagenet(photo(8, 8))
+    assert np.abs(spec.to_pixels(x).astype(int) - np.asarray(photo(8, 8)).astype(int)).max() <= 1
+    assert torch.allclose(spec.black(), imagenet(Image.new("RGB", (8, 8))), atol=1e-6)
+
+
+def test_overlay_blends_and_resizes():
+    img = np.full((20, 30, 3), 200, np.uint8)
+    heat = np.ones((4, 4), np.float32)  # all "hot": dark red in the jet ramp (128, 0, 0)
+    assert (uc.overlay(img, heat, 0.0) == img).all()
+    full = uc.overlay(img, heat, 1.0)
+    assert full.shape == img.shape and tuple(full[10, 10]) == tuple(uc.JET[255])
+    half = uc.overlay(img, heat, 0.5)
+    assert abs(int(half[10, 10, 0]) - (200 + 128) // 2) <= 1
+
+
+def test_jet_goes_blue_to_red():
+    assert tuple(uc.JET[0]) == (0, 0, 128) and tuple(uc.JET[255]) == (128, 0, 0)
+    assert uc.JET[128, 1] > 200  # green-ish in the middle
+
+
+def test_pick_device_cpu_here():
+    dev = uc.pick_device()
+    expected = "cuda" if torch.cuda.is_available() else (
+        "mps" if torch.backends.mps.is_available() else "cpu")
+    assert dev.type == expected
+    assert ("CPU" if expected == "cpu" else "GPU") in uc.describe_device(dev)
+
+
+def test_last_conv_stage_finds_the_spatial_output():
+    import torch.nn as nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(3, 4, 3, 2, 1)
+            self.body = nn.Sequential(nn.Conv2d(4, 8, 3, 2, 1), nn.ReLU())
+            self.pool = nn.AdaptiveAvgPool2d(1)  # 1 × 1: not a stage Grad-CAM can use
+            self.fc = nn.Linear(8, 10)
+
+        def forward(self, x):
+            return self.fc(self.pool(self.body(self.stem(x))).flatten(1))
+    name, mod = uc.last_conv_stage(Net(), (32, 32))
+    assert name == "body"
+
+
+def test_top5_figure_bars_in_order():
+    top = [uc.Top(1, "a", 0.6), uc.Top(2, "b", 0.3), uc.Top(3, "c", 0.1)]
+    fig = uc.top5_figure(top)
+    assert list(fig.data[0].y) == ["c (3)", "b (2)", "a (1)"]  # most probable drawn on top
+    assert list(fig.data[0].x) == pytest.approx([10, 30, 60])

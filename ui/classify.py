@@ -1,0 +1,441 @@
+"""Classify an image: decoding untrusted uploads, running a pretrained zoo model, explaining it.
+
+Streamlit-free helpers of ``pages/classify.py`` and ``pages/live.py``. Everything here is a plain
+function of images, tensors and models, so it is unit-tested without a browser.
+
+- **Decoding** (``decode_image``): an upload is untrusted bytes. Only JPEG, PNG, WebP, BMP and GIF
+  (first frame) are opened, after checking the pixel count in the header (a "decompression bomb"
+  is a small file that expands to gigapixels). 16-bit, CMYK, palette/alpha images are brought to
+  8-bit RGB, EXIF orientation is applied, extreme aspect ratios are trimmed to the centre the model
+  looks at anyway. Every refusal is a ``BadImage`` whose message is meant for the page.
+- **Prediction** (``predict``): softmax top-k with the wall time of the forward pass, on the GPU
+  when torch sees one (CUDA or Apple MPS), on the CPU otherwise (``pick_device``).
+- **Explanations** (captum): Grad-CAM (Selvaraju et al., "Grad-CAM: Visual Explanations from Deep
+  Networks via Gradient-based Localization", ICCV 2017, arXiv:1610.02391) on the output of the last
+  convolutional stage: the stage's feature maps weighted by the spatially averaged gradient of the
+  class score, ReLU, upsampled to the input. Integrated Gradients (Sundararajan et al. 2017,
+  arXiv:1703.01365) and Occlusion (Zeiler & Fergus 2014, arXiv:1311.2901) for still images.
+- **Preprocessing, inverted** (``NormSpec``): a model's preprocessing ends in a per-channel affine
+  map of the 0–255 pixels (``(x − 127) / 128`` for EfficientNet-Lite, ``(x / 255 − mean) / std``
+  for torchvision weights). Probing it with a black and a white image recovers that map exactly,
+  which gives the Integrated-Gradients baseline (black), the picture the model saw (for overlays)
+  and the fast path of the live stream (``ui/live.py``).
+"""
+from __future__ import annotations
+
+import io
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# --- decoding uploads ---------------------------------------------------------------------------
+
+UPLOAD_TYPES = ("jpg", "jpeg", "png", "webp", "bmp", "gif")
+FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF")
+# Refuse anything larger before decoding: 40 MP is a 7300 × 5500 photo, 120 MB as 8-bit RGB.
+MAX_PIXELS = 40_000_000
+# Beyond this width:height ratio only the centre is kept (the model crops the centre square anyway).
+MAX_ASPECT = 4.0
+SMALL_SIDE = 32  # below this the picture has almost no content left to classify
+
+
+class BadImage(ValueError):
+    """An upload that cannot be classified; ``str(err)`` is the message shown in the page."""
+
+
+@dataclass
+class Decoded:
+    image: Image.Image  # 8-bit RGB, orientation applied
+    format: str  # "JPEG", "PNG", …
+    original_size: tuple[int, int]  # (width, height) as stored in the file
+    original_mode: str
+    notes: list[str] = field(default_factory=list)  # what was done to it, for the page
+
+
+def decode_image(data: bytes, name: str = "the file") -> Decoded:
+    """Open untrusted bytes as an 8-bit RGB image, or raise ``BadImage`` with a clear reason."""
+    if not data:
+        raise BadImage(f"{name} is empty (0 bytes): there is no image to classify.")
+    with warnings.catch_warnings():
+        # Pillow warns above 89 MP and raises above twice that; both become our refusal.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            im = Image.open(io.BytesIO(data), formats=FORMATS)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+            raise BadImage(f"{name} declares a huge image (decompression bomb?): {e}") from None
+        except UnidentifiedImageError:
+            head = data[:12]
+            raise BadImage(
+                f"{name} is not a JPEG, PNG, WebP, BMP or GIF image (its first bytes are {head!r}). "
+                "Renaming a file does not change its content.") from None
+        width, height = im.size
+        if width * height > MAX_PIXELS:
+            raise BadImage(
+                f"{name} declares {width} × {height} = {width * height / 1e6:.0f} megapixels, more "
+                f"than the {MAX_PIXELS / 1e6:.0f} MP this page decodes (a decompression bomb is a "
+                "small file that expands to gigabytes). Downscale it first.")
+        if width < 1 or height < 1:
+            raise BadImage(f"{name} has no pixels ({width} × {height}).")
+        decoded = Decoded(im, im.format or "?", (width, height), im.mode)
+        frames = getattr(im, "n_frames", 1)
+        if frames > 1:
+            im.seek(0)
+            decoded.notes.append(f"Animated {im.format}: the first of {frames} frames is classified.")
+        try:
+            im.load()
+        except (OSError, SyntaxError, ValueError) as e:
+            raise BadImage(f"{name} is damaged or truncated and cannot be decoded ({e}).") from None
+    rgb = _to_rgb(im, decoded.notes)
+    rotated = ImageOps.exif_transpose(rgb)
+    if rotated.size != rgb.size or im.getexif().get(0x0112, 1) not in (1, None):
+        decoded.notes.append("Rotated upright as its EXIF orientation tag says.")
+    rgb = rotated
+    rgb, note = limit_aspect(rgb)
+    if note:
+        decoded.notes.append(note)
+    if min(rgb.size) < SMALL_SIDE:
+        decoded.notes.append(
+            f"Very small image ({rgb.size[0]} × {rgb.size[1]}): it is enlarged to the model's input "
+            "size, so there is little content for the prediction to rest on.")
+    decoded.image = rgb
+    return decoded
+
+
+def _to_rgb(im: Image.Image, notes: list[str]) -> Image.Image:
+    """8-bit RGB from any mode Pillow opens: 16-bit, float, CMYK, palette, alpha, 1-bit."""
+    mode = im.mode
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        a = np.asarray(im).astype(np.float64)
+        hi = float(a.max()) if a.size else 0.0
+        if mode == "F" or hi > 255:
+            lo = 0.0 if mode != "F" else float(a.min())
+            top = 65535.0 if mode.startswith("I;16") else max(hi, 1.0)
+            a = (a - lo) / max(top - lo, 1e-12) * 255.0
+        notes.append(f"{'16-bit' if mode.startswith('I;16') else mode + '-mode'} image scaled to 8 bits.")
+        return Image.fromarray(np.clip(a + 0.5, 0, 255).astype(np.uint8), "L").convert("RGB")
+    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
+    if has_alpha:
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        notes.append("Transparent pixels are shown on white.")
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    if mode == "CMYK":
+        notes.append("CMYK image converted to RGB.")
+    return im.convert("RGB")
+
+
+def limit_aspect(img: Image.Image, max_aspect: float = MAX_ASPECT) -> tuple[Image.Image, str]:
+    """Trim an extremely elongated image to its centre (``max_aspect``:1), and say so.
+
+    The models classify the centre square of the short side, so trimming the long side to a few
+    times the short one changes nothing the model sees, and keeps a 20000 × 20 strip from
+    becoming a 256000 × 256 resize.
+    """
+    w, h = img.size
+    short, long_ = min(w, h), max(w, h)
+    if long_ <= max_aspect * short:
+        return img, ""
+    keep = max(1, int(round(max_aspect * short)))
+    if w > h:
+        left = (w - keep) // 2
+        box = (left, 0, left + keep, h)
+    else:
+        top = (h - keep) // 2
+        box = (0, top, w, top + keep)
+    note = (f"Very elongated image ({w} × {h}): only its centre {box[2] - box[0]} × {box[3] - box[1]} "
+            "is used (the model looks at the centre square anyway).")
+    return img.crop(box), note
+
+
+# --- devices ------------------------------------------------------------------------------------
+
+def pick_device() -> torch.device:
+    """CUDA when torch sees an NVIDIA/AMD GPU, Apple's MPS on a Mac, the CPU otherwise."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def describe_device(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"GPU (CUDA: {torch.cuda.get_device_name(device)})"
+    if device.type == "mps":
+        return "GPU (Apple MPS)"
+    return f"CPU ({torch.get_num_threads()} threads; torch sees no GPU)"
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+# --- the normalisation a model's preprocessing applies ----------------------------------------
+
+@dataclass(frozen=True)
+class NormSpec:
+    """Per-channel affine map from 0–255 pixels to the model's input: ``x = scale * p + shift``."""
+
+    scale: tuple[float, float, float]
+    shift: tuple[float, float, float]
+    size: tuple[int, int]  # (height, width) of the model input the preprocessing produces
+
+    @classmethod
+    def probe(cls, preprocess: Callable[[Image.Image], torch.Tensor]) -> "NormSpec":
+        black = preprocess(Image.new("RGB", (320, 320), (0, 0, 0)))
+        white = preprocess(Image.new("RGB", (320, 320), (255, 255, 255)))
+        b = black[0].mean(dim=(1, 2))
+        w = white[0].mean(dim=(1, 2))
+        scale = tuple(float(v) for v in (w - b) / 255.0)
+        if any(abs(s) < 1e-9 for s in scale):
+            raise ValueError("preprocessing maps black and white to the same input")
+        return cls(scale, tuple(float(v) for v in b), (int(black.shape[-2]), int(black.shape[-1])))
+
+    def tensors(self, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+        s = torch.tensor(self.scale, device=device).view(1, 3, 1, 1)
+        t = torch.tensor(self.shift, device=device).view(1, 3, 1, 1)
+        return s, t
+
+    def to_pixels(self, x: torch.Tensor) -> np.ndarray:
+        """(1, 3, H, W) model input -> (H, W, 3) uint8: the picture the model saw."""
+        s, t = self.tensors(x.device)
+        p = ((x.detach() - t) / s)[0].permute(1, 2, 0)
+        return p.clamp(0, 255).round().to(torch.uint8).cpu().numpy()
+
+    def black(self, device=None) -> torch.Tensor:
+        """The model input of an all-black image: the Integrated-Gradients baseline."""
+        _, t = self.tensors(device)
+        return t.expand(1, 3, *self.size).clone()
+
+
+# --- prediction ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Top:
+    index: int
+    label: str
+    prob: float
+
+
+@dataclass(frozen=True)
+class Prediction:
+    top: list[Top]
+    ms: float  # wall time of the forward pass and softmax
+    device: str
+
+
+def topk(probs: torch.Tensor, class_names: Sequence[str], k: int = 5) -> list[Top]:
+    """The ``k`` most probable classes of a (1000,) or (1, 1000) probability vector."""
+    p = probs.detach().float().reshape(-1).cpu()
+    values, indices = p.topk(min(k, p.numel()))
+    return [Top(int(i), class_names[int(i)], float(v)) for v, i in zip(values, indices)]
+
+
+def predict(model: nn.Module, x: torch.Tensor, class_names: Sequence[str], k: int = 5,
+            device: torch.device | None = None) -> Prediction:
+    """Top-``k`` of ``model`` on the preprocessed batch ``x`` (1, 3, H, W), timed."""
+    device = device or next(model.parameters()).device
+    x = x.to(device)
+    with torch.inference_mode():
+        _sync(device)
+        start = time.perf_counter()
+        probs = model(x).softmax(dim=1)
+        _sync(device)
+        ms = (time.perf_counter() - start) * 1000.0
+    return Prediction(topk(probs[0], class_names, k), ms, device.type)
+
+
+# --- explanations -------------------------------------------------------------------------------
+
+def last_conv_stage(model: nn.Module, size: tuple[int, int] = (224, 224)) -> tuple[str, nn.Module]:
+    """The module whose output is the last spatial feature map: where Grad-CAM looks.
+
+    Walks the top-level children in execution order (one forward on the meta device) and keeps
+    the last whose output is a (B, C, H, W) map larger than 1 × 1: ``features`` for
+    AlexNet/VGG/MobileNet/EfficientNet, ``layer4`` for ResNet, ``Mixed_7c`` for Inception-v3.
+    """
+    found: list[tuple[str, nn.Module]] = []
+    hooks = []
+    for name, child in model.named_children():
+        def hook(mod, inp, out, name=name):
+            if isinstance(out, torch.Tensor) and out.dim() == 4 and out.shape[-1] * out.shape[-2] > 1:
+                found.append((name, mod))
+        hooks.append(child.register_forward_hook(hook))
+    try:
+        device = next(model.parameters()).device
+        with torch.inference_mode():
+            model(torch.zeros(1, 3, *size, device=device))
+    finally:
+        for h in hooks:
+            h.remove()
+    if not found:
+        raise ValueError("the model has no convolutional stage with a spatial output")
+    return found[-1]
+
+
+def gradcam(model: nn.Module, x: torch.Tensor, target: int, layer: nn.Module) -> np.ndarray:
+    """Grad-CAM of class ``target`` at ``layer``, upsampled to the input: (H, W) in [0, 1]."""
+    from captum.attr import LayerAttribution, LayerGradCam
+
+    x = x.detach().clone().requires_grad_(False)
+    with torch.enable_grad():
+        cam = LayerGradCam(model, layer).attribute(x, target=int(target), relu_attributions=True)
+    cam = LayerAttribution.interpolate(cam.detach(), tuple(x.shape[-2:]), interpolate_mode="bilinear")
+    return _unit(cam[0, 0])
+
+
+def integrated_gradients(model: nn.Module, x: torch.Tensor, target: int, baseline: torch.Tensor,
+                         steps: int = 32, batch: int = 8) -> np.ndarray:
+    """Integrated Gradients from ``baseline`` (a black image), summed |attribution| over channels."""
+    from captum.attr import IntegratedGradients
+
+    with torch.enable_grad():
+        att = IntegratedGradients(model).attribute(
+            x.detach(), baselines=baseline.to(x.device), target=int(target), n_steps=steps,
+            internal_batch_size=batch)
+    return _unit(att[0].abs().sum(0))
+
+
+def occlusion(model: nn.Module, x: torch.Tensor, target: int, baseline: torch.Tensor,
+              window: int = 32, stride: int = 16, batch: int = 16) -> np.ndarray:
+    """Occlusion: how much the class score drops when a ``window``² patch turns black."""
+    from captum.attr import Occlusion
+
+    with torch.no_grad():
+        att = Occlusion(model).attribute(
+            x.detach(), sliding_window_shapes=(3, window, window), strides=(3, stride, stride),
+            target=int(target), baselines=baseline.to(x.device), perturbations_per_eval=batch)
+    return _unit(att[0].sum(0).clamp(min=0))
+
+
+def _unit(t: torch.Tensor) -> np.ndarray:
+    """Scale a map to [0, 1] (all zeros stay zeros)."""
+    a = t.detach().float().cpu().numpy()
+    a = a - a.min()
+    top = a.max()
+    return (a / top if top > 0 else a).astype(np.float32)
+
+
+# --- drawing ------------------------------------------------------------------------------------
+
+# The "jet" colour ramp as anchor points (blue → cyan → yellow → red), interpolated to 256 entries.
+_JET_ANCHORS = np.array([
+    # position, red, green, blue
+    (0.00, 0.0, 0.0, 0.5),
+    (0.11, 0.0, 0.0, 1.0),
+    (0.36, 0.0, 1.0, 1.0),
+    (0.62, 1.0, 1.0, 0.0),
+    (0.89, 1.0, 0.0, 0.0),
+    (1.00, 0.5, 0.0, 0.0),
+])
+JET = np.stack([np.interp(np.linspace(0, 1, 256), _JET_ANCHORS[:, 0], _JET_ANCHORS[:, c])
+                for c in (1, 2, 3)], axis=1).__mul__(255).round().astype(np.uint8)  # (256, 3)
+
+
+def colorize(heat: np.ndarray) -> np.ndarray:
+    """(H, W) values in [0, 1] -> (H, W, 3) uint8 through the jet ramp."""
+    idx = np.clip(heat * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return JET[idx]
+
+
+def overlay(image: np.ndarray, heat: np.ndarray, alpha: float = 0.5) -> np.ndarray:
+    """Blend a heat map over an (H, W, 3) uint8 picture; the heat map is resized to fit."""
+    h, w = image.shape[:2]
+    if heat.shape != (h, w):
+        heat = np.asarray(Image.fromarray((np.clip(heat, 0, 1) * 255).astype(np.uint8)).resize(
+            (w, h), Image.BILINEAR), dtype=np.float32) / 255.0
+    a = int(round(np.clip(alpha, 0.0, 1.0) * 256))
+    color = colorize(heat).astype(np.uint16)
+    out = (image.astype(np.uint16) * (256 - a) + color * a) >> 8
+    return out.astype(np.uint8)
+
+
+def top5_figure(top: Sequence[Top], title: str = ""):
+    """Horizontal bar chart of the top-k probabilities, most probable on top (plotly)."""
+    import plotly.graph_objects as go
+
+    labels = [f"{t.label} ({t.index})" for t in top][::-1]
+    probs = [t.prob * 100 for t in top][::-1]
+    fig = go.Figure(go.Bar(x=probs, y=labels, orientation="h",
+                           text=[f"{p:.1f} %" for p in probs], textposition="auto",
+                           marker_color="#4c78a8"))
+    fig.update_layout(title=title or None, xaxis_title="probability (%)", xaxis_range=[0, 100],
+                      height=80 + 38 * len(top), margin=dict(l=10, r=10, t=40 if title else 10, b=40))
+    return fig
+
+
+
+# --- which models can classify --------------------------------------------------------------------
+
+DEFAULT_MODEL = "efficientnet_lite0"
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    name: str
+    ok: bool
+    reason: str  # where the weights come from, or why they are unavailable
+
+
+def model_catalog() -> list[ModelStatus]:
+    """Every registered zoo model with whether its pretrained weights are usable here, and why.
+
+    EfficientNet-Lite0 comes first (its weights ship with the requirements); the others follow
+    in the registry's order.
+    """
+    import zoo
+    from zoo import pretrained
+
+    out = []
+    for name in zoo.list_models():
+        try:
+            ok, reason = pretrained.weights_status(name)
+        except Exception as e:  # noqa: BLE001 -- a broken entry must not hide the others
+            ok, reason = False, f"weights check failed: {e}"
+        out.append(ModelStatus(name, bool(ok), str(reason)))
+    out.sort(key=lambda s: s.name != DEFAULT_MODEL)
+    return out
+
+
+@dataclass
+class Classifier:
+    """A pretrained model with everything the pages need beside it."""
+
+    name: str
+    model: nn.Module
+    preprocess: Callable[[Image.Image], torch.Tensor]
+    class_names: list[str]
+    device: torch.device
+    norm: NormSpec
+    cam_layer: str  # module name of the last convolutional stage
+
+    def input(self, img: Image.Image) -> torch.Tensor:
+        return self.preprocess(img).to(self.device)
+
+
+def load_classifier(name: str, device: torch.device | str | None = None) -> Classifier:
+    """``zoo.load_pretrained(name)`` moved to ``device``, warmed up, with its normalisation probed.
+
+    Raises ``zoo.WeightsUnavailable`` (or whatever loading a corrupt file raises) unchanged: the
+    page turns it into a message.
+    """
+    import zoo
+
+    device = torch.device(device) if device is not None else pick_device()
+    model, preprocess, class_names = zoo.load_pretrained(name)
+    model = model.eval().to(device)
+    norm = NormSpec.probe(preprocess)
+    cam_name, _ = last_conv_stage(model, norm.size)
+    with torch.inference_mode():  # the first forward allocates and picks kernels: keep it off the clock
+        model(torch.zeros(1, 3, *norm.size, device=device))
+    return Classifier(name, model, preprocess, list(class_names), device, norm, cam_name)
