@@ -1,7 +1,10 @@
-"""Command line: ``python -m zoo list`` and ``python -m zoo info NAME``."""
+"""Command line: ``python -m zoo list``, ``python -m zoo info NAME`` and
+``python -m zoo summary NAME [--resolution R] [--depth N] [--by stage|block|kind]
+[--format table|csv|json]``: the per-layer table of :func:`zoo.analyze`, ready for slides."""
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 
@@ -31,6 +34,123 @@ def cmd_info(args) -> int:
     return 0
 
 
+# --- summary --------------------------------------------------------------------------------
+
+COLUMNS = ("name", "type", "kind", "kernel", "stride", "groups", "input", "output", "params",
+           "macs", "flops", "act_bytes", "mem_access")
+HEADERS = {"name": "layer", "type": "type", "kind": "kind", "kernel": "kernel", "stride": "stride",
+           "groups": "groups", "input": "input", "output": "output", "params": "params",
+           "macs": "MACs", "flops": "FLOPs", "act_bytes": "act. bytes",
+           "mem_access": "mem. access"}
+NUMERIC = {"params", "macs", "flops", "act_bytes", "mem_access"}
+
+
+def _dims(t) -> str:
+    return "×".join(str(v) for v in t) if t else ""
+
+
+def _kernel(t) -> str:
+    if not t:
+        return ""
+    return str(t[0]) if len(set(t)) == 1 else "×".join(map(str, t))
+
+
+def summary_rows(a, depth: int | None = None, by: str | None = None) -> list[dict]:
+    """Rows of the summary: one per layer, per module at ``depth``, or per stage/block/kind."""
+    if by:
+        rows = {"stage": a.by_stage, "block": a.by_block, "kind": a.by_kind}[by]()
+        return [{"name": r["group"], "type": r.get("block_type", ""), "kind": "",
+                 "kernel": "", "stride": "", "groups": "", "input": "", "output": "",
+                 **{k: r[k] for k in NUMERIC}, "layers": r["layers"]} for r in rows]
+    if depth:
+        return [{"name": r["group"], "type": r["type"], "kind": r["kind"], "kernel": "",
+                 "stride": "", "groups": "", "input": _dims(r["in_shape"]),
+                 "output": _dims(r["out_shape"]), **{k: r[k] for k in NUMERIC},
+                 "layers": r["layers"]} for r in a.by_depth(depth)]
+    return [{"name": x.name, "type": x.op, "kind": x.kind, "kernel": _kernel(x.kernel),
+             "stride": _kernel(x.stride), "groups": x.groups if x.groups else "",
+             "input": _dims(x.in_shape), "output": _dims(x.out_shape),
+             **{k: getattr(x, k) for k in NUMERIC}, "layers": 1} for x in a.layers]
+
+
+def _reference_line(a) -> str | None:
+    mi = zoo.info(a.name)
+    ref = zoo.registry.reference_models().get(mi.reference) if mi.reference else None
+    if not ref or ref["resolution"] != a.resolution:
+        return None
+    same = "equal" if ref["macs"] == a.total_macs else f"DIFFERENT (ours {a.total_macs:,})"
+    return (f"reference {mi.reference} ({ref['source'].split('+')[0]}): {ref['macs']:,} MACs at "
+            f"{ref['resolution']}px, {ref['params']:,} parameters; MACs {same}")
+
+
+def format_table(a, rows: list[dict], first: str = "layer") -> str:
+    """A fixed-width text table with a totals line (``first``: the first column's header)."""
+    cols = [c for c in COLUMNS if any(str(r[c]) != "" for r in rows) or c == "name"]
+    cells = [[first if c == "name" else HEADERS[c] for c in cols]]
+    for r in rows:
+        cells.append([f"{r[c]:,}" if c in NUMERIC else str(r[c]) for c in cols])
+    total = {"name": "total", **{k: sum(r[k] for r in rows) for k in NUMERIC}}
+    cells.append([f"{total[c]:,}" if c in NUMERIC else total.get(c, "") for c in cols])
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cols))]
+
+    def line(row):
+        return "  ".join(v.rjust(w) if c in NUMERIC else v.ljust(w)
+                         for v, w, c in zip(row, widths, cols)).rstrip()
+
+    rule = "-" * len(line(cells[0]))
+    out = [line(cells[0]), rule, *[line(r) for r in cells[1:-1]], rule, line(cells[-1])]
+    return "\n".join(out)
+
+
+def summary_header(a) -> list[str]:
+    h, w = a.input_shape[2:]
+    lines = [f"{a.name} at {h}×{w} (input {_dims(a.input_shape)}, output {_dims(a.output_shape)}): "
+             f"{a.total_params:,} parameters, {a.total_macs:,} MACs = {a.total_flops:,} FLOPs"]
+    if a.unused_params:
+        lines.append(f"{a.unused_params:,} of the parameters belong to modules not run in eval "
+                     "(auxiliary heads); the table lists what runs")
+    return lines
+
+
+def cmd_summary(args) -> int:
+    if args.depth is not None and args.depth < 1:
+        print("--depth must be 1 or more", file=sys.stderr)
+        return 2
+    try:
+        a = zoo.analyze(args.name, args.resolution)
+    except KeyError as e:
+        print(e.args[0], file=sys.stderr)
+        return 2
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    rows = summary_rows(a, args.depth, args.by)
+    ref = _reference_line(a)
+    if args.format == "json":
+        print(json.dumps({
+            "model": a.name, "resolution": list(a.input_shape[2:]),
+            "input_shape": list(a.input_shape), "output_shape": list(a.output_shape),
+            "conventions": a.conventions, "reference": ref,
+            "totals": {"params": a.total_params, "unused_params": a.unused_params,
+                       "macs": a.total_macs, "flops": a.total_flops,
+                       "act_bytes": a.total_act_bytes, "mem_access": a.total_mem_access},
+            "rows": rows,
+        }, indent=1))
+    elif args.format == "csv":
+        w = csv.DictWriter(sys.stdout, fieldnames=[*COLUMNS, "layers"], lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    else:
+        print("\n".join(summary_header(a)))
+        if ref:
+            print(ref)
+        print()
+        print(format_table(a, rows, args.by or ("module" if args.depth else "layer")))
+        print()
+        print(a.conventions)
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m zoo", description="CNN Atlas model zoo")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -40,6 +160,16 @@ def main(argv=None) -> int:
     s = sub.add_parser("info", help="facts about one model, with sources")
     s.add_argument("name")
     s.set_defaults(fn=cmd_info)
+    s = sub.add_parser("summary", help="per-layer shapes, parameters, MACs and memory")
+    s.add_argument("name")
+    s.add_argument("--resolution", type=int, default=None,
+                   help="input side in pixels (default: the model's own)")
+    s.add_argument("--depth", type=int, default=None,
+                   help="sum the layers into modules N levels deep (1: top level)")
+    s.add_argument("--by", choices=("stage", "block", "kind"), default=None,
+                   help="sum the layers by stage, block or kind instead")
+    s.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    s.set_defaults(fn=cmd_summary)
     args = p.parse_args(argv)
     return args.fn(args)
 

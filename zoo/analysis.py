@@ -42,6 +42,7 @@ import contextlib
 import copy
 import gc
 import math
+import numbers
 import re
 import threading
 from dataclasses import dataclass, field, fields
@@ -1015,15 +1016,19 @@ def _analyze(name_or_model, resolution, overrides) -> Analysis:
     if isinstance(name_or_model, str):
         mi = registry.info(name_or_model)
         name = mi.name
-        resolution = mi.resolution if resolution is None else resolution
         model = build_meta(name, **overrides)
         restore = None
+        if resolution is None:  # a builder may know its own (EfficientNet with phi=…)
+            own = getattr(model, "resolution", None)
+            resolution = own if isinstance(own, int) and overrides else mi.resolution
     elif isinstance(name_or_model, nn.Module):
         if overrides:
             raise TypeError("overrides only apply to a registered model name")
         model = name_or_model
         name = type(model).__name__
-        resolution = 224 if resolution is None else resolution
+        if resolution is None:
+            own = getattr(model, "resolution", None)
+            resolution = own if isinstance(own, int) else 224
         if any(not t.is_meta for t in model.parameters()) or any(not t.is_meta for t in model.buffers()):
             model = _to_meta(model)
             restore = None
@@ -1033,8 +1038,9 @@ def _analyze(name_or_model, resolution, overrides) -> Analysis:
         raise TypeError(f"expected a model name or an nn.Module, got {type(name_or_model).__name__}")
 
     h, w = _pair(resolution)
-    if not (isinstance(h, int) and isinstance(w, int)) or h < 1 or w < 1:
-        raise ValueError(f"resolution must be a positive integer, got {resolution!r}")
+    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in (h, w)):
+        raise ValueError(f"resolution must be a positive integer or (H, W), got {resolution!r}")
+    h, w = int(h), int(w)
     x = torch.empty(1, 3, h, w, device="meta")
     model.eval()
     try:
