@@ -273,3 +273,18 @@ def test_inception_v3_factorised_kernels():
     assert c.branch7x7_2.conv.kernel_size == (1, 7) and c.branch7x7_3.conv.kernel_size == (7, 1)
     e = model.Mixed_7b
     assert e.branch3x3_2a.conv.kernel_size == (1, 3) and e.branch3x3_2b.conv.kernel_size == (3, 1)
+
+
+# --- multiply-accumulates -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", CLASSIC)
+def test_macs_equal_reference(name):
+    """torch FlopCounterMode total / 2 on the meta device, at the reference resolution: the way
+    assets/models.json measured torchvision's models (aux heads skipped in eval mode)."""
+    from torch.utils.flop_counter import FlopCounterMode
+    from zoo.registry import reference_models
+    ref = reference_models()[name]
+    model = meta_build(name).eval()
+    with torch.device("meta"), FlopCounterMode(display=False) as counter:
+        model(torch.empty(1, 3, ref["resolution"], ref["resolution"]))
+    assert counter.get_total_flops() // 2 == ref["macs"]
