@@ -1,3 +1,164 @@
+"""Convolution cost lab: regular vs depthwise-separable vs grouped convolution.
+
+The seed paper (Zhao), §3.2 and Table 3, after Howard et al. 2017, "MobileNets: Efficient
+Convolutional Neural Networks for Mobile Vision Applications", arXiv 1704.04861, §3.1: a k×k
+convolution from C_in to C_out channels costs H'·W'·C_out·C_in·k² multiply-accumulates; a k×k
+depthwise convolution followed by a 1×1 pointwise one costs H'·W'·C_in·(k² + C_out), a fraction
+1/C_out + 1/k² of it. Table 3 (7×7×3 → 5×5×128, 3×3 kernels): 675 + 9,600 = 10,275 vs 86,400.
+
+The page computes every count with ``zoo.costs``, verifies it by running the real layers through
+``zoo.analyze`` (meta device), draws the filters, and checks inside real networks the seed's claim
+that the 1×1 pointwise layers, not the depthwise ones, hold most of the MACs. The inputs live in
+the URL (``?h=7&w=7&cin=3&cout=128&k=3``).
+"""
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-st.info("This page is being written.")
+import zoo
+from ui import lessons as L
+from ui import state
+
+st.title("🧮 Convolution cost lab")
+st.caption("Seed paper §3.2, Table 3 · Howard et al. 2017 (MobileNets, arXiv 1704.04861) §3.1 · "
+           "MACs = multiply-accumulates, FLOPs = 2 × MACs · memory access = elements read + written, "
+           "weights included (ShuffleNet v2's MAC)")
+
+# key: (label, default = Table 3, min, max)
+INPUTS = {
+    "h": ("H (input height)", 7, 1, 2048), "w": ("W (input width)", 7, 1, 2048),
+    "cin": ("C_in", 3, 1, 4096), "cout": ("C_out", 128, 1, 4096), "k": ("K (kernel)", 3, 1, 15),
+    "stride": ("stride", 1, 1, 8), "pad": ("padding", 0, 0, 7), "groups": ("groups (grouped case)", 1, 1, 4096),
+}
+
+
+def _table3() -> None:
+    for key, (_, default, _, _) in INPUTS.items():
+        st.session_state[key] = default
+
+
+def read_inputs() -> dict:
+    st.markdown("**Claim.** Splitting a k×k convolution into a depthwise k×k and a pointwise 1×1 "
+                "cuts the multiplications to 1/C_out + 1/k² of the original. The defaults are the seed's "
+                "Table 3.")
+    cols = st.columns(len(INPUTS) + 1)
+    values = {}
+    for col, (key, (label, default, lo, hi)) in zip(cols, INPUTS.items()):
+        state.clamp_query_number(key, lo, hi)
+        values[key] = int(col.number_input(label, min_value=lo, max_value=hi, value=default, step=1, key=key,
+                                           bind="query-params"))
+    cols[-1].button("Table 3", on_click=_table3, help="Reset to the seed's Table 3: 7×7×3 → 5×5×128, 3×3")
+    return dict(h=values["h"], w=values["w"], c_in=values["cin"], c_out=values["cout"], k=values["k"],
+                stride=values["stride"], padding=values["pad"], groups=values["groups"])
+
+
+def counts(p: dict) -> list[dict]:
+    layers = L.conv_layers(**p)
+    cases = L.conv_cases(layers)
+    reg, sep = cases[0], cases[1]
+    c = st.columns(4)
+    c[0].metric("Regular k×k", f"{L.fmt_int(reg['macs'])} MACs", help=f"{L.fmt_int(reg['flops'])} FLOPs")
+    c[1].metric("Depthwise + pointwise", f"{L.fmt_int(sep['macs'])} MACs", help=f"{L.fmt_int(sep['flops'])} FLOPs")
+    c[2].metric("Fewer multiplications", f"{sep['vs_regular']:.2f}×")
+    c[3].metric("1 / (1/C_out + 1/k²)", f"{1 / zoo.costs.separable_ratio(p['c_out'], p['k']):.2f}×",
+                help="The closed form; equal to the ratio when the depthwise layer keeps the output size.")
+    if {k: p[k] for k in L.TABLE3} == L.TABLE3:
+        seed = {r["quantity"]: r["value"] for r in L.read_csv("seed_table3_conv_cost.csv")}
+        ok = (layers[1]["macs"] == int(seed["depthwise multiplications"])
+              and layers[2]["macs"] == int(seed["pointwise multiplications"])
+              and sep["macs"] == int(seed["depthwise-separable multiplications"])
+              and reg["macs"] == int(seed["regular multiplications"]))
+        msg = (f"Seed Table 3: depthwise {int(seed['depthwise multiplications']):,} + pointwise "
+               f"{int(seed['pointwise multiplications']):,} = {int(seed['depthwise-separable multiplications']):,} "
+               f"vs regular {int(seed['regular multiplications']):,} (≈ {seed['ratio']}×).")
+        (st.success if ok else st.error)(("Reproduced exactly. " if ok else "NOT reproduced. ") + msg)
+    df = pd.DataFrame([{
+        "case": r["case"], "layer": r["layer"], "kernel": r["kernel"], "groups": r["groups"],
+        "input C×H×W": "×".join(map(str, r["in_shape"])), "output C×H×W": "×".join(map(str, r["out_shape"])),
+        "MACs": r["macs"], "FLOPs": r["flops"], "parameters": r["params"], "memory access": r["mem_access"],
+    } for r in layers])
+    st.dataframe(df, hide_index=True, width="stretch")
+    tot = pd.DataFrame([{"case": c["case"], "MACs": c["macs"], "FLOPs": c["flops"], "parameters": c["params"],
+                         "memory access": c["mem_access"], "MACs: regular / this": round(c["vs_regular"], 3)}
+                        for c in cases])
+    left, right = st.columns([1, 1.2])
+    left.dataframe(tot, hide_index=True, width="stretch")
+    left.caption("Memory access falls far less than MACs: the depthwise layer still reads and writes "
+                 "whole feature maps, which is why ShuffleNet v2 measures speed instead of counting.")
+    right.plotly_chart(L.cases_figure(cases), width="stretch")
+    if p["groups"] == 1:
+        st.caption("Set *groups* above 1 (it must divide C_in and C_out) to add a grouped convolution.")
+    return cases
+
+
+def filters(p: dict) -> None:
+    st.subheader("The filters")
+    st.plotly_chart(L.filters_figure(p["c_in"], p["c_out"], p["k"], p["groups"]), width="stretch")
+    st.caption("One column per filter (output channel), one row per input channel; a filled cell is one "
+               "k×k (or 1×1) slice of weights. Up to 12 channels each way are drawn.")
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _verify(p: tuple) -> list[dict]:
+    return L.verify_with_engine(*p)
+
+
+def verify(p: dict) -> None:
+    st.subheader("Verified live by the analysis engine")
+    rows = _verify(tuple(p[k] for k in ("h", "w", "c_in", "c_out", "k", "stride", "padding", "groups")))
+    df = pd.DataFrame([{
+        "case": r["case"], "layer": r["layer"], "engine kind": r.get("engine_kind", "?"),
+        "MACs (formula)": r.get("macs_formula"), "MACs (engine)": r.get("macs_engine"),
+        "params (formula)": r.get("params_formula"), "params (engine)": r.get("params_engine"),
+        "memory access (formula)": r.get("mem_access_formula"), "memory access (engine)": r.get("mem_access_engine"),
+        "agree": "✓" if r["match"] else "✗"} for r in rows])
+    st.dataframe(df, hide_index=True, width="stretch")
+    if all(r["match"] for r in rows):
+        st.success("The real `nn.Conv2d` layers (bias off), traced by `zoo.analyze` on the meta device, give "
+                   "exactly the formula's MACs, parameters and memory access.")
+    else:
+        st.error("The engine and the formula disagree on at least one layer (✗ above).")
+
+
+@st.cache_data(show_spinner="Analysing four networks on the meta device…")
+def _splits() -> list[dict]:
+    out = []
+    for name in L.SPLIT_MODELS:
+        a = zoo.analyze(name)
+        out.append(L.kind_split(name, a.by_kind(), a.total_macs))
+    return out
+
+
+def networks() -> None:
+    st.subheader("Inside real networks: pointwise dominates")
+    st.markdown("**The seed's claim:** once the k×k convolutions are depthwise, most of the cost sits in the "
+                "1×1 pointwise layers. Checked here with the engine, every network at 224×224:")
+    try:
+        rows = _splits()
+    except Exception as e:  # a model being rewritten must not take the page down
+        st.warning(f"Could not analyse the networks: {e}")
+        return
+    st.plotly_chart(L.kind_split_figure(rows), width="stretch")
+    df = pd.DataFrame([{"model": r["model"], "total MACs": r["total_macs"],
+                        "pointwise %": round(r["pointwise %"], 1), "depthwise %": round(r["depthwise %"], 1),
+                        "pointwise / depthwise": round(r["pointwise"] / r["depthwise"], 1) if r["depthwise"] else None}
+                       for r in rows])
+    st.dataframe(df, hide_index=True, width="stretch")
+    worst = min(rows, key=lambda r: r["pointwise %"])
+    verdict = all(r["pointwise"] > r["depthwise"] for r in rows)
+    (st.success if verdict else st.warning)(
+        f"Pointwise layers hold more MACs than depthwise ones in every network shown "
+        f"(least: {worst['model']}, {worst['pointwise %']:.1f} %)." if verdict else
+        "In at least one network the depthwise layers hold more MACs than the pointwise ones.")
+
+
+params = read_inputs()
+problem = L.check_conv_inputs(**params)
+if problem:
+    st.error(f"These inputs do not describe a convolution: {problem}")
+else:
+    counts(params)
+    filters(params)
+    verify(params)
+networks()

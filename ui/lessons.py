@@ -1,0 +1,536 @@
+"""Streamlit-free helpers of the Lessons pages: cost arithmetic tables, cited data, plotly figures.
+
+Every function here takes plain data and returns plain data or a ``go.Figure``, so it is tested
+without Streamlit (tests/test_ui_lessons.py). Counts come from ``zoo.costs`` (the seed paper's
+arithmetic) and ``zoo.analyze`` (the engine, on the meta device); published figures come from the
+cited CSV files in ``assets/lessons/`` and ``assets/published.csv``; measured figures come from
+``zoo.experiments``. Nothing here invents a number.
+
+Conventions: MACs are multiply-accumulates, FLOPs = 2 × MACs, and every count on screen names its
+unit. Memory access is ShuffleNet v2's: elements read plus elements written, weights included.
+"""
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+import torch.nn as nn
+from plotly.subplots import make_subplots
+
+from ui.explore import si
+from zoo import costs
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+LESSONS = ASSETS / "lessons"
+
+COLORS = {"regular": "#4C78A8", "depthwise": "#F58518", "pointwise": "#54A24B", "grouped": "#B279A2",
+          "plain": "#E45756", "residual": "#4C78A8", "shallow": "#72B7B2", "measured": "#4C78A8",
+          "paper": "#9D755D", "unverified": "#BAB0AC", "verified": "#54A24B"}
+MARGIN = dict(l=10, r=10, t=50, b=10)
+
+
+def read_csv(name: str) -> list[dict]:
+    """Rows of ``assets/lessons/<name>`` (or of an ``assets/`` file given as ``../file.csv``)."""
+    with open(LESSONS / name, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def num(s) -> float | None:
+    try:
+        return float(s) if s not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def fmt_int(n: float) -> str:
+    return f"{int(round(n)):,}"
+
+
+def fmt_macs(n: float) -> str:
+    """``10275`` -> ``"10,275 MACs (20,550 FLOPs)"`` below a million, SI prefixes above."""
+    if n < 1e6:
+        return f"{fmt_int(n)} MACs ({fmt_int(2 * n)} FLOPs)"
+    return f"{si(n)}MACs ({si(2 * n)}FLOPs)"
+
+
+# --- 1. the convolution cost lab (seed §3.2, Table 3) -----------------------------------------
+
+TABLE3 = dict(h=7, w=7, c_in=3, c_out=128, k=3, stride=1, padding=0, groups=1)
+
+
+def check_conv_inputs(h: int, w: int, c_in: int, c_out: int, k: int, stride: int = 1, padding: int = 0,
+                      groups: int = 1) -> str | None:
+    """A sentence saying what is wrong with the inputs, or None when they describe a convolution."""
+    for label, v in (("H", h), ("W", w), ("C_in", c_in), ("C_out", c_out), ("K", k), ("stride", stride),
+                     ("groups", groups)):
+        if int(v) != v or v < 1:
+            return f"{label} must be a positive whole number (got {v})."
+    if padding < 0:
+        return f"padding cannot be negative (got {padding})."
+    if c_in % groups or c_out % groups:
+        return f"groups = {groups} must divide both C_in = {c_in} and C_out = {c_out}."
+    if costs.conv_out_size(h, k, stride, padding) < 1 or costs.conv_out_size(w, k, stride, padding) < 1:
+        return f"a {k}×{k} kernel does not fit a {h}×{w} input with padding {padding}."
+    return None
+
+
+def _layer_row(case: str, layer: str, kind: str, h: int, w: int, c_in: int, c_out: int, k: int, stride: int,
+               padding: int, groups: int) -> dict:
+    c = costs.conv_cost(h, w, c_in, c_out, k, stride, padding, groups)
+    mem = h * w * c_in + c["out_h"] * c["out_w"] * c_out + c["params"]  # read input + write output + weights
+    return {"case": case, "layer": layer, "kind": kind, "kernel": f"{k}×{k}", "groups": groups,
+            "in_shape": (c_in, h, w), "out_shape": (c_out, c["out_h"], c["out_w"]),
+            "macs": c["macs"], "flops": c["flops"], "params": c["params"], "mem_access": mem}
+
+
+def conv_layers(h: int, w: int, c_in: int, c_out: int, k: int, stride: int = 1, padding: int = 0,
+                groups: int = 1) -> list[dict]:
+    """Each layer of the three ways to map h×w×c_in to c_out channels with a k×k window.
+
+    ``regular``: one k×k convolution. ``depthwise-separable``: a k×k depthwise convolution (one
+    filter per input channel) then a 1×1 pointwise one (MobileNets). ``grouped``: one k×k
+    convolution in ``groups`` groups (only when groups > 1). Counts from ``zoo.costs``.
+    """
+    rows = [_layer_row("regular", "k×k conv", "regular", h, w, c_in, c_out, k, stride, padding, 1)]
+    dw = _layer_row("depthwise-separable", "depthwise k×k", "depthwise", h, w, c_in, c_in, k, stride, padding, c_in)
+    _, oh, ow = dw["out_shape"]
+    pw = _layer_row("depthwise-separable", "pointwise 1×1", "pointwise", oh, ow, c_in, c_out, 1, 1, 0, 1)
+    rows += [dw, pw]
+    if groups > 1:
+        rows.append(_layer_row(f"grouped (g = {groups})", f"k×k conv, {groups} groups", "grouped",
+                               h, w, c_in, c_out, k, stride, padding, groups))
+    return rows
+
+
+def conv_cases(layers: Sequence[dict]) -> list[dict]:
+    """Totals per case, with the MAC ratio against the regular convolution."""
+    cases: dict[str, dict] = {}
+    for r in layers:
+        c = cases.setdefault(r["case"], {"case": r["case"], "macs": 0, "flops": 0, "params": 0, "mem_access": 0})
+        for key in ("macs", "flops", "params", "mem_access"):
+            c[key] += r[key]
+    regular = cases["regular"]["macs"]
+    for c in cases.values():
+        c["vs_regular"] = regular / c["macs"]
+    return list(cases.values())
+
+
+class _Channels(nn.Module):
+    """Turns the engine's (1, 3, H, W) probe into (1, C, H, W) by a view: no MACs, no weights."""
+
+    def __init__(self, c: int):
+        super().__init__()
+        self.c = c
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, :1].expand(-1, self.c, -1, -1)  # (1, 3, H, W) -> (1, C, H, W), a view
+
+
+def case_models(h: int, w: int, c_in: int, c_out: int, k: int, stride: int = 1, padding: int = 0,
+                groups: int = 1) -> dict[str, nn.Module]:
+    """The real layers of each case (no bias, as in the seed's count), ready for ``zoo.analyze``."""
+    with torch.device("meta"):
+        models = {
+            "regular": nn.Sequential(_Channels(c_in), nn.Conv2d(c_in, c_out, k, stride, padding, bias=False)),
+            "depthwise-separable": nn.Sequential(
+                _Channels(c_in),
+                nn.Conv2d(c_in, c_in, k, stride, padding, groups=c_in, bias=False),
+                nn.Conv2d(c_in, c_out, 1, bias=False)),
+        }
+        if groups > 1:
+            models[f"grouped (g = {groups})"] = nn.Sequential(
+                _Channels(c_in), nn.Conv2d(c_in, c_out, k, stride, padding, groups=groups, bias=False))
+    return models
+
+
+def verify_with_engine(h: int, w: int, c_in: int, c_out: int, k: int, stride: int = 1, padding: int = 0,
+                       groups: int = 1) -> list[dict]:
+    """Run the real layers through ``zoo.analyze`` and set its counts beside the formulas'.
+
+    One row per convolution: the formula's MACs/params/memory access, the engine's, and whether
+    they agree exactly.
+    """
+    import zoo
+
+    formula = conv_layers(h, w, c_in, c_out, k, stride, padding, groups)
+    out = []
+    for case, model in case_models(h, w, c_in, c_out, k, stride, padding, groups).items():
+        a = zoo.analyze(model, resolution=(h, w))
+        convs = [lay for lay in a.layers if lay.kind in ("conv", "pointwise", "depthwise", "grouped")]
+        expected = [r for r in formula if r["case"] == case]
+        for lay, f in zip(convs, expected):
+            engine = {"macs": lay.macs, "params": lay.params, "mem_access": lay.mem_access}
+            out.append({"case": case, "layer": f["layer"], "engine_kind": lay.kind,
+                        "in_shape": tuple(lay.in_shape), "out_shape": tuple(lay.out_shape),
+                        **{f"{key}_formula": f[key] for key in engine},
+                        **{f"{key}_engine": v for key, v in engine.items()},
+                        "match": all(f[key] == v for key, v in engine.items())})
+        if len(convs) != len(expected):
+            out.append({"case": case, "layer": "?", "match": False})
+    return out
+
+
+def connectivity(c_in: int, c_out: int, groups: int) -> np.ndarray:
+    """(c_out, c_in) 0/1 matrix: which input channels each filter (output channel) reads."""
+    m = np.zeros((c_out, c_in), dtype=int)
+    gi, go_ = c_in // groups, c_out // groups
+    for g in range(groups):
+        m[g * go_:(g + 1) * go_, g * gi:(g + 1) * gi] = g + 1
+    return m
+
+
+def _clip_matrix(m: np.ndarray, max_show: int) -> tuple[np.ndarray, bool, bool]:
+    rows, cols = m.shape
+    return m[:max_show, :max_show], rows > max_show, cols > max_show
+
+
+def filters_figure(c_in: int, c_out: int, k: int, groups: int = 1, max_show: int = 12) -> go.Figure:
+    """The filters of each case as a connectivity grid: a column per filter, a row per input channel.
+
+    A filled cell is one k×k (or 1×1) slice of weights: the regular convolution fills the grid,
+    the depthwise one only its diagonal, the pointwise one fills it with 1×1 slices, a grouped one
+    fills ``groups`` diagonal blocks. At most ``max_show`` channels each way are drawn.
+    """
+    panels = [("regular", f"regular {k}×{k}: {c_out} filters of {k}×{k}×{c_in}", connectivity(c_in, c_out, 1), k),
+              ("depthwise", f"depthwise {k}×{k}: {c_in} filters of {k}×{k}×1", connectivity(c_in, c_in, c_in), k),
+              ("pointwise", f"pointwise 1×1: {c_out} filters of 1×1×{c_in}", connectivity(c_in, c_out, 1), 1)]
+    if groups > 1:
+        panels.append(("grouped", f"grouped {k}×{k}, g = {groups}: {c_out} filters of {k}×{k}×{c_in // groups}",
+                       connectivity(c_in, c_out, groups), k))
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[1] for p in panels],
+                        horizontal_spacing=0.05)
+    for i, (kind, _title, m, kk) in enumerate(panels, start=1):
+        shown, more_rows, more_cols = _clip_matrix(m, max_show)
+        z = shown.T.astype(float)  # rows: input channels, columns: filters
+        z[z == 0] = np.nan
+        text = np.where(np.isnan(z), "", f"{kk}×{kk}")
+        fig.add_trace(go.Heatmap(z=z, text=text, texttemplate="%{text}" if max_show <= 12 else None,
+                                 colorscale=[[0, COLORS[kind]], [1, COLORS[kind]]] if kind != "grouped" else "Viridis",
+                                 showscale=False, xgap=2, ygap=2,
+                                 hovertemplate="filter %{x}, input channel %{y}<extra></extra>"), 1, i)
+        fig.update_xaxes(title_text="filter (output channel)" + (" …" if more_rows else ""), row=1, col=i,
+                         showgrid=False, zeroline=False, constrain="domain")
+        fig.update_yaxes(title_text="input channel" + (" …" if more_cols else "") if i == 1 else None,
+                         autorange="reversed", row=1, col=i, showgrid=False, zeroline=False,
+                         scaleanchor=f"x{i if i > 1 else ''}", constrain="domain")
+    fig.update_annotations(font_size=12)
+    fig.update_layout(height=330, margin=dict(l=10, r=10, t=60, b=10), plot_bgcolor="#f4f4f4")
+    return fig
+
+
+def cases_figure(cases: Sequence[dict]) -> go.Figure:
+    """MACs, parameters and memory access of each case, relative to the regular convolution."""
+    fig = go.Figure()
+    reg = next(c for c in cases if c["case"] == "regular")
+    for key, label in (("macs", "MACs"), ("params", "parameters"), ("mem_access", "memory access")):
+        fig.add_bar(name=label, x=[c["case"] for c in cases], y=[c[key] / reg[key] for c in cases],
+                    text=[fmt_int(c[key]) for c in cases], textposition="outside",
+                    hovertemplate="%{x}<br>" + label + ": %{text} (%{y:.3f} × regular)<extra></extra>")
+    fig.update_layout(barmode="group", yaxis_title="relative to the regular convolution", height=340,
+                      margin=MARGIN, title="Cost of each case (numbers on the bars: absolute counts)",
+                      legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+    return fig
+
+
+# inside real networks: how the MACs split between depthwise and pointwise layers
+SPLIT_MODELS = ("mobilenet_v1", "mobilenet_v2", "shufflenet_v2_x1_0", "efficientnet_b0")
+SPLIT_KINDS = ("pointwise", "depthwise", "conv", "grouped", "linear", "se")
+
+
+def kind_split(name: str, by_kind: Sequence[dict], total_macs: int) -> dict:
+    """Share of a network's MACs in each kind of layer (from ``Analysis.by_kind()``)."""
+    macs = {r["group"]: r["macs"] for r in by_kind}
+    row = {"model": name, "total_macs": total_macs}
+    for kind in SPLIT_KINDS:
+        row[kind] = macs.get(kind, 0)
+        row[f"{kind} %"] = 100 * macs.get(kind, 0) / total_macs if total_macs else 0.0
+    return row
+
+
+def kind_split_figure(rows: Sequence[dict]) -> go.Figure:
+    fig = go.Figure()
+    palette = {"pointwise": COLORS["pointwise"], "depthwise": COLORS["depthwise"], "conv": COLORS["regular"],
+               "grouped": COLORS["grouped"], "linear": "#9D755D", "se": "#BAB0AC"}
+    names = {"conv": "k×k conv (stem)", "linear": "linear (classifier)", "se": "squeeze-excite"}
+    for kind in SPLIT_KINDS:
+        ys = [r[f"{kind} %"] for r in rows]
+        if not any(ys):
+            continue
+        fig.add_bar(name=names.get(kind, kind), y=[r["model"] for r in rows], x=ys, orientation="h",
+                    marker_color=palette[kind], text=[f"{y:.1f} %" if y >= 4 else "" for y in ys],
+                    customdata=[fmt_macs(r[kind]) for r in rows],
+                    hovertemplate="%{y}: %{x:.1f} % of MACs in " + kind + " layers (%{customdata})<extra></extra>")
+    fig.update_layout(barmode="stack", xaxis_title="% of the network's MACs", height=320, margin=MARGIN,
+                      yaxis=dict(autorange="reversed"),
+                      title="Where the multiply-accumulates go (engine, meta device, 224×224)",
+                      legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+    return fig
+
+
+# --- 2. ShuffleNet v2 guidelines (seed §3.2.1, Table 4) ---------------------------------------
+
+def g1_relative(rows: Sequence[dict], key: str = "images_per_s") -> list[dict]:
+    """Each G1 row with its speed relative to the 1:1 row of the same scale."""
+    base = {r["scale"]: r[key] for r in rows if r["ratio"] == "1:1"}
+    return [{**r, "relative": r[key] / base[r["scale"]] if base.get(r["scale"]) else float("nan")} for r in rows]
+
+
+def g1_figure(measured: Sequence[dict], paper: Sequence[dict], label: str) -> go.Figure:
+    """Speed against c1:c2, every series relative to its own 1:1 (measured ×1/×2/×4; paper GPU, ARM)."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("relative speed (1:1 = 1)", "measured images/s"),
+                        horizontal_spacing=0.1)
+    rel = g1_relative(measured)
+    for scale in sorted({r["scale"] for r in rel}):
+        rs = [r for r in rel if r["scale"] == scale]
+        fig.add_scatter(x=[r["ratio"] for r in rs], y=[r["relative"] for r in rs], mode="lines+markers",
+                        name=f"this machine ×{scale}", legendgroup=f"m{scale}", row=1, col=1,
+                        hovertemplate="c1:c2 = %{x}: %{y:.2f} × the 1:1 speed<extra>" + f"×{scale}</extra>")
+        fig.add_bar(x=[r["ratio"] for r in rs], y=[r["images_per_s"] for r in rs], name=f"×{scale} (images/s)",
+                    legendgroup=f"m{scale}", showlegend=False, row=1, col=2,
+                    hovertemplate="c1:c2 = %{x}: %{y:.1f} images/s<extra>" + f"×{scale}</extra>")
+    for col, unit, dash in (("gpu_batches_per_s", "paper GPU ×1", "dot"), ("arm_images_per_s", "paper ARM ×1", "dash")):
+        base = next(num(p[col]) for p in paper if p["ratio"] == "1:1")
+        fig.add_scatter(x=[p["ratio"] for p in paper], y=[num(p[col]) / base for p in paper], mode="lines+markers",
+                        name=unit, line=dict(dash=dash, color=COLORS["paper"] if "GPU" in unit else "#FF9DA6"),
+                        row=1, col=1, customdata=[p[col] for p in paper],
+                        hovertemplate="%{x}: %{customdata} (%{y:.2f} × 1:1)<extra>" + unit + "</extra>")
+    fig.update_xaxes(title_text="c1:c2 (MACs held constant)")
+    fig.update_yaxes(title_text="speed / speed at 1:1", row=1, col=1)
+    fig.update_yaxes(title_text="images/s", type="log", row=1, col=2)
+    fig.update_layout(height=380, margin=dict(l=10, r=10, t=60, b=10), barmode="group",
+                      title=dict(text=f"G1 — measured on {label}", font_size=13))
+    return fig
+
+
+def mem_access_figure(h: int, w: int, flops: int, ratios: Sequence[float] = (1, 2, 4, 6, 8, 12, 16)) -> go.Figure:
+    """ShuffleNet v2 eq. (1): memory access of a 1×1 conv at fixed cost B, against c2/c1 (zoo.costs)."""
+    xs, ys = [], []
+    for r in ratios:
+        c1, c2 = costs.channels_for_ratio(h, w, flops, r)
+        xs.append(f"1:{r:g}")
+        ys.append(h * w * (c1 + c2) + c1 * c2)
+    bound = costs.mem_access_lower_bound(h, w, flops)
+    fig = go.Figure(go.Bar(x=xs, y=ys, marker_color=COLORS["measured"], name="hw(c1 + c2) + c1·c2",
+                           hovertemplate="c1:c2 = %{x}: %{y:,.0f} elements<extra></extra>"))
+    fig.add_hline(y=bound, line_dash="dot", annotation_text=f"lower bound 2√(hwB) + B/hw = {bound:,.0f}")
+    fig.update_layout(height=300, margin=MARGIN, yaxis_title="memory access (elements)",
+                      title=f"Memory access of a 1×1 conv at B = {flops:,} MACs on {h}×{w} (computed)")
+    return fig
+
+
+def speed_bars(rows: Sequence[dict], x: str, title: str, x_title: str) -> go.Figure:
+    fig = go.Figure(go.Bar(x=[str(r[x]) for r in rows], y=[r["images_per_s"] for r in rows],
+                           marker_color=COLORS["measured"],
+                           text=[f"{r['images_per_s']:.1f}" for r in rows], textposition="outside",
+                           customdata=[fmt_macs(r["macs"]) for r in rows],
+                           hovertemplate="%{x}: %{y:.1f} images/s<br>%{customdata} per image<extra></extra>"))
+    fig.update_layout(height=320, margin=MARGIN, title=dict(text=title, font_size=13), xaxis_title=x_title,
+                      yaxis_title="images/s (measured)")
+    return fig
+
+
+# --- 3. residual learning (seed §3.1, Table 1, Figure 2) --------------------------------------
+
+def grad_norm_figure(series: Mapping[str, Sequence[dict]], value: str = "grad_norm") -> go.Figure:
+    """Gradient norm of every weight layer at initialisation, input (left) to output (right)."""
+    fig = go.Figure()
+    for label, rows in series.items():
+        plain = label.lower().startswith("plain")
+        fig.add_scatter(x=[r["index"] for r in rows], y=[r[value] for r in rows], mode="lines+markers",
+                        name=label, marker_size=4,
+                        line=dict(color=COLORS["plain"] if plain else COLORS["residual"],
+                                  dash="solid" if len(rows) < 60 else "dot"),
+                        customdata=[r["name"] for r in rows],
+                        hovertemplate="layer %{x} (%{customdata})<br>%{y:.3g}<extra>" + label + "</extra>")
+    fig.update_layout(height=400, margin=MARGIN, yaxis_type="log", xaxis_title="weight layer (1 = first, input side)",
+                      yaxis_title="‖∂loss/∂W‖ (log scale)" if value == "grad_norm" else "RMS of ∂loss/∂W (log scale)",
+                      title="Gradient norm of every convolution/linear layer at initialisation",
+                      legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+    return fig
+
+
+def grad_spread(rows: Sequence[dict], value: str = "grad_norm") -> float:
+    """max / min of the per-layer gradient norms: how many times larger the largest is."""
+    vals = [r[value] for r in rows if r[value] > 0]
+    return max(vals) / min(vals) if vals else float("nan")
+
+
+def loss_figure(losses: Mapping[str, Sequence[float]], window: int = 5) -> go.Figure:
+    from zoo.experiments import smoothed
+
+    fig = go.Figure()
+    for label, ys in losses.items():
+        color = COLORS["residual"] if "resnet" in label.lower() else (
+            COLORS["plain"] if label != min(losses, key=_depth_of) else COLORS["shallow"])
+        fig.add_scatter(y=list(ys), mode="lines", line=dict(color=color, width=1), opacity=0.3,
+                        showlegend=False, hoverinfo="skip")
+        fig.add_scatter(y=smoothed(ys, window), mode="lines", name=label, line=dict(color=color, width=2.5),
+                        hovertemplate="step %{x}: %{y:.3f}<extra>" + label + f" ({window}-step mean)</extra>")
+    fig.update_layout(height=380, margin=MARGIN, xaxis_title="training step", yaxis_title="training loss (cross-entropy)",
+                      title="Training loss (thin: per step; thick: running mean)",
+                      legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+    return fig
+
+
+def _depth_of(label: str) -> int:
+    digits = "".join(ch for ch in label if ch.isdigit())
+    return int(digits) if digits else 0
+
+
+# --- 4. Inception (seed §3.1.2, Table 2, Figures 7-8) -----------------------------------------
+
+def branch_costs(records: Sequence[dict], block: str) -> list[dict]:
+    """MACs, parameters and output channels of each branch of one Inception block.
+
+    A branch is the first name component under the block (``inception3a.branch2.1.conv`` ->
+    ``branch2``); the concatenation and anything outside a branch are left out.
+    """
+    rows: dict[str, dict] = {}
+    prefix = block + "."
+    for r in records:
+        if not r["name"].startswith(prefix):
+            continue
+        part = r["name"][len(prefix):].split(".")[0]
+        if part in ("cat", "add", "mul", "relu", "act", "conv2d", "conv") or r["kind"] in ("concat",):
+            continue
+        b = rows.setdefault(part, {"branch": part, "macs": 0, "params": 0, "out_channels": 0, "layers": []})
+        b["macs"] += r["macs"]
+        b["params"] += r["params"]
+        if r["out_shape"] and len(r["out_shape"]) == 4:
+            b["out_channels"] = r["out_shape"][1]
+        if r["kind"] in ("conv", "pointwise", "depthwise", "grouped", "pool"):
+            k = r.get("kernel")
+            b["layers"].append(f"{r['kind'] if r['kind'] == 'pool' else 'conv'} {k[0]}×{k[1]}" if k else r["kind"])
+    total = sum(b["macs"] for b in rows.values()) or 1
+    for b in rows.values():
+        b["share"] = b["macs"] / total
+        b["path"] = " → ".join(b.pop("layers"))
+    return list(rows.values())
+
+
+def branch_figure(rows: Sequence[dict], title: str) -> go.Figure:
+    fig = go.Figure(go.Bar(x=[r["branch"] for r in rows], y=[r["macs"] for r in rows],
+                           marker_color=COLORS["measured"],
+                           text=[f"{100 * r['share']:.0f} %" for r in rows], textposition="outside",
+                           customdata=[[r["path"], fmt_int(r["params"]), r["out_channels"]] for r in rows],
+                           hovertemplate="%{x}: %{customdata[0]}<br>%{y:,} MACs, %{customdata[1]} params, "
+                                         "%{customdata[2]} output channels<extra></extra>"))
+    fig.update_layout(height=320, margin=MARGIN, yaxis_title="MACs (engine)", title=dict(text=title, font_size=13))
+    return fig
+
+
+def factorization(h: int, w: int, c_in: int, c_out: int, n: int, mid: int | None = None) -> list[dict]:
+    """One n×n convolution against its two factorizations (Szegedy et al. 2016, §3.1–3.2).
+
+    ``stacked 3×3``: (n − 1)/2 stacked 3×3 convolutions see the same n×n window (5×5 → two 3×3,
+    cost 2·9/25 = 72 %). ``1×n then n×1``: the asymmetric pair (cost 2n/n², 29 % for n = 7).
+    ``mid`` is the width between the factors (default ``c_out``, which makes the ratios exact).
+    Stride 1 and "same" padding: every output is h×w. Counts from ``zoo.costs``.
+    """
+    mid = c_out if mid is None else mid
+    full = costs.conv_cost(h, w, c_in, c_out, n, padding=n // 2)
+    rows = [{"design": f"one {n}×{n}", "macs": full["macs"], "params": full["params"]}]
+    depth = (n - 1) // 2
+    if n % 2 == 1 and depth >= 2:
+        widths = [c_in] + [mid] * (depth - 1) + [c_out]
+        parts = [costs.conv_cost(h, w, a, b, 3, padding=1) for a, b in zip(widths, widths[1:])]
+        rows.append({"design": f"{depth} stacked 3×3", "macs": sum(p["macs"] for p in parts),
+                     "params": sum(p["params"] for p in parts)})
+    # 1×n (c_in → mid) then n×1 (mid → c_out): a 1×n window costs n MACs per input channel per output
+    macs = h * w * c_in * mid * n + h * w * mid * c_out * n
+    rows.append({"design": f"1×{n} then {n}×1", "macs": macs, "params": c_in * mid * n + mid * c_out * n})
+    for r in rows:
+        r["relative"] = r["macs"] / full["macs"]
+        r["saving"] = 1 - r["relative"]
+    return rows
+
+
+# --- 5. ResNet-RS (seed §3.1.1, Figures 3-6) ---------------------------------------------------
+
+def waterfall_figure(rows: Sequence[dict]) -> go.Figure:
+    """The training-recipe waterfall: ResNet-200 79.0 → 83.4 top-1; unverified steps greyed."""
+    xs, ys, measure, colors, text = [], [], [], [], []
+    for i, r in enumerate(rows):
+        xs.append(r["step"])
+        verified = r["verified"].strip().lower() == "yes"
+        if i == 0:
+            ys.append(num(r["top1"]))
+            measure.append("absolute")
+        else:
+            ys.append(num(r["delta"]))
+            measure.append("relative")
+        colors.append(verified)
+        text.append(f"{num(r['top1']):.1f}" + ("" if verified else " *"))
+    fig = go.Figure(go.Waterfall(
+        x=xs, y=ys, measure=measure, text=text, textposition="outside",
+        increasing=dict(marker_color=COLORS["verified"]), decreasing=dict(marker_color=COLORS["plain"]),
+        totals=dict(marker_color=COLORS["residual"]), connector=dict(line=dict(color="#999", width=1)),
+        customdata=[[r["top1"], r["source"]] for r in rows],
+        hovertemplate="%{x}<br>top-1 %{customdata[0]} %<br>%{customdata[1]}<extra></extra>"))
+    for i, ok in enumerate(colors):
+        if not ok:
+            fig.add_vrect(x0=i - 0.45, x1=i + 0.45, fillcolor=COLORS["unverified"], opacity=0.18, line_width=0)
+    lo = min(num(r["top1"]) for r in rows)
+    hi = max(num(r["top1"]) for r in rows)
+    fig.update_layout(height=420, margin=dict(l=10, r=10, t=60, b=120), yaxis_range=[lo - 1.0, hi + 0.8],
+                      yaxis_title="ImageNet top-1 (%)", xaxis_tickangle=-35,
+                      title="ResNet-200: training recipe, then two architecture changes (* and grey band: step not verified)")
+    return fig
+
+
+def width_scaled_macs(records: Sequence[dict], width: float) -> int:
+    """MACs of the same network with every channel count × ``width`` (input and logits fixed).
+
+    Per layer: a convolution/linear costs ∝ C_in·C_out/groups·(output size), so it scales by
+    width² — except where C_in is the image's 3 channels or C_out is the classifier's output
+    (one factor only); a depthwise convolution scales by width. Exact when every scaled width
+    is a whole number (no rounding), e.g. width 2.
+    """
+    total = 0.0
+    last_linear = max((i for i, r in enumerate(records) if r["kind"] == "linear"), default=-1)
+    for i, r in enumerate(records):
+        if not r["macs"]:
+            continue
+        if r["kind"] == "depthwise":
+            f = width
+        else:
+            f_in = 1.0 if (r["in_shape"] and r["in_shape"][1] == 3 and r["kind"] in ("conv", "pointwise")) else width
+            f_out = 1.0 if i == last_linear else width
+            f = f_in * f_out
+        total += r["macs"] * f
+    return int(round(total))
+
+
+def scaling_figure(rows: Sequence[dict]) -> go.Figure:
+    """MACs against the scaling factor for depth, width and resolution (rows: dim, factor, macs)."""
+    fig = go.Figure()
+    for dim, color in (("depth", COLORS["residual"]), ("width", COLORS["plain"]), ("resolution", COLORS["pointwise"])):
+        rs = sorted((r for r in rows if r["dim"] == dim), key=lambda r: r["factor"])
+        if not rs:
+            continue
+        fig.add_scatter(x=[r["factor"] for r in rs], y=[r["macs"] / 1e9 for r in rs], mode="lines+markers",
+                        name=dim, line_color=color, customdata=[r["label"] for r in rs],
+                        hovertemplate="%{customdata}<br>×%{x:.2f}: %{y:.2f} GMACs<extra>" + dim + "</extra>")
+    fig.update_layout(height=360, margin=MARGIN, xaxis_title="scale factor on that dimension", xaxis_type="log",
+                      yaxis_type="log", yaxis_title="GMACs (engine; FLOPs = 2 × MACs)",
+                      title="Cost of scaling ResNet-RS-50 along one dimension",
+                      legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+    return fig
+
+
+def rs_table_rows(published: Iterable[dict]) -> list[dict]:
+    """ResNet-RS rows of ``assets/published.csv`` with the zoo name, depth and resolution."""
+    out = []
+    for r in published:
+        if not r["model"].startswith("ResNet-RS-"):
+            continue
+        depth = int(r["model"].split("-")[-1])
+        out.append({"model": r["model"], "zoo": f"resnetrs{depth}", "depth": depth, "variant": r["variant"],
+                    "resolution": int(r["resolution"]), "params": int(r["params_exact"]),
+                    "top1": num(r["top1_paper"]), "source": r["source"]})
+    return out
