@@ -1,0 +1,416 @@
+"""zoo.analyze: per-layer counts checked by hand on a toy net, totals against the references
+(models.json), PyTorch's FlopCounterMode and torchinfo, and the engine's own fast path against
+PyTorch's meta kernels.
+"""
+import threading
+
+import pytest
+import torch
+import torch.nn as nn
+from torch.utils.flop_counter import FlopCounterMode
+
+import zoo
+from conftest import reference_models
+from zoo.analysis import KINDS, Analysis, _run, build_meta, trace
+from zoo.layers import SqueezeExcitation
+
+ALL = zoo.list_models()
+WITH_REFERENCE = [n for n in ALL if zoo.info(n).reference in reference_models()]
+
+
+# --- a toy net with one of everything, small enough to count by hand -----------------------
+
+class BasicBlock(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c, c, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(c, c, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c)
+
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        out += x
+        return self.relu(out)
+
+
+class MBConv(nn.Module):
+    def __init__(self, c_in, hidden, c_out):
+        super().__init__()
+        self.expand = nn.Sequential(nn.Conv2d(c_in, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU())
+        self.dw = nn.Sequential(nn.Conv2d(hidden, hidden, 3, 2, 1, groups=hidden, bias=False),
+                                nn.BatchNorm2d(hidden), nn.ReLU())
+        self.se = SqueezeExcitation(hidden, 4)
+        self.project = nn.Sequential(nn.Conv2d(hidden, c_out, 1, bias=False), nn.BatchNorm2d(c_out))
+
+    def forward(self, x):
+        return self.project(self.se(self.dw(self.expand(x))))
+
+
+class Fire(nn.Module):
+    def __init__(self, c_in, s, e):
+        super().__init__()
+        self.squeeze = nn.Conv2d(c_in, s, 1)
+        self.squeeze_activation = nn.ReLU(inplace=True)
+        self.expand1x1 = nn.Conv2d(s, e, 1)
+        self.expand1x1_activation = nn.ReLU(inplace=True)
+        self.expand3x3 = nn.Conv2d(s, e, 3, padding=1)
+        self.expand3x3_activation = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        x = self.squeeze_activation(self.squeeze(x))
+        return torch.cat([self.expand1x1_activation(self.expand1x1(x)),
+                          self.expand3x3_activation(self.expand3x3(x))], 1)
+
+
+def channel_shuffle(x, groups):
+    b, c, h, w = x.size()
+    x = x.view(b, groups, c // groups, h, w)
+    x = torch.transpose(x, 1, 2).contiguous()
+    return x.view(b, c, h, w)
+
+
+class ShuffleUnit(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.branch2 = nn.Sequential(nn.Conv2d(c // 2, c // 2, 1, bias=False), nn.BatchNorm2d(c // 2),
+                                     nn.ReLU(inplace=True))
+
+    def forward(self, x):
+        x1, x2 = x.chunk(2, dim=1)
+        return channel_shuffle(torch.cat((x1, self.branch2(x2)), dim=1), 2)
+
+
+class Toy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, 2, 1, bias=False)   # 32² -> 16²
+        self.bn1 = nn.BatchNorm2d(8)
+        self.relu = nn.ReLU(inplace=True)
+        self.layer1 = nn.Sequential(BasicBlock(8))
+        self.layer2 = nn.Sequential(MBConv(8, 16, 16), Fire(16, 8, 8), ShuffleUnit(16))  # -> 8²
+        self.grouped = nn.Conv2d(16, 16, 3, 1, 1, groups=4, bias=False)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.dropout = nn.Dropout(0.2)
+        self.fc = nn.Linear(16, 10)
+        self.aux = nn.Linear(16, 10)  # only in training, like an auxiliary classifier
+
+    def forward(self, x):
+        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.layer2(self.layer1(x))
+        x = self.avgpool(self.grouped(x))
+        x = torch.flatten(x, 1)
+        if self.training:
+            return self.fc(self.dropout(x)), self.aux(x)
+        return self.fc(self.dropout(x))
+
+
+# Counted by hand: out positions × C_out × (C_in / groups) × k².
+TOY_MACS = {
+    "conv1": 16 * 16 * 8 * 3 * 9,                       # 55,296
+    "layer1.0.conv1": 16 * 16 * 8 * 8 * 9,              # 147,456
+    "layer1.0.conv2": 16 * 16 * 8 * 8 * 9,
+    "layer2.0.expand.0": 16 * 16 * 16 * 8,              # 32,768
+    "layer2.0.dw.0": 8 * 8 * 16 * 1 * 9,                # 9,216 (depthwise, stride 2)
+    "layer2.0.se.fc1": 4 * 16,
+    "layer2.0.se.fc2": 16 * 4,
+    "layer2.0.project.0": 8 * 8 * 16 * 16,              # 16,384
+    "layer2.1.squeeze": 8 * 8 * 8 * 16,                 # 8,192
+    "layer2.1.expand1x1": 8 * 8 * 8 * 8,                # 4,096
+    "layer2.1.expand3x3": 8 * 8 * 8 * 8 * 9,            # 36,864
+    "layer2.2.branch2.0": 8 * 8 * 8 * 8,                # 4,096
+    "grouped": 8 * 8 * 16 * (16 // 4) * 9,              # 36,864
+    "fc": 16 * 10,
+}
+TOY_PARAMS = (216 + 16                                   # stem conv, bn
+              + 2 * 576 + 2 * 16                         # basic block
+              + 128 + 32 + 144 + 32 + (64 + 4) + (64 + 16) + 256 + 32   # MBConv with SE
+              + (128 + 8) + (64 + 8) + (576 + 8)         # Fire (biases)
+              + 64 + 16                                  # shuffle unit branch
+              + 576 + 170                                # grouped conv, fc
+              + 170)                                     # aux head (not run in eval)
+
+
+@pytest.fixture(scope="module")
+def toy() -> Analysis:
+    return zoo.analyze(Toy(), 32)
+
+
+def layer(a: Analysis, name: str):
+    matches = [x for x in a.layers if x.name == name]
+    assert len(matches) == 1, f"{name}: {[x.name for x in a.layers]}"
+    return matches[0]
+
+
+def test_toy_macs_by_hand(toy):
+    for name, macs in TOY_MACS.items():
+        assert layer(toy, name).macs == macs, name
+    assert toy.total_macs == sum(TOY_MACS.values()) == 498_976
+    assert toy.total_flops == 2 * 498_976
+    assert all(x.flops == 2 * x.macs for x in toy.layers)
+    # only convolutions and matrix products have MACs
+    assert {x.kind for x in toy.layers if x.macs} <= {"conv", "pointwise", "depthwise", "grouped", "linear", "se"}
+
+
+def test_toy_params_and_unused_aux_head(toy):
+    assert toy.total_params == TOY_PARAMS == sum(p.numel() for p in Toy().parameters())
+    assert toy.unused_params == 170  # the aux head does not run in eval
+    assert sum(x.params for x in toy.layers) == TOY_PARAMS - 170
+
+
+def test_toy_kinds(toy):
+    expected = {
+        "conv1": "conv", "bn1": "norm", "relu": "act", "layer1.0.add": "add",
+        "layer2.0.expand.0": "pointwise", "layer2.0.dw.0": "depthwise",
+        "layer2.0.se.avgpool": "se", "layer2.0.se.fc1": "se", "layer2.0.se.mul": "se",
+        "layer2.1.cat": "concat", "layer2.2.cat": "concat", "layer2.2.channel_shuffle": "shuffle",
+        "grouped": "grouped", "avgpool": "pool", "dropout": "other", "fc": "linear",
+    }
+    for name, kind in expected.items():
+        assert layer(toy, name).kind == kind, name
+    assert layer(toy, "layer2.0.se.fc1").base_kind == "pointwise"
+    assert all(x.kind in KINDS for x in toy.layers)
+    # views (flatten, chunk, the shuffle's view/transpose) are not layers of their own
+    assert not [x for x in toy.layers if x.op in ("flatten", "view", "chunk", "transpose")]
+
+
+def test_toy_shapes_kernels_and_groups(toy):
+    c = layer(toy, "conv1")
+    assert (c.in_shape, c.out_shape, c.kernel, c.stride, c.groups) == ((1, 3, 32, 32), (1, 8, 16, 16), (3, 3), (2, 2), 1)
+    dw = layer(toy, "layer2.0.dw.0")
+    assert (dw.out_shape, dw.groups, dw.stride) == ((1, 16, 8, 8), 16, (2, 2))
+    assert layer(toy, "grouped").groups == 4
+    # the shuffle reads and writes (B, C, H, W), not the 5-D view in between
+    sh = layer(toy, "layer2.2.channel_shuffle")
+    assert sh.in_shape == sh.out_shape == (1, 16, 8, 8)
+    cat = layer(toy, "layer2.1.cat")
+    assert cat.in_shapes == ((1, 8, 8, 8), (1, 8, 8, 8)) and cat.out_shape == (1, 16, 8, 8)
+    assert toy.input_shape == (1, 3, 32, 32) and toy.output_shape == (1, 10)
+
+
+def test_toy_dataflow(toy):
+    """`inputs` name the layers whose outputs a layer read (-1: the model input)."""
+    idx = {x.name: x.index for x in toy.layers}
+    assert layer(toy, "conv1").inputs == (-1,)
+    add = layer(toy, "layer1.0.add")
+    assert set(add.inputs) == {idx["layer1.0.bn2"], idx["relu"]}  # residual: branch + identity
+    fire = layer(toy, "layer2.1.cat")
+    assert fire.inputs == (idx["layer2.1.expand1x1_activation"], idx["layer2.1.expand3x3_activation"])
+    # ShuffleNet v2 channel split: half the input goes straight to the concat
+    split = layer(toy, "layer2.2.cat")
+    assert split.inputs == (idx["layer2.1.cat"], idx["layer2.2.branch2.2"])
+    assert layer(toy, "layer2.2.branch2.0").inputs == (idx["layer2.1.cat"],)
+    se = layer(toy, "layer2.0.se.mul")
+    assert set(se.inputs) == {idx["layer2.0.se.scale_activation"], idx["layer2.0.dw.2"]}
+    assert layer(toy, "fc").inputs == (idx["dropout"],)
+
+
+def test_toy_memory(toy):
+    # ShuffleNet v2 memory access of a 1×1 conv: hw(c1 + c2) + c1·c2
+    assert layer(toy, "layer2.0.expand.0").mem_access == 16 * 16 * (8 + 16) + 8 * 16 == 6272
+    # a 3×3 conv: input + output + weights
+    assert layer(toy, "conv1").mem_access == 3 * 32 * 32 + 8 * 16 * 16 + 216
+    # batch norm in eval reads its running statistics too
+    assert layer(toy, "bn1").mem_access == 2 * 8 * 16 * 16 + 4 * 8
+    # an add reads two tensors and writes one
+    assert layer(toy, "layer1.0.add").mem_access == 3 * 8 * 16 * 16
+    assert layer(toy, "layer1.0.add").act_bytes == 4 * 8 * 16 * 16
+    # dropout in eval and flatten write nothing
+    d = layer(toy, "dropout")
+    assert (d.act_bytes, d.mem_access, d.macs) == (0, 0, 0)
+    assert all(x.act_bytes == 4 * x.act_elems for x in toy.layers)
+
+
+def test_toy_blocks_and_stages(toy):
+    assert layer(toy, "conv1").stage == "stem" and layer(toy, "relu").block_type == "stem"
+    c = layer(toy, "layer1.0.conv1")
+    assert (c.block, c.block_type, c.stage) == ("layer1.0", "BasicBlock", "layer1")
+    assert layer(toy, "layer1.0.add").block == "layer1.0"
+    assert layer(toy, "layer2.0.se.fc1").block_type == "MBConv"  # SE is part of its block
+    assert layer(toy, "layer2.2.channel_shuffle").block_type == "ShuffleUnit"
+    assert [layer(toy, n).stage for n in ("grouped", "avgpool", "fc")] == ["head"] * 3
+    assert [r["group"] for r in toy.by_stage()] == ["stem", "layer1", "layer2", "head"]
+    assert toy.blocks() == ["layer1.0", "layer2.0", "layer2.1", "layer2.2"]
+
+
+def test_rollups_sum_to_totals(toy):
+    for rows in (toy.by_stage(), toy.by_block(), toy.by_kind(), toy.by_depth(1), toy.by_depth(2)):
+        assert sum(r["macs"] for r in rows) == toy.total_macs
+        assert sum(r["params"] for r in rows) == toy.total_params - toy.unused_params
+        assert sum(r["mem_access"] for r in rows) == toy.total_mem_access
+        assert sum(r["act_bytes"] for r in rows) == toy.total_act_bytes
+        assert sum(r["layers"] for r in rows) == len(toy.layers)
+    kinds = {r["group"]: r for r in toy.by_kind()}
+    assert list(kinds) == [k for k in KINDS if k in kinds]
+    assert kinds["se"]["macs"] == 128 and kinds["depthwise"]["macs"] == 9216
+    assert kinds["add"]["macs"] == 0 and kinds["add"]["mem_access"] == 3 * 8 * 16 * 16
+    depth1 = {r["group"]: r for r in toy.by_depth(1)}
+    assert depth1["layer1"]["type"] == "Sequential" and depth1["layer1"]["out_shape"] == (1, 8, 16, 16)
+    assert depth1["layer2"]["macs"] == sum(v for k, v in TOY_MACS.items() if k.startswith("layer2"))
+
+
+def test_records_are_flat_rows(toy):
+    import pandas as pd
+
+    df = pd.DataFrame(toy.records())
+    assert len(df) == len(toy.layers)
+    for col in ("name", "block", "block_type", "stage", "kind", "kernel", "stride", "groups",
+                "in_shape", "out_shape", "params", "macs", "flops", "act_elems", "act_bytes", "mem_access"):
+        assert col in df.columns
+    assert df["macs"].sum() == toy.total_macs
+
+
+def test_real_weights_are_left_alone():
+    model = Toy()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    model.train()
+    a = zoo.analyze(model, 32)
+    assert a.total_macs == 498_976
+    assert model.training  # mode restored
+    after = model.state_dict()
+    assert all(after[k].device.type == "cpu" and torch.equal(after[k], v) for k, v in before.items())
+
+
+def test_meta_model_mode_restored():
+    with torch.device("meta"):
+        model = Toy()
+    model.train()
+    assert zoo.analyze(model, 32).total_macs == 498_976
+    assert all(m.training for m in model.modules())
+
+
+def test_fast_shapes_equal_pytorch_meta_kernels():
+    """The shape shortcut gives exactly the layers PyTorch's own meta kernels give."""
+    x = torch.empty(1, 3, 32, 32, device="meta")
+    with torch.device("meta"):
+        m = Toy().eval()
+    fast, _ = trace(m, x, fast=True)
+    slow, _ = trace(m, x, fast=False)
+    assert [r.record() for r in fast] == [r.record() for r in slow]
+
+
+@pytest.mark.parametrize("name,res", [
+    ("resnet18", 224), ("googlenet", 224), ("inception_v3", 299), ("squeezenet1_0", 227),
+    ("mobilenet_v3_small", 224), ("shufflenet_v2_x0_5", 224), ("efficientnet_b0", 224),
+    ("efficientnet_lite0", 225), ("inception_resnet_v2", 299), ("resnetrs50", 160),
+    ("vgg11_bn", 64), ("alexnet", 224),
+])
+def test_fast_shapes_equal_pytorch_meta_kernels_registry(name, res):
+    x = torch.empty(1, 3, res, res, device="meta")
+    fast = _run(build_meta(name).eval(), x, fast=True)
+    slow = _run(build_meta(name).eval(), x, fast=False)
+    assert [r.record() for r in fast.layers] == [r.record() for r in slow.layers]
+    assert fast.output.shape == slow.output.shape
+
+
+def test_errors_are_clear():
+    with pytest.raises(KeyError, match="unknown model"):
+        zoo.analyze("resnet9000")
+    with pytest.raises(ValueError, match="alexnet cannot run at 16×16"):
+        zoo.analyze("alexnet", 16)
+    for bad in (0, -1, 2.5, "224", (224, 0), True):
+        with pytest.raises(ValueError, match="resolution"):
+            zoo.analyze("resnet18", bad)
+    with pytest.raises(TypeError):
+        zoo.analyze(42)
+
+
+def test_resolution_and_overrides():
+    a = zoo.analyze("resnet18", (224, 160))
+    assert a.input_shape == (1, 3, 224, 160) and a.layers[0].out_shape == (1, 64, 112, 80)
+    # a builder's own resolution is used when overrides change it (EfficientNet φ = 1: 258 px)
+    e = zoo.analyze("efficientnet", phi=1)
+    assert e.resolution == 258 and e.input_shape == (1, 3, 258, 258)
+    # resolution scales a fully convolutional trunk's MACs with the pixel count (ResNet at 448)
+    small, big = zoo.analyze("vgg16", 224), zoo.analyze("vgg16", 448)
+    conv = lambda a: sum(x.macs for x in a.layers if x.kind != "linear")  # noqa: E731
+    assert conv(big) == 4 * conv(small)
+
+
+def test_two_threads_do_not_mix():
+    results = {}
+
+    def run(name):
+        results[name] = zoo.analyze(name).total_macs
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in ("resnet50", "mobilenet_v2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ref = reference_models()
+    assert results == {"resnet50": ref["resnet50"]["macs"], "mobilenet_v2": ref["mobilenet_v2"]["macs"]}
+
+
+# --- the registry against the references ---------------------------------------------------
+
+@pytest.mark.parametrize("name", WITH_REFERENCE)
+def test_totals_equal_reference(name):
+    ref = reference_models()[zoo.info(name).reference]
+    a = zoo.analyze(name, resolution=ref["resolution"])
+    assert a.total_macs == ref["macs"]
+    assert a.total_params == ref["params"]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_every_model_analyzes(name):
+    a = zoo.analyze(name)
+    assert a.output_shape == (1, 1000)
+    assert a.resolution == zoo.info(name).resolution
+    assert sum(x.params for x in a.layers) + a.unused_params == a.total_params
+    assert a.total_macs > 0 and all(x.kind in KINDS for x in a.layers)
+    assert [r["group"] for r in a.by_stage()][-1] in ("head", "classifier")
+    assert sum(r["macs"] for r in a.by_block()) == a.total_macs
+
+
+# --- cross-checks against other counters ----------------------------------------------------
+
+def flop_counter_macs(name: str, res: int) -> int:
+    model = build_meta(name).eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as fc:
+        model(torch.empty(1, 3, res, res, device="meta"))
+    return fc.get_total_flops() // 2
+
+
+@pytest.mark.parametrize("name,res", [
+    ("alexnet", 224), ("vgg11_bn", 224), ("googlenet", 224), ("inception_v3", 299),
+    ("inception_v4", 299), ("inception_resnet_v1", 299), ("resnet50_paper", 224), ("plain34", 224),
+    ("resnet50", 160), ("seresnet50", 224), ("resnetrs50", 224), ("squeezenet1_1", 224),
+    ("mobilenet_v1", 192), ("mobilenet_v3_large", 224), ("shufflenet_v2_x1_0", 224),
+    ("efficientnet_b1", 256), ("efficientnet_lite2", 260), ("efficientnet", 240),
+])
+def test_macs_equal_flop_counter_mode(name, res):
+    """PyTorch's FlopCounterMode counts 2 FLOPs per multiply-accumulate of convolutions and
+    matrix products, exactly our convention: equal at any resolution, on models without a
+    reference figure too."""
+    assert zoo.analyze(name, res).total_macs == flop_counter_macs(name, res)
+
+
+@pytest.mark.parametrize("name", ["resnet18", "squeezenet1_0", "alexnet", "mobilenet_v3_small"])
+def test_torchinfo_difference_is_explained(name):
+    """torchinfo's "mult-adds" differ from MACs systematically: for each leaf module it counts
+    (weight + bias) × output positions for Conv*, and batch × all parameters for every other
+    module with parameters. So it adds a convolution's bias (one add per output element), a
+    linear layer's bias, and batch norm's scale and shift (2·C, though batch norm is elementwise
+    work on every activation, not C multiply-adds). Ours = FlopCounterMode / 2; theirs = ours +
+    those terms, exactly."""
+    torchinfo = pytest.importorskip("torchinfo")
+    model = build_meta(name).eval()
+    res = zoo.info(name).resolution
+    stats = torchinfo.summary(model, input_size=(1, 3, res, res), device="meta", verbose=0)
+    a = zoo.analyze(name, res)
+    modules = dict(model.named_modules())
+    extra = 0
+    for x in a.layers:
+        m = modules.get(x.name)
+        if m is None or not any(True for _ in m.parameters(recurse=False)):
+            continue
+        bias = getattr(m, "bias", None)
+        if isinstance(m, nn.modules.conv._ConvNd):
+            extra += (x.act_elems if bias is not None else 0)  # bias × output positions × C_out
+        else:  # Linear bias, BatchNorm weight + bias
+            extra += x.params if not isinstance(m, nn.Linear) else (bias.numel() if bias is not None else 0)
+    assert extra > 0
+    assert stats.total_mult_adds == a.total_macs + extra
