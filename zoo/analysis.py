@@ -996,21 +996,22 @@ def _no_gc():
             gc.enable()
 
 
-def analyze(name_or_model: str | nn.Module, resolution: int | tuple | None = None,
-            **overrides) -> Analysis:
+def analyze(name_or_model: str | nn.Module, resolution: int | tuple | None = None, *,
+            input_channels: int = 3, **overrides) -> Analysis:
     """Per-layer shapes, parameters, MACs and memory of a registered model or of any ``nn.Module``.
 
     ``resolution``: the input side (or ``(H, W)``); default: the model's registered resolution
     (224 for a bare module). ``overrides`` go to the builder (``zoo.build(name, **overrides)``).
+    The input is ``(1, input_channels, H, W)``.
     Runs on the meta device; a module given with real weights is copied there, not modified.
     Raises ``KeyError`` for an unknown name and ``ValueError`` when the model cannot run at the
     resolution (too small for its pooling, for instance).
     """
     with _no_gc():
-        return _analyze(name_or_model, resolution, overrides)
+        return _analyze(name_or_model, resolution, input_channels, overrides)
 
 
-def _analyze(name_or_model, resolution, overrides) -> Analysis:
+def _analyze(name_or_model, resolution, input_channels, overrides) -> Analysis:
     from . import registry
 
     if isinstance(name_or_model, str):
@@ -1041,7 +1042,7 @@ def _analyze(name_or_model, resolution, overrides) -> Analysis:
     if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in (h, w)):
         raise ValueError(f"resolution must be a positive integer or (H, W), got {resolution!r}")
     h, w = int(h), int(w)
-    x = torch.empty(1, 3, h, w, device="meta")
+    x = torch.empty(1, input_channels, h, w, device="meta")
     model.eval()
     try:
         t = _run(model, x)
