@@ -55,8 +55,7 @@ def run_button(guideline: str, s: dict, what: str) -> dict | None:
     """Measure on a button press (progress bar); a result for these settings stays cached and shown."""
     def work(progress) -> dict:
         rows = RUNS[guideline](size=s["size"], budget_s=s["budget_s"], threads=s["threads"], progress=progress)
-        m = X.machine()
-        m["threads"] = s["threads"]
+        m = X.machine(s["threads"])
         return {"rows": rows, "machine": m, "label": X.machine_label(m)}
 
     entry = runs.measured(("shufflenet", guideline, s["threads"], s["size"], s["budget_s"]),

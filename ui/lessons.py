@@ -534,3 +534,42 @@ def rs_table_rows(published: Iterable[dict]) -> list[dict]:
                     "resolution": int(r["resolution"]), "params": int(r["params_exact"]),
                     "top1": num(r["top1_paper"]), "source": r["source"]})
     return out
+
+
+# --- a batch of sample images ------------------------------------------------------------------
+
+SAMPLES = ASSETS / "samples"
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def sample_batch(resolution: int, n: int = 4, seed: int = 0) -> tuple[torch.Tensor, str]:
+    """``n`` images at ``resolution``², ImageNet-normalised, and a sentence saying what they are.
+
+    The photos in ``assets/samples`` (centre-cropped, resized; mirrored copies fill the batch when
+    there are fewer than ``n``); without them, seeded Gaussian noise, and the sentence says so.
+    """
+    from PIL import Image
+
+    files = sorted(SAMPLES.glob("*.png")) + sorted(SAMPLES.glob("*.jpg")) if SAMPLES.is_dir() else []
+    images = []
+    for path in files:
+        try:
+            im = Image.open(path).convert("RGB")
+        except OSError:
+            continue
+        side = min(im.size)
+        left, top = (im.width - side) // 2, (im.height - side) // 2
+        im = im.crop((left, top, left + side, top + side)).resize((resolution, resolution), Image.BILINEAR)
+        t = torch.from_numpy(np.asarray(im, dtype=np.float32) / 255.0).permute(2, 0, 1)  # (H, W, 3) -> (3, H, W)
+        images.append(t)
+    if not images:
+        g = torch.Generator().manual_seed(seed)
+        return torch.randn(n, 3, resolution, resolution, generator=g), f"{n} images of seeded Gaussian noise (no sample photos found)"
+    names = [p.stem for p in files][:len(images)]
+    batch = [images[i % len(images)] if i < len(images) else images[i % len(images)].flip(-1) for i in range(n)]
+    x = torch.stack(batch)
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    what = f"{n} sample photos ({', '.join(names)}{', plus mirrored copies' if n > len(images) else ''}) at {resolution}×{resolution}"
+    return (x - mean) / std, what

@@ -56,23 +56,23 @@ def processor_name() -> str:
     return platform.processor() or platform.machine() or "unknown processor"
 
 
-def machine() -> dict:
-    """Processor, torch threads and load: the label every measured figure carries."""
+def machine(threads: int | None = None) -> dict:
+    """Processor, torch threads (``threads`` if given: the count a measurement used) and load."""
     try:
         load = os.getloadavg()[0]
     except (OSError, AttributeError):
         load = float("nan")
     return {
         "processor": processor_name(),
-        "threads": torch.get_num_threads(),
+        "threads": threads or torch.get_num_threads(),
         "cpus": os.cpu_count() or 0,
         "torch": torch.__version__.split("+")[0],
         "load_1min": round(load, 2),
     }
 
 
-def machine_label(m: dict | None = None) -> str:
-    m = m or machine()
+def machine_label(m: dict | None = None, threads: int | None = None) -> str:
+    m = m or machine(threads)
     return (f"{m['processor']}, {m['threads']} torch thread{'s' if m['threads'] != 1 else ''} "
             f"({m['cpus']} logical CPUs, 1-min load {m['load_1min']}), torch {m['torch']}")
 
