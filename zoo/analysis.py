@@ -214,6 +214,7 @@ class Analysis:
     output_shape: tuple = ()
     model_type: str = ""
     module_types: dict = field(default_factory=dict, repr=False)  # module name -> class name
+    block_names: tuple = ()        # the blocks that ran, in execution order
     conventions: str = CONVENTIONS
 
     # totals
@@ -304,12 +305,9 @@ class Analysis:
         return [layer.record() for layer in self.layers]
 
     def blocks(self) -> list[str]:
-        """Names of the blocks, in execution order."""
-        seen = {}
-        for layer in self.layers:
-            if layer.block_type not in ("stem", "head") and layer.block in self.module_types:
-                seen.setdefault(layer.block, None)
-        return list(seen)
+        """Module names of the blocks that ran, in execution order (layers outside any block
+        have their stage as ``block``; those are not listed)."""
+        return list(self.block_names)
 
 
 # --- tracing ------------------------------------------------------------------------------------
@@ -836,8 +834,9 @@ class _Trace(TorchFunctionMode):
         return layer
 
 
-def _label_stages(model: nn.Module, layers: list[Layer], modules: dict[str, nn.Module]) -> None:
-    """Fill ``block``, ``block_type`` and ``stage`` of every layer (see the module docstring)."""
+def _label_stages(model: nn.Module, layers: list[Layer], modules: dict[str, nn.Module]) -> tuple:
+    """Fill ``block``, ``block_type`` and ``stage`` of every layer (see the module docstring).
+    Returns the blocks that ran, in execution order."""
     blocks = {n for n, m in modules.items() if n and is_block(m)}
     block_of: dict[str, str | None] = {}
 
@@ -916,6 +915,8 @@ def _label_stages(model: nn.Module, layers: list[Layer], modules: dict[str, nn.M
         # everything inside a squeeze-and-excitation unit is its cost
         if se_units and inside_se(layer.module):
             layer.kind = "se"
+    return tuple(dict.fromkeys(layer.block for layer in layers if layer.block in ran))
+
 
 
 def trace(model: nn.Module, x: torch.Tensor, fast: bool = True) -> tuple[list[Layer], torch.Tensor]:
@@ -938,7 +939,7 @@ def _run(model: nn.Module, x: torch.Tensor, fast: bool = True) -> _Trace:
     finally:
         h1.remove()
         h2.remove()
-    _label_stages(model, t.layers, t.modules)
+    t.block_names = _label_stages(model, t.layers, t.modules)
     return t
 
 
@@ -1065,4 +1066,5 @@ def _analyze(name_or_model, resolution, input_channels, overrides) -> Analysis:
         output_shape=tuple(outs[0].shape) if outs else (),
         model_type=type(model).__name__,
         module_types={n: type(m).__name__ for n, m in t.modules.items()},
+        block_names=t.block_names,
     )

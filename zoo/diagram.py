@@ -84,8 +84,12 @@ def _describe(layer: Layer) -> str:
         return f"{_kernel(layer)} {what}, {c_in}→{c_out}"
     if layer.macs:
         return f"linear, {layer.in_shape[-1]}→{layer.out_shape[-1]}"
-    if op in ("AdaptiveAvgPool2d", "adaptive_avg_pool2d", "mean"):
-        return "global avgpool"
+    if op in ("AdaptiveAvgPool2d", "adaptive_avg_pool2d", "AdaptiveMaxPool2d", "adaptive_max_pool2d",
+              "mean"):
+        name = "maxpool" if "max" in op.lower() else "avgpool"
+        if len(layer.out_shape) == 4 and layer.out_shape[2:] != (1, 1):
+            return f"adaptive {name} → {_side(layer.out_shape)}"
+        return f"global {name}"
     if "pool" in op.lower():
         name = "maxpool" if "max" in op.lower() else "avgpool"
         return f"{name} {_kernel(layer)}".strip()
@@ -115,61 +119,91 @@ def _segments(layers: list[Layer]) -> list[list[Layer]]:
     return out
 
 
-def _segment_label(layers: list[Layer]) -> str:
-    convs = [x for x in layers if x.macs]
-    lines = []
-    if convs:
-        kinds = Counter(_describe(x).split(",")[0] for x in convs)
-        lines.append(", ".join(f"{k} ×{n}" if n > 1 else k for k, n in kinds.items()))
-    pools = [x for x in layers if x.kind == "pool"]
-    if pools:
-        lines.append(_describe(pools[-1]))
-    return "\n".join(lines)
+def _sequence(layers: list[Layer]) -> str:
+    """The layers that do work, in order, repeats collapsed: "3×3 conv ×2 → maxpool 2×2/2"."""
+    steps: list[list] = []
+    for x in layers:
+        if not (x.macs or (x.base_kind or x.kind) in ("pool", "add", "concat", "shuffle")):
+            continue
+        d = _describe(x).split(",")[0]
+        if steps and steps[-1][0] == d:
+            steps[-1][1] += 1
+        else:
+            steps.append([d, 1])
+    text = [f"{d} ×{n}" if n > 1 else d for d, n in steps]
+    if len(text) > 6:
+        text = [*text[:3], "…", *text[-2:]]
+    return " → ".join(text)
 
 
-def macro_nodes(a: Analysis, shade: str | None = "macs") -> list[dict]:
-    """The macro view's nodes as dicts (id, title, lines, share, layers), input to output."""
-    total = {"macs": a.total_macs, "params": a.total_params or 1}.get(shade or "macs") or 1
+def _units(a: Analysis) -> list[dict]:
+    """Stages in execution order, cut or merged the way the papers' tables group them.
+
+    A stage without blocks (VGG's ``features``) is cut after each pooling layer. Consecutive
+    stages that are one block each (torchvision's flat MobileNet v2 ``features``, Inception v3's
+    ``Mixed_*``) merge while block type, width and resolution stay the same: MobileNet v2's
+    ``t, c, n, s`` rows, Inception v3's "3 × Inception" at 35².
+    """
     stages: dict[str, list[Layer]] = {}
     for layer in a.layers:
         stages.setdefault(layer.stage, []).append(layer)
-    nodes = []
+    real = set(a.block_names)
+    units: list[dict] = []
     for stage, layers in stages.items():
-        blocks = []
-        for layer in layers:
-            if layer.block != stage and layer.block_type not in ("stem", "head") and layer.block not in blocks:
-                blocks.append(layer.block)
-        groups = [layers] if blocks or len(layers) <= 4 else _segments(layers)
+        blocks = list(dict.fromkeys(x.block for x in layers if x.block in real))
+        cut = not blocks and stage not in ("stem", "head") and len(layers) > 4
+        groups = _segments(layers) if cut else [layers]
         for gi, group in enumerate(groups):
             last = next((x for x in reversed(group) if len(x.out_shape) == 4), group[-1])
-            title = stage if len(groups) == 1 else f"{stage} [{gi + 1}]"
-            lines = []
-            if blocks:
-                types = Counter(x.block_type for x in group if x.block in blocks)
-                per_block = Counter()
-                seen = set()
-                for x in group:
-                    if x.block in blocks and x.block not in seen:
-                        seen.add(x.block)
-                        per_block[x.block_type] += 1
-                lines.append(", ".join(f"{t} ×{n}" for t, n in per_block.items()) if types else "")
-                width = last.out_shape[1] if len(last.out_shape) > 1 else ""
-                side = _side(last.out_shape)
-                lines.append(f"{width} ch × {len(blocks)} blocks × {side}" if side
-                             else f"{width} × {len(blocks)} blocks")
-            else:
-                desc = _segment_label(group) if len(group) > 1 else _describe(group[0])
-                if desc:
-                    lines.append(desc)
-                if len(last.out_shape) > 1:
-                    lines.append(_shape(last.out_shape))
-            macs = sum(x.macs for x in group)
-            params = sum(x.params for x in group)
-            lines.append(f"{format_count(macs)}MACs · {format_count(params)}params")
-            value = params if shade == "params" else macs
-            nodes.append({"id": f"s{len(nodes)}", "title": title, "lines": lines,
-                          "share": value / total, "macs": macs, "params": params,
-                          "layers": [x.index for x in group]})
+            unit = {"title": stage if len(groups) == 1 else f"{stage} [{gi + 1}]",
+                    "stages": [stage], "layers": group, "blocks": blocks, "out": last.out_shape}
+            prev = units[-1] if units else None
+            if (prev is not None and len(blocks) == 1 and prev["blocks"] and prev["single"]
+                    and prev["out"] == unit["out"]
+                    and {x.block_type for x in prev["layers"] if x.block in real}
+                    == {x.block_type for x in group if x.block in real}):
+                prev["stages"].append(stage)
+                prev["layers"] = prev["layers"] + group
+                prev["blocks"] = prev["blocks"] + blocks
+                prev["title"] = f"{prev['stages'][0]} – {stage}"
+                continue
+            unit["single"] = len(blocks) == 1
+            units.append(unit)
+    return units
+
+
+def macro_nodes(a: Analysis, shade: str | None = "macs") -> list[dict]:
+    """The macro view's nodes as dicts (id, title, lines, share, macs, params, layers)."""
+    total = {"macs": a.total_macs, "params": a.total_params or 1}.get(shade or "macs") or 1
+    nodes = []
+    for unit in _units(a):
+        group, blocks, last = unit["layers"], unit["blocks"], unit["out"]
+        lines = []
+        if blocks:
+            per_type = Counter()
+            seen = set()
+            for x in group:
+                if x.block in blocks and x.block not in seen:
+                    seen.add(x.block)
+                    per_type[x.block_type] += 1
+            lines.append(", ".join(f"{t} ×{n}" for t, n in per_type.items()))
+            width = last[1] if len(last) > 1 else ""
+            side = _side(last)
+            n = f"{len(blocks)} block{'s' if len(blocks) > 1 else ''}"
+            lines.append(f"{width} ch × {n} × {side}" if side else f"{width} × {n}")
+        else:
+            desc = _sequence(group)
+            if desc:
+                lines.append(desc)
+            if len(last) > 1:
+                lines.append(_shape(last))
+        macs = sum(x.macs for x in group)
+        params = sum(x.params for x in group)
+        lines.append(f"{format_count(macs)}MACs · {format_count(params)}params")
+        value = params if shade == "params" else macs
+        nodes.append({"id": f"s{len(nodes)}", "title": unit["title"], "lines": lines,
+                      "share": value / total, "macs": macs, "params": params,
+                      "layers": [x.index for x in group], "blocks": blocks})
     return nodes
 
 
