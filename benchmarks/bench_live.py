@@ -1,0 +1,228 @@
+"""Live-stream speed and memory: the figures the classify issue asks for, reproducible.
+
+    python benchmarks/bench_live.py frames     # process_frame on 640×480 frames, no browser
+    python benchmarks/bench_live.py memory     # server RSS with 1 and 10 browser sessions
+    python benchmarks/bench_live.py e2e        # Chromium fake camera -> WebRTC -> server -> back
+    python benchmarks/bench_live.py all
+
+``frames`` times ``ui.live.process_frame`` (YUV→RGB, preprocessing, model, top-5, overlay, drawing,
+RGB frame out) on EfficientNet-Lite0 with the shared engine, with and without Grad-CAM, and the
+pieces separately; ``--threads`` sets torch's intra-op threads. ``memory`` starts the dashboard,
+opens the classify page in 1 then 10 Chromium tabs (each a Streamlit session that classifies the
+sample photo) and reads the server's resident memory. ``e2e`` reads the processed frames per
+second the live page shows. Every run records the load average next to its figures: on a
+shared machine the numbers are pessimistic. Results go to benchmarks/results/bench_live.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+RESULTS = ROOT / "benchmarks" / "results"
+SAMPLE = ROOT / "assets" / "samples" / "coffee.png"
+
+
+def load() -> dict:
+    one, five, fifteen = os.getloadavg()
+    return {"load_avg_1m": round(one, 2), "load_avg_5m": round(five, 2), "cpus": os.cpu_count()}
+
+
+def frame_from_sample(path: Path = SAMPLE):
+    import av
+    import numpy as np
+    from PIL import Image
+
+    img = Image.open(path).convert("RGB")
+    s = max(640 / img.width, 480 / img.height)
+    img = img.resize((round(img.width * s), round(img.height * s)), Image.BILINEAR)
+    left, top = (img.width - 640) // 2, (img.height - 480) // 2
+    rgb = np.asarray(img.crop((left, top, left + 640, top + 480)))
+    f = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")  # as WebRTC delivers
+    f.pts, f.time_base = 0, Fraction(1, 90000)
+    return f
+
+
+def bench_frames(seconds: float, threads: int | None) -> dict:
+    import torch
+
+    import zoo
+    from ui import live as ul
+
+    if threads:
+        torch.set_num_threads(threads)
+    model, preprocess, names = zoo.load_pretrained("efficientnet_lite0")
+    t0 = time.perf_counter()
+    engines = {"optimised": ul.Engine("efficientnet_lite0", model, preprocess, names),
+               "eager": ul.Engine("efficientnet_lite0", model, preprocess, names, optimize=False)}
+    build_s = time.perf_counter() - t0
+    frame = frame_from_sample()
+    out = {"threads": torch.get_num_threads(), "engine_build_s": round(build_s, 2),
+           "fast_path": engines["optimised"].fast, **load()}
+
+    def run(engine, cam: bool) -> dict:
+        state = ul.StreamState(cam=cam)
+        for _ in range(5):  # warm-up
+            ul.process_frame(frame, engine, state)
+        state = ul.StreamState(cam=cam)
+        n, wall0, cpu0 = 0, time.perf_counter(), time.process_time()
+        while time.perf_counter() - wall0 < seconds:
+            _, rec = ul.process_frame(frame, engine, state)
+            n += 1
+        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        return {"frames": n, "fps": round(n / wall, 1), "ms_per_frame": round(wall / n * 1000, 1),
+                "cpu_ms_per_frame": round(cpu / n * 1000, 1), "cam_maps": state.cam_frames,
+                "label": rec["label"]}
+
+    for name, engine in engines.items():
+        out[f"{name}_no_cam"] = run(engine, False)
+    out["optimised_gradcam"] = run(engines["optimised"], True)
+
+    # the pieces, per frame (median of 30)
+    import statistics
+
+    eng = engines["optimised"]
+    rgb = frame.to_ndarray(format="rgb24")
+    x, _ = eng.prepare(rgb)
+
+    def med(fn, k=30):
+        ts = []
+        for _ in range(k):
+            t = time.perf_counter()
+            fn()
+            ts.append((time.perf_counter() - t) * 1000)
+        return round(statistics.median(ts), 2)
+
+    out["pieces_ms"] = {
+        "yuv_to_rgb": med(lambda: frame.to_ndarray(format="rgb24")),
+        "fast_preprocess": med(lambda: eng.prepare(rgb)),
+        "pil_preprocess": med(lambda: preprocess(__import__("PIL.Image").Image.fromarray(rgb))),
+        "model_optimised": med(lambda: eng.probs(x)),
+        "model_eager": med(lambda: engines["eager"].probs(x)),
+        "gradcam": med(lambda: eng.cam(x, 967), 10),
+    }
+    return out
+
+
+def _server_and_browser():
+    from conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_streamlit
+
+    port = free_port()
+    proc = start_streamlit(port)
+    return proc, f"http://127.0.0.1:{port}", CHROMIUM, CHROMIUM_ARGS
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def bench_memory(sessions: int = 10) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    from conftest import wait_for_app
+
+    proc, url, chromium, args = _server_and_browser()
+    out = {"sessions": {}, **load()}
+    try:
+        out["rss_mb_idle_server"] = round(rss_mb(proc.pid), 1)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=args, headless=True)
+            pages = []
+            for i in range(sessions):
+                ctx = browser.new_context(viewport={"width": 1200, "height": 900})
+                page = ctx.new_page()
+                page.goto(f"{url}/classify")
+                wait_for_app(page, 240_000)
+                page.locator('[data-testid="stMetric"]').filter(has_text="Top-1").first.wait_for(
+                    timeout=240_000)
+                pages.append(page)
+                if len(pages) in (1, sessions):
+                    time.sleep(3)
+                    out["sessions"][len(pages)] = round(rss_mb(proc.pid), 1)
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    s = out["sessions"]
+    out["extra_mb_per_session"] = round((s[sessions] - s[1]) / (sessions - 1), 1)
+    return out
+
+
+def bench_e2e(seconds: float) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    from conftest import wait_for_app
+    from test_browser_classify import write_y4m
+
+    proc, url, chromium, args = _server_and_browser()
+    tmp = Path(tempfile.mkdtemp())
+    y4m = write_y4m(SAMPLE, tmp / "coffee.y4m")
+    out = {**load()}
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, headless=True, args=args + [
+                "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-video-capture={y4m}"])
+            page = browser.new_context(viewport={"width": 1200, "height": 900},
+                                       permissions=["camera"]).new_page()
+            page.goto(f"{url}/live")
+            wait_for_app(page, 240_000)
+            page.frame_locator('iframe[title*="streamlit_webrtc"]').first.get_by_role(
+                "button", name="START").click(timeout=60_000)
+            fps_metric = page.locator('[data-testid="stMetric"]').filter(has_text="frames per second").first
+            fps_metric.wait_for(timeout=120_000)
+            page.wait_for_timeout(5000)
+            readings, end = [], time.monotonic() + seconds
+            while time.monotonic() < end:
+                text = fps_metric.inner_text().strip()
+                readings.append(float(re.search(r"([\d.]+)$", text).group(1)))
+                page.wait_for_timeout(1000)
+            top1 = page.locator('[data-testid="stMetric"]').filter(has_text="Top-1").first.inner_text()
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    readings.sort()
+    out.update(readings=readings, median_fps=readings[len(readings) // 2], top1=top1.split("\n")[1:2],
+               load_after=load())
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("what", choices=["frames", "memory", "e2e", "all"])
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--sessions", type=int, default=10)
+    a = ap.parse_args()
+    results = {}
+    if a.what in ("frames", "all"):
+        results["frames"] = bench_frames(a.seconds, a.threads)
+        print(json.dumps(results["frames"], indent=1), flush=True)
+    if a.what in ("memory", "all"):
+        results["memory"] = bench_memory(a.sessions)
+        print(json.dumps(results["memory"], indent=1), flush=True)
+    if a.what in ("e2e", "all"):
+        results["e2e"] = bench_e2e(a.seconds)
+        print(json.dumps(results["e2e"], indent=1), flush=True)
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / "bench_live.json"
+    old = json.loads(path.read_text()) if path.exists() else {}
+    old.update({k: {**v, "when": time.strftime("%Y-%m-%d %H:%M:%S")} for k, v in results.items()})
+    path.write_text(json.dumps(old, indent=1))
+
+
+if __name__ == "__main__":
+    main()

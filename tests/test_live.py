@@ -1,0 +1,217 @@
+"""ui/live.py: the webcam frame callback on real ``av.VideoFrame``s, its fast preprocessing, the
+Grad-CAM schedule, the shared engine and the WebRTC configuration."""
+from __future__ import annotations
+
+import json
+import queue
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ui import live as ul
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "assets" / "samples"
+
+
+def frame_640x480(path: Path) -> np.ndarray:
+    """A sample photo as a 640 × 480 webcam frame: scaled to cover, centre-cropped."""
+    img = Image.open(path).convert("RGB")
+    s = max(640 / img.width, 480 / img.height)
+    img = img.resize((round(img.width * s), round(img.height * s)), Image.BILINEAR)
+    left, top = (img.width - 640) // 2, (img.height - 480) // 2
+    return np.asarray(img.crop((left, top, left + 640, top + 480)))
+
+
+def video_frame(rgb: np.ndarray, pts: int = 7) -> av.VideoFrame:
+    """As WebRTC delivers it: YUV 4:2:0, with a timestamp."""
+    from fractions import Fraction
+
+    f = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+    f.pts, f.time_base = pts, Fraction(1, 90000)
+    return f
+
+
+@pytest.fixture(scope="module")
+def lite0():
+    import zoo
+
+    return zoo.load_pretrained("efficientnet_lite0")
+
+
+@pytest.fixture(scope="module")
+def engine(lite0):
+    model, preprocess, names = lite0
+    return ul.Engine("efficientnet_lite0", model, preprocess, names)
+
+
+# --- configuration ------------------------------------------------------------------------------
+
+def test_rtc_configuration_defaults_to_no_ice_servers():
+    assert ul.rtc_configuration(env={}) == {"iceServers": []}
+
+
+def test_rtc_configuration_from_env_and_secret():
+    stun = {"iceServers": [{"urls": ["stun:stun.example.org:3478"]}]}
+    assert ul.rtc_configuration(env={ul.RTC_ENV: json.dumps(stun)}) == stun
+    turn = {"iceServers": [{"urls": "turn:t.example.org", "username": "u", "credential": "p"}]}
+    # a deployment's secret wins over the environment
+    assert ul.rtc_configuration(env={ul.RTC_ENV: json.dumps(stun)}, secret=turn) == turn
+    assert ul.rtc_configuration(env={}, secret=json.dumps(turn)) == turn
+
+
+@pytest.mark.parametrize("bad, words", [
+    ("{not json", "not valid JSON"),
+    ('{"servers": []}', "iceServers"),
+    ('{"iceServers": [{"username": "u"}]}', "urls"),
+])
+def test_rtc_configuration_rejects_malformed(bad, words):
+    with pytest.raises(ValueError, match=words):
+        ul.rtc_configuration(env={ul.RTC_ENV: bad})
+
+
+# --- fast preprocessing -------------------------------------------------------------------------
+
+def reference_resize_crop(rgb: np.ndarray, resize: int, crop: int) -> np.ndarray:
+    """The textbook pipeline, written out: PIL bilinear resize of the short side, centre crop."""
+    img = Image.fromarray(rgb)
+    w, h = img.size
+    if w <= h:
+        nw, nh = resize, int(resize * h / w)
+    else:
+        nw, nh = int(resize * w / h), resize
+    img = img.resize((nw, nh), Image.BILINEAR)
+    left, top = int(round((nw - crop) / 2)), int(round((nh - crop) / 2))
+    return np.asarray(img.crop((left, top, left + crop, top + crop)))
+
+
+@pytest.mark.parametrize("shape", [(480, 640), (640, 480), (300, 451), (224, 224)])
+def test_fast_input_equals_resize_then_crop(shape):
+    rgb = ul.synthetic_frame(*shape)
+    norm = ul.NormSpec((1 / 128,) * 3, (-127 / 128,) * 3, (224, 224))
+    x = ul.FastInput(256, (224, 224), norm)(rgb)
+    ref = reference_resize_crop(rgb, 256, 224).astype(np.float32)
+    got = (x[0].permute(1, 2, 0).numpy() + 127 / 128) * 128
+    assert x.shape == (1, 3, 224, 224)
+    assert np.abs(got - ref).max() <= 1.01  # at most one level of rounding
+
+
+def test_fast_path_matches_the_models_preprocess(lite0, engine):
+    _, preprocess, _ = lite0
+    assert engine.fast, "the engine fell back to the slow path"
+    for name in ("coffee.png", "chelsea.png"):
+        rgb = frame_640x480(SAMPLES / name)
+        fast, _ = engine.prepare(rgb)
+        ref = preprocess(Image.fromarray(rgb))
+        assert fast.shape == ref.shape
+        assert (fast - ref).abs().max().item() <= 1.01 / 128  # one pixel level of Lite0's input
+
+
+def test_probe_resize_finds_256(lite0, engine):
+    _, preprocess, _ = lite0
+    assert abs(ul.probe_resize(preprocess, engine.norm) - 256) < 2
+
+
+def test_optimised_forward_agrees_with_eager(engine):
+    x = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(3))
+    with torch.inference_mode():
+        ref = engine.model(x)
+        out = engine.forward(x)
+    assert torch.allclose(out, ref, atol=1e-3 * ref.abs().max().item())
+
+
+# --- the callback -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sample, label", [("coffee.png", "espresso"), ("chelsea.png", None)])
+def test_process_frame_labels_the_frame(engine, sample, label):
+    rgb = frame_640x480(SAMPLES / sample)
+    state = ul.StreamState()
+    frame = video_frame(rgb)
+    out, rec = ul.process_frame(frame, engine, state)
+    assert isinstance(out, av.VideoFrame)
+    assert (out.width, out.height) == (640, 480) and out.pts == frame.pts
+    assert out.time_base == frame.time_base
+    if label:
+        assert rec["label"] == label
+    else:  # chelsea: one of the cat classes (tiger cat / Egyptian cat / tabby are close)
+        assert rec["index"] in (281, 282, 285)
+    assert len(rec["top5"]) == 5 and rec["top5"][0][0] == rec["label"]
+    assert state.records.get_nowait() is rec
+    drawn = out.to_ndarray(format="rgb24").astype(int)
+    # the label band: dark, with some bright text pixels; the rest of the frame untouched
+    band = drawn[:40]
+    assert np.median(band) < 30 and band.max() > 200
+    src = frame.to_ndarray(format="rgb24").astype(int)
+    assert np.abs(drawn[200:] - src[200:]).mean() < 2
+
+
+def test_process_frame_counts_frames_per_second(engine):
+    rgb = frame_640x480(SAMPLES / "coffee.png")
+    state = ul.StreamState()
+    recs = [ul.process_frame(video_frame(rgb, i), engine, state)[1] for i in range(4)]
+    assert [r["frame"] for r in recs] == [1, 2, 3, 4]
+    assert recs[0]["fps"] == 0.0 and recs[-1]["fps"] > 0
+    assert all(r["ms"] > 0 for r in recs)
+
+
+def test_process_frame_does_not_touch_an_rgb_input_frame(engine):
+    rgb = frame_640x480(SAMPLES / "coffee.png").copy()
+    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+    before = frame.to_ndarray(format="rgb24").copy()
+    ul.process_frame(frame, engine, ul.StreamState())
+    assert (frame.to_ndarray(format="rgb24") == before).all()
+
+
+def test_gradcam_on_the_stream(engine):
+    rgb = frame_640x480(SAMPLES / "coffee.png")
+    state = ul.StreamState(cam=True, alpha=0.6)
+    plain, _ = ul.process_frame(video_frame(rgb), engine, ul.StreamState())
+    out, rec = ul.process_frame(video_frame(rgb), engine, state)
+    assert rec["cam_ms"] is not None and rec["cam_frames"] == 1
+    assert state.last_heat is not None and state.last_heat.shape == (224, 224)
+    l, t, r, b = state.last_box
+    a = out.to_ndarray(format="rgb24").astype(int)
+    p = plain.to_ndarray(format="rgb24").astype(int)
+    assert np.abs(a[t + 50:b, l:r] - p[t + 50:b, l:r]).mean() > 10  # the overlay is there
+    assert np.abs(a[t + 50:b, :l] - p[t + 50:b, :l]).mean() < 2  # and only over the model's crop
+
+
+def test_cam_schedule_keeps_the_stream_going():
+    s = ul.CamSchedule(share=0.5)
+    assert s.due(0.0)
+    s.done(0.0, 0.2)  # a 200 ms map
+    assert not s.due(0.3) and s.due(0.4)  # the next one waits as long as the map took
+    s = ul.CamSchedule(share=0.25)
+    s.done(0.0, 0.1)
+    assert not s.due(0.35) and s.due(0.41)
+
+
+def test_cam_reused_between_maps(engine):
+    rgb = frame_640x480(SAMPLES / "coffee.png")
+    state = ul.StreamState(cam=True)
+    state.schedule = ul.CamSchedule(share=1e-6)  # a map, then none for a very long time
+    recs = [ul.process_frame(video_frame(rgb, i), engine, state)[1] for i in range(3)]
+    assert [r["cam_ms"] is not None for r in recs] == [True, False, False]
+    assert recs[-1]["cam_frames"] == 1
+
+
+def test_one_engine_many_sessions(engine):
+    rgb = frame_640x480(SAMPLES / "coffee.png")
+    a, b = ul.StreamState(), ul.StreamState()
+    for i in range(2):
+        ul.process_frame(video_frame(rgb, i), engine, a)
+    ul.process_frame(video_frame(rgb, 9), engine, b)
+    assert a.frames == 2 and b.frames == 1
+    assert a.records.qsize() == 2 and b.records.qsize() == 1
+
+
+def test_records_queue_drops_oldest():
+    state = ul.StreamState(records=queue.Queue(maxsize=2))
+    for i in range(5):
+        state.publish({"frame": i})
+    assert [state.records.get_nowait()["frame"] for _ in range(2)] == [3, 4]
+    assert state.latest == {"frame": 4}

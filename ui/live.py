@@ -1,0 +1,355 @@
+"""Live webcam classification: the frame callback of ``pages/live.py``, as plain functions.
+
+streamlit-webrtc hands every decoded camera frame (an ``av.VideoFrame``) to a callback on a worker
+thread and sends back the frame it returns. ``process_frame`` is that callback without Streamlit:
+frame in, frame with the top label (and optionally a Grad-CAM overlay) out, plus a small record
+(label, probability, frames per second, timings) put on the session's queue for the page to poll.
+
+Speed is the point here: the model is built once and shared by every session (``Engine``), and a
+640 × 480 frame is prepared without PIL round trips of the whole picture: the short-side resize
+and the centre crop of the model's preprocessing become one ``Image.resize(box=...)`` of only the
+region the crop keeps (``FastInput``), checked against the model's own ``preprocess`` when the
+engine is built (the slow path is used if they disagree). Grad-CAM needs a backward pass (about
+three forwards), so on the stream it is recomputed only as often as it costs (``CamSchedule``) and
+the last map is reused in between.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import queue
+import threading
+import time
+import warnings
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+from PIL import Image, ImageDraw, ImageFont
+
+from ui.classify import NormSpec, gradcam, last_conv_stage, overlay, topk
+
+DEFAULT_RTC_CONFIGURATION = {"iceServers": []}  # loopback / LAN: no STUN or TURN, works offline
+RTC_ENV = "CNN_ATLAS_RTC_CONFIGURATION"
+
+
+def rtc_configuration(env: Mapping[str, str] | None = None, secret: object = None) -> dict:
+    """The WebRTC configuration: a deployment's STUN/TURN servers, else none (offline loopback).
+
+    ``secret`` is ``st.secrets["webrtc"]["rtc_configuration"]`` when a deployment sets it (a dict
+    or a JSON string); otherwise the environment variable ``CNN_ATLAS_RTC_CONFIGURATION`` (JSON).
+    Raises ``ValueError`` with a readable message on a malformed value.
+    """
+    env = os.environ if env is None else env
+    raw, origin = (secret, "secrets [webrtc] rtc_configuration") if secret is not None else (
+        env.get(RTC_ENV), f"${RTC_ENV}")
+    if raw is None or raw == "":
+        return dict(DEFAULT_RTC_CONFIGURATION)
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{origin} is not valid JSON: {e}") from None
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("iceServers"), list):
+        raise ValueError(f'{origin} must look like {{"iceServers": [{{"urls": ["stun:host:3478"]}}]}}')
+    for server in raw["iceServers"]:
+        if not isinstance(server, Mapping) or "urls" not in server:
+            raise ValueError(f"{origin}: every ICE server needs 'urls' (got {server!r})")
+    return {k: (list(v) if isinstance(v, list) else v) for k, v in raw.items()}
+
+
+# --- the model's preprocessing, as a fast path for video frames ----------------------------------
+
+@dataclass(frozen=True)
+class FastInput:
+    """Resize the short side to ``resize``, centre-crop ``crop``, normalise: on a uint8 frame.
+
+    The geometry is torchvision's ``Resize(resize)`` + ``CenterCrop(crop)``: the long side is
+    ``int(resize * long / short)`` or rounded (``round_long``), the crop offset rounded.
+    """
+
+    resize: int
+    crop: tuple[int, int]  # (height, width)
+    norm: NormSpec
+    round_long: bool = False
+
+    def resized(self, h: int, w: int) -> tuple[int, int]:
+        short, long_ = (h, w) if h <= w else (w, h)
+        other = long_ * self.resize / short
+        other = int(round(other)) if self.round_long else int(other)
+        return (self.resize, other) if h <= w else (other, self.resize)
+
+    def box(self, h: int, w: int) -> tuple[float, float, float, float]:
+        """The region of the frame (left, top, right, bottom) that ends up in the model input."""
+        nh, nw = self.resized(h, w)
+        ch, cw = self.crop
+        top = int(round((nh - ch) / 2.0))
+        left = int(round((nw - cw) / 2.0))
+        sy, sx = nh / h, nw / w
+        return left / sx, top / sy, (left + cw) / sx, (top + ch) / sy
+
+    def __call__(self, frame: np.ndarray) -> torch.Tensor:
+        """(H, W, 3) uint8 RGB -> (1, 3, crop_h, crop_w) float32 model input."""
+        h, w = frame.shape[:2]
+        ch, cw = self.crop
+        # One bilinear resize of just the cropped region: same filter support as resizing the
+        # whole frame then cropping, a fraction of the work.
+        img = Image.fromarray(frame).resize((cw, ch), Image.BILINEAR, box=self.box(h, w))
+        x = torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1).unsqueeze(0).float()
+        scale, shift = self.norm.tensors()
+        return x.mul_(scale).add_(shift)  # (1, 3, ch, cw)
+
+
+def probe_resize(preprocess: Callable[[Image.Image], torch.Tensor], norm: NormSpec) -> float:
+    """Estimate the short side ``preprocess`` resizes to, from a horizontal ramp.
+
+    A square ramp image whose pixel value grows linearly with the column comes out of resize +
+    centre crop as a ramp whose span is ``crop / resize`` of the original span.
+    """
+    side = 1024
+    ramp = np.linspace(0, 255, side)
+    img = np.repeat(np.repeat(ramp[None, :, None], side, axis=0), 3, axis=2)
+    x = preprocess(Image.fromarray(np.round(img).astype(np.uint8)))
+    pix = norm.to_pixels(x).astype(np.float64)[..., 0].mean(axis=0)  # (crop_w,)
+    cw = pix.shape[0]
+    slope = np.polyfit(np.arange(cw), pix, 1)[0]  # pixel levels per output column
+    return 255.0 / (side - 1) * side / slope  # output columns per original side = resize
+
+
+def fit_fast_input(preprocess: Callable[[Image.Image], torch.Tensor], norm: NormSpec,
+                   sample: np.ndarray, tolerance: float = 1.5) -> FastInput | None:
+    """The ``FastInput`` reproducing ``preprocess`` on ``sample`` within ``tolerance`` pixel levels.
+
+    Returns None when no candidate geometry matches (the caller then uses ``preprocess``).
+    """
+    ref = preprocess(Image.fromarray(sample))
+    guess = probe_resize(preprocess, norm)
+    scale = torch.tensor(norm.scale).abs().view(1, 3, 1, 1)
+    best, best_err = None, math.inf
+    for resize in sorted({int(round(guess)) + d for d in (-2, -1, 0, 1, 2)}):
+        for round_long in (False, True):
+            cand = FastInput(resize, norm.size, norm, round_long)
+            out = cand(sample)
+            if out.shape != ref.shape:
+                continue
+            err = float(((out - ref).abs() / scale).max())  # in pixel levels
+            if err < best_err:
+                best, best_err = cand, err
+    return best if best_err <= tolerance else None
+
+
+# --- one engine per model, shared by all sessions ---------------------------------------------
+
+class Engine:
+    """A pretrained model ready for video: fast input, optimised forward, Grad-CAM on demand.
+
+    Built once per (model, device) and shared across sessions: nothing here is per-session.
+    ``forward`` is stateless; Grad-CAM hooks into the eager model, so it holds ``cam_lock``.
+    """
+
+    def __init__(self, name: str, model: nn.Module, preprocess: Callable, class_names: Sequence[str],
+                 device: torch.device | str = "cpu", optimize: bool = True, sample: np.ndarray | None = None):
+        self.name = name
+        self.device = torch.device(device)
+        self.model = model.eval().to(self.device)
+        self.preprocess = preprocess
+        self.class_names = list(class_names)
+        self.norm = NormSpec.probe(preprocess)
+        sample = synthetic_frame() if sample is None else sample
+        self.fast_input = fit_fast_input(preprocess, self.norm, sample)
+        self.cam_layer_name, self.cam_layer = last_conv_stage(self.model, self.norm.size)
+        self.cam_lock = threading.Lock()
+        self.forward = self._optimized(optimize)
+
+    def _optimized(self, optimize: bool) -> Callable[[torch.Tensor], torch.Tensor]:
+        """A traced, frozen copy (batch norm folded into the convolutions) if it agrees with eager."""
+        if not optimize or self.device.type != "cpu":
+            return self.model
+        x = torch.randn(1, 3, *self.norm.size, generator=torch.Generator().manual_seed(0))
+        try:
+            with torch.inference_mode(), warnings.catch_warnings():
+                # TorchScript is deprecated in favour of torch.compile, which needs a C++ toolchain
+                # and minutes of compiling on a laptop; tracing is instant and still works.
+                warnings.simplefilter("ignore")
+                ref = self.model(x)
+                frozen = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(self.model, x)))
+                for _ in range(3):  # the first calls of a frozen module profile and optimise
+                    out = frozen(x)
+        except Exception:  # noqa: BLE001 -- tracing is an optimisation, eager always works
+            return self.model
+        if not torch.allclose(out, ref, rtol=1e-3, atol=1e-3 * float(ref.abs().max())):
+            return self.model
+        return frozen
+
+    @property
+    def fast(self) -> bool:
+        return self.fast_input is not None
+
+    def prepare(self, frame: np.ndarray) -> tuple[torch.Tensor, tuple[int, int, int, int]]:
+        """(H, W, 3) uint8 frame -> model input and the frame box (l, t, r, b) it covers."""
+        h, w = frame.shape[:2]
+        if self.fast_input is not None:
+            box = tuple(int(round(v)) for v in self.fast_input.box(h, w))
+            return self.fast_input(frame), box
+        x = self.preprocess(Image.fromarray(frame))
+        side = min(h, w)  # the usual centre square; only used to place the overlay
+        return x, ((w - side) // 2, (h - side) // 2, (w + side) // 2, (h + side) // 2)
+
+    def probs(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            return self.forward(x.to(self.device)).softmax(dim=1)[0]
+
+    def cam(self, x: torch.Tensor, target: int) -> np.ndarray:
+        with self.cam_lock:
+            return gradcam(self.model, x.to(self.device), target, self.cam_layer)
+
+
+def synthetic_frame(h: int = 480, w: int = 640) -> np.ndarray:
+    """A deterministic 'natural-looking' frame (smooth gradients and edges) for checks."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    r = 127 + 120 * np.sin(xx / 37.0) * np.cos(yy / 23.0)
+    g = 255 * (xx / w)
+    b = 255 * ((xx // 40 + yy // 40) % 2)
+    return np.clip(np.stack([r, g, b], axis=2), 0, 255).astype(np.uint8)
+
+
+# --- per-session state ---------------------------------------------------------------------------
+
+@dataclass
+class CamSchedule:
+    """Recompute Grad-CAM only when it leaves the stream at least ``1 - share`` of the time."""
+
+    share: float = 0.5
+    last_end: float = -math.inf
+    last_cost: float = 0.0
+
+    def due(self, now: float) -> bool:
+        gap = self.last_cost * (1.0 - self.share) / self.share
+        return now - self.last_end >= gap
+
+    def done(self, start: float, end: float) -> None:
+        self.last_cost, self.last_end = end - start, end
+
+
+@dataclass
+class StreamState:
+    """What one browser session's stream remembers between frames (settings are set by the page)."""
+
+    cam: bool = False
+    alpha: float = 0.45
+    window_s: float = 2.0
+    schedule: CamSchedule = field(default_factory=CamSchedule)
+    records: queue.Queue = field(default_factory=lambda: queue.Queue(maxsize=8))
+    times: deque = field(default_factory=lambda: deque(maxlen=256))
+    last_heat: np.ndarray | None = None
+    last_box: tuple | None = None
+    cam_frames: int = 0
+    frames: int = 0
+    latest: dict | None = None
+
+    def tick(self, now: float) -> float:
+        """Record a processed frame; frames per second over the last ``window_s`` seconds."""
+        self.times.append(now)
+        while len(self.times) > 2 and now - self.times[0] > self.window_s:
+            self.times.popleft()
+        if len(self.times) < 2:
+            return 0.0
+        return (len(self.times) - 1) / max(self.times[-1] - self.times[0], 1e-9)
+
+    def publish(self, record: dict) -> None:
+        self.latest = record
+        try:
+            self.records.put_nowait(record)
+        except queue.Full:  # the page is not polling: drop the oldest
+            try:
+                self.records.get_nowait()
+            except queue.Empty:
+                pass
+            self.records.put_nowait(record)
+
+
+# --- drawing on the frame --------------------------------------------------------------------------
+
+_FONT_CACHE: dict[int, ImageFont.ImageFont] = {}
+
+
+def _font(size: int) -> ImageFont.ImageFont:
+    if size not in _FONT_CACHE:
+        try:
+            _FONT_CACHE[size] = ImageFont.load_default(size=size)
+        except (TypeError, OSError):  # Pillow without FreeType: the fixed bitmap font
+            _FONT_CACHE[size] = ImageFont.load_default()
+    return _FONT_CACHE[size]
+
+
+def draw_label(img: Image.Image, text: str, sub: str) -> None:
+    """The top label on a dark band across the top of the frame, timings below it."""
+    size = max(14, img.height // 20)
+    draw = ImageDraw.Draw(img)
+    band = int(size * 2.6)
+    draw.rectangle((0, 0, img.width, band), fill=(0, 0, 0))
+    draw.text((8, 4), text, fill=(255, 255, 255), font=_font(size))
+    draw.text((8, 6 + size), sub, fill=(200, 200, 200), font=_font(int(size * 0.75)))
+
+
+# --- the callback ------------------------------------------------------------------------------------
+
+def process_frame(frame, engine: Engine, state: StreamState):
+    """One camera frame -> (frame with the top label drawn, result record); never calls ``st``.
+
+    ``frame`` is an ``av.VideoFrame``; the returned frame keeps its timestamp. The record also
+    goes on ``state.records`` for the page to poll.
+    """
+    import av
+
+    start = time.perf_counter()
+    rgb = frame.to_ndarray(format="rgb24")  # (H, W, 3) uint8
+    if frame.format.name == "rgb24" or not rgb.flags.writeable:
+        rgb = rgb.copy()  # no conversion happened: the array may be the frame's own buffer
+    x, box = engine.prepare(rgb)
+    probs = engine.probs(x)
+    top = topk(probs, engine.class_names, 5)
+    model_done = time.perf_counter()
+
+    cam_ms = None
+    if state.cam and state.schedule.due(model_done):
+        heat = engine.cam(x, top[0].index)
+        cam_end = time.perf_counter()
+        state.schedule.done(model_done, cam_end)
+        cam_ms = (cam_end - model_done) * 1000.0
+        state.last_heat, state.last_box = heat, box
+        state.cam_frames += 1
+    if state.cam and state.last_heat is not None and state.last_box == box:
+        l, t, r, b = box
+        region = rgb[t:b, l:r]
+        rgb[t:b, l:r] = overlay(region, state.last_heat, state.alpha)
+
+    state.frames += 1
+    fps = state.tick(time.perf_counter())
+    img = Image.fromarray(rgb)
+    draw_label(img, f"{top[0].label}  {top[0].prob * 100:.0f} %",
+               f"{fps:.1f} frames/s  {engine.name}{'  Grad-CAM' if state.cam else ''}")
+    out = av.VideoFrame.from_image(img)
+    out.pts = frame.pts
+    if frame.time_base is not None:
+        out.time_base = frame.time_base
+    end = time.perf_counter()
+    record = {
+        "frame": state.frames,
+        "label": top[0].label,
+        "index": top[0].index,
+        "prob": top[0].prob,
+        "top5": [(t.label, t.prob) for t in top],
+        "fps": fps,
+        "ms": (end - start) * 1000.0,
+        "model_ms": (model_done - start) * 1000.0,
+        "cam_ms": cam_ms,
+        "cam_frames": state.cam_frames,
+        "time": end,
+    }
+    state.publish(record)
+    return out, record
