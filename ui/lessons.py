@@ -424,6 +424,27 @@ def branch_figure(rows: Sequence[dict], title: str) -> go.Figure:
     return fig
 
 
+def inception_module_cost(row: Sequence, in_channels: int, side: int) -> list[dict]:
+    """GoogLeNet Table 1 module, naive vs with 1×1 reductions (Szegedy et al. 2015, Figure 2).
+
+    ``row`` = (name, #1×1, #3×3 reduce, #3×3, #5×5 reduce, #5×5, pool proj), as in
+    ``zoo.googlenet.TABLE1``; the paper's kernels (a real 5×5). Naive: the 1×1, 3×3 and 5×5
+    convolutions all read the full input and the pooled input is concatenated as is.
+    Returns one row per design: MACs, parameters, output channels (counts from ``zoo.costs``).
+    """
+    _, c1, r3, c3, r5, c5, pp = row
+    cc = lambda ci, co, k: costs.conv_cost(side, side, ci, co, k, padding=k // 2)  # noqa: E731
+    naive = [cc(in_channels, c1, 1), cc(in_channels, c3, 3), cc(in_channels, c5, 5)]
+    reduced = [cc(in_channels, c1, 1), cc(in_channels, r3, 1), cc(r3, c3, 3), cc(in_channels, r5, 1),
+               cc(r5, c5, 5), cc(in_channels, pp, 1)]
+    return [
+        {"design": "naive (Figure 2a)", "macs": sum(c["macs"] for c in naive),
+         "params": sum(c["params"] for c in naive), "out_channels": c1 + c3 + c5 + in_channels},
+        {"design": "with 1×1 reductions (Figure 2b)", "macs": sum(c["macs"] for c in reduced),
+         "params": sum(c["params"] for c in reduced), "out_channels": c1 + c3 + c5 + pp},
+    ]
+
+
 def factorization(h: int, w: int, c_in: int, c_out: int, n: int, mid: int | None = None) -> list[dict]:
     """One n×n convolution against its two factorizations (Szegedy et al. 2016, §3.1–3.2).
 
