@@ -26,6 +26,7 @@ streamlit: the pages pass a ``progress(fraction, text)`` callback.
 """
 from __future__ import annotations
 
+import copy
 import math
 import os
 import platform
@@ -117,7 +118,11 @@ def time_forward(model: nn.Module, x: torch.Tensor, budget_s: float = 0.3, warmu
 
 
 def conv_macs(model: nn.Module, x: torch.Tensor) -> int:
-    """Multiply-accumulates of every Conv2d in ``model`` for input ``x`` (hooks, meta device)."""
+    """Multiply-accumulates of every Conv2d in ``model`` for input ``x``.
+
+    Counted with forward hooks on a meta-device copy: no arithmetic, and ``model`` is untouched.
+    """
+    model = copy.deepcopy(model).to("meta")
     total = 0
 
     def hook(mod, inp, out):
@@ -128,7 +133,7 @@ def conv_macs(model: nn.Module, x: torch.Tensor) -> int:
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.Conv2d)]
     try:
         with torch.no_grad():
-            model.to("meta")(x.to("meta"))
+            model(x.to("meta"))
     finally:
         for h in handles:
             h.remove()

@@ -1,0 +1,103 @@
+"""AppTest of each Lessons page: it renders, shows its lesson, survives bad input, runs its button."""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+PAGES = Path(__file__).resolve().parent.parent / "pages"
+
+
+def page(name: str) -> AppTest:
+    return AppTest.from_file(str(PAGES / name), default_timeout=120)
+
+
+def texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [e.value for e in at.success] + [e.value for e in at.error] + [e.value for e in at.warning]
+    return "\n".join(str(p) for p in parts)
+
+
+@pytest.mark.parametrize("name", ["conv_cost.py", "shufflenet_guidelines.py", "residual.py", "inception.py",
+                                  "resnet_rs.py"])
+def test_page_renders(name):
+    at = page(name).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title and "MACs" in texts(at)
+
+
+def test_conv_cost_reproduces_table3_and_verifies():
+    at = page("conv_cost.py").run()
+    ok = [s.value for s in at.success]
+    assert any("Reproduced exactly" in s and "10,275" in s and "86,400" in s for s in ok), ok
+    assert any("zoo.analyze" in s for s in ok)
+    assert any("Pointwise layers hold more MACs" in s for s in ok)
+    assert not at.error
+
+
+def test_conv_cost_bad_groups_is_a_message_not_a_crash():
+    at = page("conv_cost.py").run()
+    at.number_input(key="groups").set_value(2).run()   # 2 does not divide C_in = 3
+    assert not at.exception
+    assert any("groups = 2 must divide" in e.value for e in at.error)
+    # the session goes on: a valid value brings the lesson back
+    at.number_input(key="cin").set_value(4).run()
+    assert not at.exception and not at.error
+    assert any("grouped (g = 2)" in str(df.value) for df in at.dataframe)
+
+
+def test_conv_cost_reads_the_url():
+    at = page("conv_cost.py")
+    at.query_params.update({"cin": "32", "cout": "64", "h": "14", "w": "14"})
+    at.run()
+    assert not at.exception
+    assert not any("Reproduced exactly" in s.value for s in at.success)  # not Table 3 any more
+    first = at.dataframe[0].value
+    assert int(first.loc[0, "MACs"]) == 12 * 12 * 64 * 32 * 9
+
+
+def test_shufflenet_g2_measures_with_machine_label():
+    at = page("shufflenet_guidelines.py").run()
+    at.selectbox(key="size").set_value(14)
+    at.selectbox(key="budget").set_value(0.15)
+    at.button(key="run_G2").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    result = [m.value for m in at.markdown if "Result" in m.value and "g = 8" in m.value]
+    assert result and "torch thread" in result[0]
+    assert any("Measured" in c.value and "torch thread" in c.value for c in at.caption)
+
+
+def test_residual_gradient_norms_small():
+    at = page("residual.py").run()
+    at.multiselect(key="pairs").set_value(["plain-34 vs ResNet-34"])
+    at.selectbox(key="gres").set_value(64)
+    at.button(key="run_grads").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = next(df.value for df in at.dataframe if "largest / smallest" in df.value.columns)
+    assert list(table["network"]) == ["plain-34", "ResNet-34"]
+    assert list(table["weight layers"]) == [34, 34]
+
+
+def test_residual_table1():
+    at = page("residual.py").run()
+    df = at.dataframe[0].value
+    assert list(df["top-1 error % (seed)"]) == [27.94, 27.88, 28.54, 25.03]
+    assert list(df["parameters (zoo)"][[0, 2]]) == [11_515_688, 21_623_848]  # published.csv's plain-18/34
+
+
+def test_inception_branch_table_and_table2():
+    at = page("inception.py").run()
+    branches = at.dataframe[0].value
+    assert list(branches["branch"]) == ["branch1", "branch2", "branch3", "branch4"]
+    t2 = at.dataframe[-1].value
+    assert list(t2["top-5 error % (seed)"]) == [5.6, 5.5, 5.0, 4.9]
+
+
+def test_resnet_rs_marks_unverified_steps_and_counts_macs():
+    at = page("resnet_rs.py").run()
+    wf = at.dataframe[0].value
+    assert (wf["verified"] == "unverified").sum() == 8 and (wf["verified"] == "✓").sum() == 3
+    models = next(df.value for df in at.dataframe if "GMACs (engine)" in df.value.columns)
+    rs420 = models[models["model"] == "ResNet-RS-420"].iloc[0]
+    assert round(rs420["GMACs (engine)"], 1) == 63.9   # published.csv: 63.942 GMACs at 320
+    assert rs420["GFLOPs = 2 × GMACs"] == pytest.approx(2 * rs420["GMACs (engine)"], abs=0.011)
+    assert any("equal the reference" in s.value for s in at.success)

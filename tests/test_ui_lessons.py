@@ -1,0 +1,243 @@
+"""ui/lessons.py without Streamlit: the seed's numbers, engine cross-checks, cited data, figures.
+
+Expected values are the seed paper's printed figures (as listed in the project's reference notes)
+or hand arithmetic written out in the test, never recomputed by the code under test.
+"""
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+
+import zoo
+from ui import lessons as L
+
+
+# --- convolution cost lab ------------------------------------------------------------------------
+
+def test_table3_reproduced_exactly():
+    layers = L.conv_layers(**L.TABLE3)
+    assert [(r["case"], r["macs"]) for r in layers] == [
+        ("regular", 86_400), ("depthwise-separable", 675), ("depthwise-separable", 9_600)]
+    cases = {c["case"]: c for c in L.conv_cases(layers)}
+    assert cases["depthwise-separable"]["macs"] == 10_275
+    assert round(cases["depthwise-separable"]["vs_regular"], 1) == 8.4
+    assert cases["regular"]["params"] == 128 * 3 * 3 * 3
+    assert cases["depthwise-separable"]["params"] == 3 * 3 * 3 + 3 * 128
+    # memory access: input read + output written + weights
+    assert cases["regular"]["mem_access"] == 7 * 7 * 3 + 5 * 5 * 128 + 3456
+
+
+def test_seed_table3_csv_matches_reference_figures():
+    seed = {r["quantity"]: r["value"] for r in L.read_csv("seed_table3_conv_cost.csv")}
+    assert (seed["depthwise multiplications"], seed["pointwise multiplications"],
+            seed["depthwise-separable multiplications"], seed["regular multiplications"], seed["ratio"]) == (
+        "675", "9600", "10275", "86400", "8.4")
+
+
+def test_grouped_case_by_hand():
+    layers = L.conv_layers(56, 56, 64, 128, 3, stride=2, padding=1, groups=4)
+    grouped = [r for r in layers if r["case"].startswith("grouped")]
+    assert len(grouped) == 1
+    assert grouped[0]["macs"] == 28 * 28 * 128 * (64 // 4) * 9
+    assert grouped[0]["out_shape"] == (128, 28, 28)
+
+
+@pytest.mark.parametrize("p", [L.TABLE3, dict(h=56, w=40, c_in=64, c_out=128, k=3, stride=2, padding=1, groups=4),
+                               dict(h=9, w=9, c_in=8, c_out=8, k=5, stride=1, padding=2, groups=8)])
+def test_engine_agrees_with_the_formulas(p):
+    rows = L.verify_with_engine(**p)
+    assert len(rows) == (4 if p["groups"] > 1 else 3)
+    assert all(r["match"] for r in rows), rows
+    assert [r["engine_kind"] for r in rows][:3] == ["conv", "depthwise", "pointwise"]
+
+
+def test_engine_check_can_fail(monkeypatch):
+    """The comparison is real: a formula that disagrees with the traced layer is flagged."""
+    real = L.conv_layers
+
+    def wrong(*args, **kwargs):
+        rows = real(*args, **kwargs)
+        rows[0] = dict(rows[0], macs=rows[0]["macs"] + 1)
+        return rows
+
+    monkeypatch.setattr(L, "conv_layers", wrong)
+    rows = L.verify_with_engine(**L.TABLE3)
+    assert [r["match"] for r in rows] == [False, True, True]
+
+
+def test_bad_inputs_get_a_sentence():
+    assert L.check_conv_inputs(**L.TABLE3) is None
+    assert "divide" in L.check_conv_inputs(7, 7, 3, 128, 3, groups=2)
+    assert "does not fit" in L.check_conv_inputs(2, 2, 3, 8, 5)
+    assert "positive" in L.check_conv_inputs(0, 7, 3, 8, 3)
+
+
+def test_connectivity_patterns():
+    assert L.connectivity(4, 4, 4).tolist() == [[1, 0, 0, 0], [0, 2, 0, 0], [0, 0, 3, 0], [0, 0, 0, 4]]
+    assert (L.connectivity(3, 5, 1) == 1).all()
+    g = L.connectivity(4, 6, 2)
+    assert (g[:3, :2] == 1).all() and (g[3:, 2:] == 2).all() and (g[:3, 2:] == 0).all()
+
+
+def test_filters_figure_panels():
+    assert len(L.filters_figure(3, 128, 3).data) == 3
+    assert len(L.filters_figure(64, 128, 3, groups=4).data) == 4
+
+
+def test_kind_split_shares():
+    rows = [{"group": "pointwise", "macs": 75}, {"group": "depthwise", "macs": 5}, {"group": "conv", "macs": 20}]
+    s = L.kind_split("toy", rows, 100)
+    assert (s["pointwise %"], s["depthwise %"], s["conv %"], s["linear %"]) == (75.0, 5.0, 20.0, 0.0)
+    fig = L.kind_split_figure([s])
+    assert {t.name for t in fig.data} == {"pointwise", "depthwise", "k×k conv (stem)"}
+
+
+def test_pointwise_dominates_in_mobilenet_v2():
+    a = zoo.analyze("mobilenet_v2")
+    s = L.kind_split("mobilenet_v2", a.by_kind(), a.total_macs)
+    assert s["pointwise"] > 5 * s["depthwise"]
+
+
+# --- ShuffleNet v2 ------------------------------------------------------------------------------
+
+def test_seed_table4_csv():
+    rows = L.read_csv("seed_table4_shufflenet_g1.csv")
+    assert [(r["ratio"], r["gpu_batches_per_s"], r["arm_images_per_s"]) for r in rows] == [
+        ("1:1", "1480", "76.2"), ("1:2", "1296", "72.9"), ("1:6", "876", "69.1"), ("1:12", "748", "57.6")]
+    assert all("Table 4" in r["source"] for r in rows)
+
+
+def test_g1_relative_and_figure():
+    rows = [{"scale": 1, "ratio": "1:1", "images_per_s": 10.0}, {"scale": 1, "ratio": "1:2", "images_per_s": 5.0},
+            {"scale": 2, "ratio": "1:1", "images_per_s": 4.0}, {"scale": 2, "ratio": "1:2", "images_per_s": 6.0}]
+    assert [r["relative"] for r in L.g1_relative(rows)] == [1.0, 0.5, 1.0, 1.5]
+    fig = L.g1_figure(rows, L.read_csv("seed_table4_shufflenet_g1.csv"), "test CPU, 1 thread")
+    names = {t.name for t in fig.data}
+    assert {"this machine ×1", "this machine ×2", "paper GPU ×1", "paper ARM ×1"} <= names
+    paper_gpu = next(t for t in fig.data if t.name == "paper GPU ×1")
+    assert paper_gpu.y[-1] == pytest.approx(748 / 1480)
+    assert "test CPU, 1 thread" in fig.layout.title.text
+
+
+def test_mem_access_figure_bound_is_reached_at_one_to_one():
+    fig = L.mem_access_figure(28, 28, 28 * 28 * 128 * 128, ratios=(1, 2, 12))
+    ys = list(fig.data[0].y)
+    bound = 2 * math.sqrt(28 * 28 * 28 * 28 * 128 * 128) + 128 * 128  # 2√(hwB) + B/hw
+    assert ys[0] == pytest.approx(bound) and ys[0] < ys[1] < ys[2]
+
+
+# --- residual -------------------------------------------------------------------------------------
+
+def test_seed_table1_csv():
+    rows = {r["model"]: float(r["top1_err"]) for r in L.read_csv("seed_table1_plain_resnet.csv")}
+    assert rows == {"plain-18": 27.94, "ResNet-18": 27.88, "plain-34": 28.54, "ResNet-34": 25.03}
+
+
+def test_grad_figures():
+    series = {"plain-8": [{"index": 1, "name": "conv1", "grad_norm": 10.0, "grad_rms": 1.0},
+                          {"index": 2, "name": "fc", "grad_norm": 0.1, "grad_rms": 0.01}]}
+    assert L.grad_spread(series["plain-8"]) == pytest.approx(100.0)
+    fig = L.grad_norm_figure(series)
+    assert fig.layout.yaxis.type == "log" and list(fig.data[0].y) == [10.0, 0.1]
+    lf = L.loss_figure({"plain-8": [2.0, 1.0], "plain-32": [2.0, 2.0], "ResNet-32": [2.0, 0.5]})
+    assert {t.name for t in lf.data if t.showlegend is not False} == {"plain-8", "plain-32", "ResNet-32"}
+
+
+def test_sample_batch_shape_and_normalisation():
+    x, what = L.sample_batch(32, 4)
+    assert x.shape == (4, 3, 32, 32) and torch.isfinite(x).all()
+    assert "32×32" in what or "noise" in what
+
+
+# --- Inception ----------------------------------------------------------------------------------
+
+def test_factorization_ratios_by_hand():
+    five = {r["design"]: r for r in L.factorization(35, 35, 64, 64, 5)}
+    assert five["2 stacked 3×3"]["relative"] == pytest.approx(18 / 25)
+    assert five["one 5×5"]["macs"] == 35 * 35 * 64 * 64 * 25
+    seven = {r["design"]: r for r in L.factorization(17, 17, 192, 192, 7)}
+    assert seven["1×7 then 7×1"]["relative"] == pytest.approx(14 / 49)
+    assert seven["3 stacked 3×3"]["relative"] == pytest.approx(27 / 49)
+    three = {r["design"]: r for r in L.factorization(8, 8, 16, 16, 3)}
+    assert set(three) == {"one 3×3", "1×3 then 3×1"} and three["1×3 then 3×1"]["relative"] == pytest.approx(6 / 9)
+
+
+def test_inception3a_naive_vs_reduced_by_hand():
+    row = ("inception3a", 64, 96, 128, 16, 32, 32)
+    naive, reduced = L.inception_module_cost(row, 192, 28)
+    hw = 28 * 28
+    assert naive["macs"] == hw * 192 * (64 + 128 * 9 + 32 * 25)
+    assert reduced["macs"] == hw * (192 * 64 + 192 * 96 + 96 * 128 * 9 + 192 * 16 + 16 * 32 * 25 + 192 * 32)
+    assert (naive["out_channels"], reduced["out_channels"]) == (64 + 128 + 32 + 192, 256)
+
+
+def test_branch_costs_of_googlenet_inception3a():
+    a = zoo.analyze("googlenet")
+    rows = {b["branch"]: b for b in L.branch_costs(a.records(), "inception3a")}
+    assert list(rows) == ["branch1", "branch2", "branch3", "branch4"]
+    assert rows["branch1"]["macs"] == 28 * 28 * 192 * 64
+    assert [rows[b]["out_channels"] for b in rows] == [64, 128, 32, 32]
+    block = next(r for r in a.by_block() if r["group"] == "inception3a")
+    assert sum(b["macs"] for b in rows.values()) == block["macs"]
+    assert sum(b["share"] for b in rows.values()) == pytest.approx(1.0)
+
+
+def test_seed_table2_csv():
+    rows = {r["model"]: float(r["top5_err"]) for r in L.read_csv("seed_table2_inception.csv")}
+    assert rows == {"Inception-v3": 5.6, "Inception-ResNet-v1": 5.5, "Inception-v4": 5.0, "Inception-ResNet-v2": 4.9}
+    published = {(r["model"], r["variant"]) for r in L.read_csv("../published.csv")}
+    for r in L.read_csv("seed_table2_inception.csv"):
+        assert r["zoo"] in zoo.list_models()
+        if r["published_row"]:
+            assert tuple(r["published_row"].split("|")) in published
+
+
+# --- ResNet-RS ------------------------------------------------------------------------------------
+
+def test_waterfall_csv():
+    rows = L.read_csv("resnet_rs_waterfall.csv")
+    assert float(rows[0]["top1"]) == 79.0 and float(rows[-1]["top1"]) == 83.4
+    assert 79.0 + sum(float(r["delta"]) for r in rows[1:]) == pytest.approx(83.4)
+    for prev, r in zip(rows, rows[1:]):
+        assert float(prev["top1"]) + float(r["delta"]) == pytest.approx(float(r["top1"]))
+    verified = {r["top1"] for r in rows if r["verified"] == "yes"}
+    assert verified == {"79.0", "82.2", "83.4"}
+    for r in rows:
+        assert r["source"]
+        assert (r["verified"] == "yes") != r["source"].startswith("UNVERIFIED")
+    fig = L.waterfall_figure(rows)
+    assert fig.data[0].text[1].endswith("*") and not fig.data[0].text[0].endswith("*")
+
+
+def _tiny(width: int) -> nn.Module:
+    return nn.Sequential(nn.Conv2d(3, 8 * width, 3, padding=1), nn.ReLU(),
+                         nn.Conv2d(8 * width, 8 * width, 3, groups=8 * width, padding=1),
+                         nn.Conv2d(8 * width, 16 * width, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Linear(16 * width, 10))
+
+
+def test_width_scaled_macs_equals_the_built_wider_network():
+    base = zoo.analyze(_tiny(1), resolution=16)
+    wide = zoo.analyze(_tiny(2), resolution=16)
+    assert L.width_scaled_macs(base.records(), 1.0) == base.total_macs
+    assert L.width_scaled_macs(base.records(), 2.0) == wide.total_macs
+
+
+def test_rs_table_rows_from_published():
+    rows = L.rs_table_rows(L.read_csv("../published.csv"))
+    assert {r["zoo"] for r in rows} <= set(zoo.list_models())
+    rs420 = next(r for r in rows if r["depth"] == 420)
+    assert (rs420["resolution"], rs420["params"], rs420["top1"]) == (320, 191_891_656, 84.4)
+
+
+def test_scaling_figure_has_three_dimensions():
+    rows = [{"dim": d, "factor": f, "macs": m, "label": d} for d, f, m in
+            (("depth", 1, 1e9), ("depth", 2, 2e9), ("width", 2, 4e9), ("resolution", 2, 4e9))]
+    fig = L.scaling_figure(rows)
+    assert [t.name for t in fig.data] == ["depth", "width", "resolution"]
+
+
+def test_fmt_macs_names_both_units():
+    assert L.fmt_macs(10275) == "10,275 MACs (20,550 FLOPs)"
+    assert "GMACs" in L.fmt_macs(4.089e9) and "GFLOPs" in L.fmt_macs(4.089e9)
