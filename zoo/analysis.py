@@ -46,11 +46,12 @@ import numbers
 import re
 import threading
 from dataclasses import dataclass, field, fields
-from typing import Callable, Iterable
+from typing import Callable
 
 import torch
 import torch.nn as nn
 from torch.overrides import TorchFunctionMode
+from torch.utils._device import _device_constructors
 
 __all__ = ["KINDS", "KIND_LABELS", "CONVENTIONS", "Layer", "Analysis", "analyze", "trace", "build_meta",
            "format_count"]
@@ -947,6 +948,7 @@ def _run(model: nn.Module, x: torch.Tensor, fast: bool = True) -> _Trace:
 # there are no values, but PyTorch still runs each one through Python reference code (a
 # kaiming_normal_ costs ~1.5 ms, and the first imports torch._dynamo: 3 s). Building a model for
 # analysis skips them.
+_META = torch.device("meta")
 _DATA_ONLY = frozenset(
     "normal_ uniform_ zero_ fill_ erfinv_ mul_ add_ sub_ div_ clamp_ clamp_min_ clamp_max_ copy_ "
     "exponential_ bernoulli_ random_ log_normal_ geometric_ cauchy_ abs_ neg_ sqrt_ exp_ "
@@ -956,12 +958,25 @@ _DATA_ONLY = frozenset(
     "kaiming_normal_ trunc_normal_ orthogonal_ sparse_".split())
 
 
-class _SkipMetaInit(TorchFunctionMode):
+class _MetaBuild(TorchFunctionMode):
+    """``torch.device("meta")`` (tensor factories default to the meta device, as its
+    ``DeviceContext`` does) in the same mode that skips the data-only in-place ops: one Python
+    layer per torch call instead of two."""
+
+    def __init__(self):
+        super().__init__()
+        self.constructors = _device_constructors()
+
     def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in self.constructors:
+            if kwargs.get("device") is None:
+                kwargs["device"] = _META
+            return func(*args, **kwargs)
         if getattr(func, "__name__", "") in _DATA_ONLY and args and isinstance(args[0], torch.Tensor) \
                 and args[0].is_meta:
             return args[0]
-        return func(*args, **(kwargs or {}))
+        return func(*args, **kwargs)
 
 
 def build_meta(name: str, **overrides) -> nn.Module:
@@ -970,8 +985,11 @@ def build_meta(name: str, **overrides) -> nn.Module:
     from . import registry
 
     builder = registry.info(name).builder
-    with torch.device("meta"), _SkipMetaInit():
-        return builder(**overrides)
+    with _MetaBuild():
+        model = builder(**overrides)
+    if any(not t.is_meta for t in model.parameters()) or any(not t.is_meta for t in model.buffers()):
+        model = _to_meta(model)  # a builder that put something on a device of its own
+    return model
 
 
 def _to_meta(model: nn.Module) -> nn.Module:
