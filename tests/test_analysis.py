@@ -2,6 +2,8 @@
 (models.json), PyTorch's FlopCounterMode and torchinfo, and the engine's own fast path against
 PyTorch's meta kernels.
 """
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -10,7 +12,7 @@ import torch.nn as nn
 from torch.utils.flop_counter import FlopCounterMode
 
 import zoo
-from conftest import reference_models
+from conftest import ROOT, reference_models
 from zoo.analysis import KINDS, Analysis, _run, build_meta, trace
 from zoo.layers import SqueezeExcitation
 
@@ -327,6 +329,19 @@ def test_resolution_and_overrides():
     small, big = zoo.analyze("vgg16", 224), zoo.analyze("vgg16", 448)
     conv = lambda a: sum(x.macs for x in a.layers if x.kind != "linear")  # noqa: E731
     assert conv(big) == 4 * conv(small)
+
+
+def test_stays_off_pytorchs_slow_meta_paths():
+    """Speed, without a stopwatch: on the meta device PyTorch runs weight initialisation and
+    batch norm through Python reference code whose first call imports torch._dynamo (seconds).
+    The engine computes shapes itself and skips initialisation, so analysing every registered
+    model in a fresh process never imports it."""
+    code = ("import sys, zoo\n"
+            "for n in zoo.list_models(): zoo.analyze(n)\n"
+            "print(sorted(m for m in ('torch._dynamo', 'sympy', 'torch._refs') if m in sys.modules))")
+    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert "torch._dynamo" not in p.stdout and "sympy" not in p.stdout, p.stdout
 
 
 def test_two_threads_do_not_mix():

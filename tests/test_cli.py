@@ -90,3 +90,9 @@ def test_summary_json_for_every_model(name):
     ref = reference_models().get(zoo.info(name).reference or "")
     if ref and ref["resolution"] == zoo.info(name).resolution:
         assert doc["totals"]["macs"] == ref["macs"] and doc["reference"].endswith("MACs equal")
+    # the text table: one line per layer between the rules, and the same total
+    rc, out, _ = run("summary", name)
+    lines = out.splitlines()
+    rules = [i for i, x in enumerate(lines) if x and set(x) == {"-"}]
+    assert len(rules) == 2 and rules[1] - rules[0] - 1 == len(doc["rows"])
+    assert f"{a.total_macs:,}" in lines[rules[1] + 1] and lines[rules[1] + 1].startswith("total")

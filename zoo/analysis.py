@@ -973,9 +973,11 @@ class _MetaBuild(TorchFunctionMode):
             if kwargs.get("device") is None:
                 kwargs["device"] = _META
             return func(*args, **kwargs)
-        if getattr(func, "__name__", "") in _DATA_ONLY and args and isinstance(args[0], torch.Tensor) \
-                and args[0].is_meta:
-            return args[0]
+        if getattr(func, "__name__", "") in _DATA_ONLY:
+            # torch.nn.init's functions arrive with their tensor as a keyword
+            t = args[0] if args else kwargs.get("tensor", kwargs.get("input"))
+            if isinstance(t, torch.Tensor) and t.is_meta:
+                return t
         return func(*args, **kwargs)
 
 
