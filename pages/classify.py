@@ -28,8 +28,8 @@ def classifier(name: str, device: str) -> uc.Classifier:
     return uc.load_classifier(name, device)
 
 
-@st.cache_data(ttl=60, show_spinner=False)
 def catalog() -> list[uc.ModelStatus]:
+    """Not cached: a file stat per model, and weights dropped into the cache show up at once."""
     return uc.model_catalog()
 
 
@@ -105,7 +105,8 @@ def show_prediction(clf: uc.Classifier, decoded: uc.Decoded) -> uc.Prediction:
             st.info(note)
     with right:
         c1, c2 = st.columns([2, 1])
-        c1.metric("Top-1", best.label, f"{best.prob * 100:.1f} %", delta_color="off")
+        c1.metric("Top-1", best.label, f"{best.prob * 100:.1f} %", delta_color="off",
+                  delta_arrow="off")
         c2.metric("Time per image", f"{pred.ms:.0f} ms", help="One forward pass and softmax, batch 1, "
                   "after a warm-up run; preprocessing excluded.")
         st.plotly_chart(uc.top5_figure(pred.top, f"{clf.name}: top-5"), width="stretch")

@@ -37,7 +37,6 @@ def engine(name: str, device: str) -> ul.Engine:
     return ul.Engine(name, model, preprocess, class_names, device)
 
 
-@st.cache_data(ttl=60, show_spinner=False)
 def available() -> list[str]:
     names = [s.name for s in uc.model_catalog() if s.ok]
     return names or [uc.DEFAULT_MODEL]
@@ -76,7 +75,7 @@ def readout(state: ul.StreamState) -> None:
                    "the video while frames are processed.")
         return
     c = st.columns(4)
-    c[0].metric("Top-1", rec["label"], f"{rec['prob'] * 100:.0f} %", delta_color="off")
+    c[0].metric("Top-1", rec["label"], f"{rec['prob'] * 100:.0f} %", delta_color="off", delta_arrow="off")
     c[1].metric("Processed frames per second", f"{rec['fps']:.1f}")
     c[2].metric("Time per frame", f"{rec['ms']:.0f} ms",
                 help="Server side: preprocessing + model + drawing (+ Grad-CAM when due).")
@@ -108,7 +107,14 @@ def main() -> None:
         video_frame_callback=callback,
         async_processing=True,
         translations=TRANSLATIONS,
+        # a 640-pixel-wide picture: scaling the video up costs the browser time and adds nothing
+        video_html_attrs={"autoPlay": True, "controls": False, "muted": True,
+                          "style": {"width": "100%", "maxWidth": "640px"}},
     )
+    st.caption("**No picture?** *NotAllowedError: Permission denied* means the browser blocked the "
+               "camera: allow it with the camera icon in the address bar and press START again. "
+               "*NotFoundError* or *NotReadableError*: no camera, or another program holds it. "
+               "Without a camera, the *Classify an image* page takes photos and uploads.")
     readout(state)
     path = "fast path (one box resize)" if eng.fast else "the model's own preprocessing"
     st.caption(f"{eng.name}: input {eng.norm.size[1]} × {eng.norm.size[0]} via {path}; "

@@ -76,6 +76,7 @@ class FastInput:
     crop: tuple[int, int]  # (height, width)
     norm: NormSpec
     round_long: bool = False
+    interpolation: str = "bilinear"  # or "bicubic" (PIL's antialiased filters, as preprocess uses)
 
     def resized(self, h: int, w: int) -> tuple[int, int]:
         short, long_ = (h, w) if h <= w else (w, h)
@@ -98,7 +99,8 @@ class FastInput:
         ch, cw = self.crop
         # One bilinear resize of just the cropped region: same filter support as resizing the
         # whole frame then cropping, a fraction of the work.
-        img = Image.fromarray(frame).resize((cw, ch), Image.BILINEAR, box=self.box(h, w))
+        resample = Image.BICUBIC if self.interpolation == "bicubic" else Image.BILINEAR
+        img = Image.fromarray(frame).resize((cw, ch), resample, box=self.box(h, w))
         x = torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1).unsqueeze(0).float()
         scale, shift = self.norm.tensors()
         return x.mul_(scale).add_(shift)  # (1, 3, ch, cw)
@@ -127,12 +129,18 @@ def fit_fast_input(preprocess: Callable[[Image.Image], torch.Tensor], norm: Norm
     Returns None when no candidate geometry matches (the caller then uses ``preprocess``).
     """
     ref = preprocess(Image.fromarray(sample))
-    guess = probe_resize(preprocess, norm)
+    # zoo.pretrained.Preprocess says its geometry; any other callable is probed
+    resize = getattr(preprocess, "resize", None)
+    interpolation = getattr(preprocess, "interpolation", "bilinear")
+    if interpolation not in ("bilinear", "bicubic"):
+        return None
+    sizes = [resize] if isinstance(resize, int) else sorted(
+        {int(round(probe_resize(preprocess, norm))) + d for d in (-2, -1, 0, 1, 2)})
     scale = torch.tensor(norm.scale).abs().view(1, 3, 1, 1)
     best, best_err = None, math.inf
-    for resize in sorted({int(round(guess)) + d for d in (-2, -1, 0, 1, 2)}):
+    for resize in sizes:
         for round_long in (False, True):
-            cand = FastInput(resize, norm.size, norm, round_long)
+            cand = FastInput(resize, norm.size, norm, round_long, interpolation)
             out = cand(sample)
             if out.shape != ref.shape:
                 continue
