@@ -237,6 +237,26 @@ def test_toy_blocks_and_stages(toy):
     assert toy.blocks() == ["layer1.0", "layer2.0", "layer2.1", "layer2.2"]
 
 
+@pytest.mark.parametrize("name,stages,types", [
+    ("resnet50", ["stem", "layer1", "layer2", "layer3", "layer4", "head"], {"Bottleneck": 16}),
+    ("efficientnet_b0", ["stem", *[f"features.{i}" for i in range(1, 8)], "head"], {"MBConv": 16}),
+    ("mobilenet_v2", ["stem", *[f"features.{i}" for i in range(1, 18)], "head"], {"InvertedResidual": 17}),
+    ("shufflenet_v2_x1_0", ["stem", "stage2", "stage3", "stage4", "head"], {"ShuffleUnit": 16}),
+    ("inception_v3", ["stem", "Mixed_5b", "Mixed_5c", "Mixed_5d", "Mixed_6a", "Mixed_6b", "Mixed_6c",
+                      "Mixed_6d", "Mixed_6e", "Mixed_7a", "Mixed_7b", "Mixed_7c", "head"],
+     {"InceptionA": 3, "InceptionB": 1, "InceptionC": 4, "InceptionD": 1, "InceptionE": 2}),
+    ("vgg16", ["features", "avgpool", "classifier"], {}),
+])
+def test_stages_and_blocks_of_real_models(name, stages, types):
+    a = zoo.analyze(name)
+    assert [r["group"] for r in a.by_stage()] == stages
+    counts = {}
+    for b in a.blocks():
+        t = next(x.block_type for x in a.layers if x.block == b)
+        counts[t] = counts.get(t, 0) + 1
+    assert counts == types
+
+
 def test_rollups_sum_to_totals(toy):
     for rows in (toy.by_stage(), toy.by_block(), toy.by_kind(), toy.by_depth(1), toy.by_depth(2)):
         assert sum(r["macs"] for r in rows) == toy.total_macs
@@ -297,7 +317,8 @@ def test_fast_shapes_equal_pytorch_meta_kernels():
     ("resnet18", 224), ("googlenet", 224), ("inception_v3", 299), ("squeezenet1_0", 227),
     ("mobilenet_v3_small", 224), ("shufflenet_v2_x0_5", 224), ("efficientnet_b0", 224),
     ("efficientnet_lite0", 225), ("inception_resnet_v2", 299), ("resnetrs50", 160),
-    ("vgg11_bn", 64), ("alexnet", 224),
+    ("vgg11_bn", 64), ("alexnet", 224), ("inception_v4", 299), ("mobilenet_v1", 193),
+    ("resnet50d", 161), ("seresnet50", 97), ("inception_resnet_v1", 160), ("plain18", 64),
 ])
 def test_fast_shapes_equal_pytorch_meta_kernels_registry(name, res):
     x = torch.empty(1, 3, res, res, device="meta")
