@@ -70,7 +70,54 @@ def pick_model(statuses: list[uc.ModelStatus]) -> str:
             st.dataframe(pd.DataFrame({"model": [s.name for s in missing],
                                        "why": [s.reason for s in missing]}),
                          hide_index=True, width="stretch")
+            offer_download([s.name for s in missing])
     return name
+
+
+def offer_download(missing: list[str]) -> None:
+    """torchvision twins can be fetched (online) into the torch hub cache, hash-checked."""
+    fetched = st.session_state.pop("fetched", None)
+    if fetched:
+        st.success(f"{fetched}: weights downloaded and hash-checked; it is in the model list now.")
+    fetchable = [n for n in missing if uc.weights_url(n)]
+    if not fetchable:
+        return
+    cols = st.columns([2, 1])
+    name = cols[0].selectbox("Download torchvision weights (needs internet)", fetchable, key="fetch")
+    if not cols[1].button("Download", key="download"):
+        return
+    import threading
+    import time
+
+    import zoo
+    from zoo import pretrained
+
+    url = uc.weights_url(name)
+    directory = pretrained.checkpoint_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    before = {p.name for p in directory.iterdir()}
+    outcome: dict = {}
+
+    def fetch():
+        try:
+            zoo.load_pretrained(name, download=True)
+        except Exception as e:  # noqa: BLE001 -- shown below
+            outcome["error"] = e
+
+    worker = threading.Thread(target=fetch, daemon=True)
+    worker.start()
+    total = uc.remote_size(url)
+    bar = st.progress(0.0, text=f"Fetching {url}")
+    while worker.is_alive():
+        frac, text = uc.progress_text(uc.partial_bytes(directory, before), total)
+        bar.progress(frac, text=text)
+        time.sleep(0.25)
+    bar.empty()
+    if "error" in outcome:
+        st.error(f"**{name}**: {outcome['error']}")
+    else:
+        st.session_state["fetched"] = name
+        st.rerun()  # the model list above is drawn again with the new weights
 
 
 def pick_image() -> tuple[str, bytes | None]:

@@ -215,3 +215,27 @@ def test_records_queue_drops_oldest():
         state.publish({"frame": i})
     assert [state.records.get_nowait()["frame"] for _ in range(2)] == [3, 4]
     assert state.latest == {"frame": 4}
+
+
+def test_fast_path_follows_other_preprocessing(tmp_path, monkeypatch):
+    """A torchvision twin's weights resize to 232 and normalise with the ImageNet mean/std: the
+    engine's fast path must follow (weights random here, the preprocessing is what is tested)."""
+    import zoo
+
+    url = json.loads((ROOT / "assets" / "models.json").read_text())["mobilenet_v2"]["weights_url"]
+    checkpoints = tmp_path / "hub" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    torch.save(zoo.build("mobilenet_v2").state_dict(), checkpoints / url.rsplit("/", 1)[-1])
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    model, preprocess, names = zoo.load_pretrained("mobilenet_v2")
+    eng = ul.Engine("mobilenet_v2", model, preprocess, names, optimize=False)
+    assert eng.fast and eng.fast_input.resize == 232
+    rgb = frame_640x480(SAMPLES / "chelsea.png")
+    fast, box = eng.prepare(rgb)
+    ref = preprocess(Image.fromarray(rgb))
+    assert (fast - ref).abs().max().item() <= 1.01 / 255 / 0.224  # one pixel level
+    # 640 × 480 -> 309 × 232 (int(232 · 640 / 480)); crop offsets round(85 / 2) = 42 and 4;
+    # back in frame pixels: 42 · 640 / 309 = 86.99, 266 · 640 / 309 = 550.9, 4 · 480 / 232 = 8.3, 471.7
+    assert box == (87, 8, 551, 472)
+    out, rec = ul.process_frame(video_frame(rgb), eng, ul.StreamState())
+    assert (out.width, out.height) == (640, 480) and rec["label"] in names

@@ -125,3 +125,68 @@ def test_unavailable_models_listed_with_reason(at):
     df = expanders[0].dataframe[0].value
     assert {"model", "why"} <= set(df.columns) and df["why"].str.len().min() > 0
     assert "efficientnet_lite0" not in set(df["model"])
+
+
+# --- other models' weights: a torch hub cache made for the test ------------------------------
+
+def twin_file(name: str) -> str:
+    import json
+
+    url = json.loads((ROOT / "assets" / "models.json").read_text())[name]["weights_url"]
+    return url.rsplit("/", 1)[-1]
+
+
+@pytest.fixture()
+def hub(tmp_path, monkeypatch):
+    """TORCH_HOME in a temporary folder: MobileNet v2 with valid (random) torchvision-layout
+    weights, SqueezeNet 1.0 with a corrupt file."""
+    import torch
+
+    import zoo
+
+    checkpoints = tmp_path / "hub" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    torch.manual_seed(0)
+    torch.save(zoo.build("mobilenet_v2").state_dict(), checkpoints / twin_file("mobilenet_v2"))
+    (checkpoints / twin_file("squeezenet1_0")).write_bytes(b"PK\x03\x04 this is not a weights file")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    return checkpoints
+
+
+def test_corrupt_weights_file_gives_a_message_and_the_session_goes_on(hub):
+    at = AppTest.from_file(PAGE, default_timeout=180).run()
+    assert "squeezenet1_0" in at.selectbox(key="model").options  # the file is there...
+    at.selectbox(key="model").select("squeezenet1_0").run()
+    assert not at.exception
+    msg = " ".join(errors(at))
+    assert "squeezenet1_0" in msg and "not a readable PyTorch weights file" in msg, msg
+    at.selectbox(key="model").select("efficientnet_lite0").run()
+    assert not errors(at) and top1(at)
+
+
+def test_side_by_side_prediction_confidence_time_macs(hub):
+    import json
+
+    at = AppTest.from_file(PAGE, default_timeout=180).run()
+    at.selectbox(key="sample").select(SAMPLES / "coffee.png").run()
+    at.multiselect(key="compare").set_value(["efficientnet_lite0", "mobilenet_v2"]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    df = at.dataframe[-1].value
+    assert list(df["model"]) == ["efficientnet_lite0", "mobilenet_v2"]
+    assert {"prediction", "confidence (%)", "time (ms)", "GMACs"} <= set(df.columns)
+    assert df.loc[0, "prediction"] == "espresso"
+    assert (df["time (ms)"] > 0).all()
+    ref = json.loads((ROOT / "assets" / "models.json").read_text())
+    # MACs as the reference implementation measured them (torchvision's MobileNet v2, timm's Lite0)
+    assert df.loc[1, "GMACs"] == pytest.approx(ref["mobilenet_v2"]["macs"] / 1e9, rel=1e-3)
+    assert df.loc[0, "GMACs"] == pytest.approx(ref["tf_efficientnet_lite0"]["macs"] / 1e9, rel=2e-2)
+
+
+def test_download_offline_says_why(hub):
+    at = AppTest.from_file(PAGE, default_timeout=180).run()
+    at.selectbox(key="fetch").select("resnet18").run()
+    at.button(key="download").click().run()
+    assert not at.exception
+    msg = " ".join(errors(at))
+    assert "resnet18" in msg and "could not download" in msg, msg
+    assert top1(at)  # the page still classifies

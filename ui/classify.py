@@ -27,6 +27,7 @@ import io
 import time
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -439,3 +440,55 @@ def load_classifier(name: str, device: torch.device | str | None = None) -> Clas
     with torch.inference_mode():  # the first forward allocates and picks kernels: keep it off the clock
         model(torch.zeros(1, 3, *norm.size, device=device))
     return Classifier(name, model, preprocess, list(class_names), device, norm, cam_name)
+
+
+# --- fetching torchvision weights, with progress the page can show ----------------------------
+
+def weights_url(name: str) -> str | None:
+    """Where torchvision publishes ``name``'s weights (assets/models.json), for twins only."""
+    from zoo.registry import info, reference_models
+
+    mi = info(name)
+    if not mi.twin or not mi.reference:
+        return None
+    return reference_models().get(mi.reference, {}).get("weights_url")
+
+
+def remote_size(url: str, timeout: float = 10.0) -> int | None:
+    """Content-Length of ``url`` (a HEAD request), or None when offline or not given."""
+    import urllib.request
+
+    try:
+        req = urllib.request.Request(url, method="HEAD", headers={"User-Agent": "cnn-atlas"})
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            size = r.headers.get("Content-Length")
+        return int(size) if size else None
+    except Exception:  # noqa: BLE001 -- offline, proxy, no header: progress shows bytes only
+        return None
+
+
+def partial_bytes(directory: Path, before: set[str]) -> int:
+    """Bytes written so far by a download into ``directory``: files that were not there before.
+
+    ``torch.hub.download_url_to_file`` writes to a temporary file beside the target and renames
+    it when the hash checks out, so the new files' sizes are the progress.
+    """
+    total = 0
+    try:
+        for p in directory.iterdir():
+            if p.name not in before and p.is_file():
+                try:
+                    total += p.stat().st_size
+                except OSError:  # renamed or removed while we looked
+                    pass
+    except FileNotFoundError:
+        pass
+    return total
+
+
+def progress_text(done: int, total: int | None) -> tuple[float, str]:
+    """(fraction for a progress bar, label) of a download."""
+    mb = done / 1e6
+    if not total:
+        return 0.0, f"{mb:.1f} MB downloaded"
+    return min(done / total, 1.0), f"{mb:.1f} of {total / 1e6:.1f} MB ({100 * min(done / total, 1):.0f} %)"
