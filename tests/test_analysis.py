@@ -9,6 +9,7 @@ import threading
 import pytest
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 import zoo
@@ -282,6 +283,38 @@ def test_records_are_flat_rows(toy):
                 "in_shape", "out_shape", "params", "macs", "flops", "act_elems", "act_bytes", "mem_access"):
         assert col in df.columns
     assert df["macs"].sum() == toy.total_macs
+
+
+class Functional(nn.Module):
+    """Work written with torch.nn.functional in a module's own forward, weights held directly."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(4, 3, 3, 3))
+        self.register_buffer("mean", torch.zeros(4))
+        self.register_buffer("var", torch.ones(4))
+        self.act = nn.ReLU()
+
+    def forward(self, x):
+        x = F.conv2d(x, self.weight, padding=1)        # (1, 3, 8, 8) -> (1, 4, 8, 8)
+        x = F.batch_norm(x, self.mean, self.var)
+        x = F.max_pool2d(self.act(x), 2)               # -> (1, 4, 4, 4)
+        return x.mean((2, 3)) * 2.0                    # -> (1, 4)
+
+
+def test_functional_layers_and_weights_held_directly():
+    a = zoo.analyze(Functional(), 8)
+    assert [(x.name, x.kind) for x in a.layers] == [
+        ("conv2d", "conv"), ("batch_norm", "norm"), ("act", "act"), ("max_pool2d", "pool"),
+        ("mean", "pool"), ("mul", "mul")]
+    conv, bn, act, pool, mean, mul = a.layers
+    assert conv.macs == 8 * 8 * 4 * 3 * 9 and conv.kernel == (3, 3) and conv.groups == 1
+    assert conv.params == 108 == a.total_params and a.unused_params == 0  # the module's own weight
+    assert conv.inputs == (-1,) and bn.inputs == (0,)   # weights and statistics are not inputs...
+    assert conv.mem_access == 3 * 64 + 4 * 64 + 108     # ...but they are read
+    assert bn.mem_access == 2 * 4 * 64 + 2 * 4
+    assert pool.kernel == (2, 2) and pool.out_shape == (1, 4, 4, 4)
+    assert mean.out_shape == (1, 4) and mul.inputs == (4,)
 
 
 def test_real_weights_are_left_alone():

@@ -22,7 +22,7 @@ the conventions stated once, here, and shown wherever a count appears:
 
 How it works: the model is built on the ``meta`` device (shapes and dtypes, no storage), put in
 eval mode (auxiliary heads skipped, as the reference counts were measured) and run once on a
-``(1, 3, R, R)`` meta tensor. Forward hooks on every module give the module tree as it executes;
+``(1, 3, R, R)`` meta tensor (``input_channels`` changes the 3). Forward hooks on every module give the module tree as it executes;
 a ``TorchFunctionMode`` sees every torch function called, so convolutions and matrix products are
 counted exactly where they happen and the functional operations written in a block's ``forward``
 (``out += identity``, ``torch.cat``, the channel shuffle's view-transpose-view, ``scale * x``)
@@ -632,6 +632,7 @@ class _Trace(TorchFunctionMode):
             params = sum(p.numel() for p in m._parameters.values() if p is not None)
             floats = sum(b.numel() for b in m._buffers.values() if b is not None and b.is_floating_point())
             self.own[id(m)] = (params, params + floats)
+        self.weight_ids = {id(t) for t in model.parameters()} | {id(t) for t in model.buffers()}
         self.layers: list[Layer] = []
         self.producer: dict[int, int] = {}   # id(tensor) -> index of the layer that wrote it
         self.keep: list = []                 # keeps traced tensors alive so ids stay unique
@@ -653,6 +654,7 @@ class _Trace(TorchFunctionMode):
             self.stack.append([name, module, None, None])
             return None
         # a leaf: one layer
+        self.pending_shuffle = None
         with torch._C.DisableTorchFunction():
             name = name or type(module).__name__
             layer = Layer(index=len(self.layers), name=name, module=name, op=type(module).__name__)
@@ -691,13 +693,23 @@ class _Trace(TorchFunctionMode):
                 layer.flops = 2 * layer.macs
                 self._add(layer, ts)
         elif first_call and own_params:
-            # a non-leaf module holding parameters itself (a layer scale, a class token…)
-            if first_fn is not None:
-                self.layers[first_fn].params += own_params
-            else:
-                self._add(Layer(index=len(self.layers), name=f"{name}.parameters", module=name,
-                                op=type(module).__name__, params=own_params), [])
+            self._own_params(name, module, first_fn, own_params)
         return None
+
+    def _own_params(self, name: str, module: nn.Module, first_fn: int | None, own: int) -> None:
+        """A non-leaf module holding parameters itself (a layer scale, a weight it uses with
+        torch.nn.functional): they go to the first functional layer in its forward."""
+        if first_fn is not None:
+            self.layers[first_fn].params += own
+        else:
+            self._add(Layer(index=len(self.layers), name=f"{name}.parameters" if name else "parameters",
+                            module=name, op=type(module).__name__, params=own), [])
+
+    def finish(self) -> None:
+        """After the forward: the root module's own parameters, if it holds any."""
+        root = self.root
+        if root._modules and self.own[id(root)][0]:
+            self._own_params("", root, self.stack[0][3], self.own[id(root)][0])
 
     def _add(self, layer: Layer, outputs: list[torch.Tensor]):
         layer.index = len(self.layers)
@@ -799,14 +811,11 @@ class _Trace(TorchFunctionMode):
         if kind == "conv":
             k, macs, kernel, stride, groups, wel = _conv_info(fname, args, kwargs, out)
             layer.kind, layer.macs, layer.kernel, layer.stride, layer.groups = k, macs, kernel, stride, groups
-            ins = ins[:1]
-            layer.in_shapes, layer.inputs = layer.in_shapes[:1], layer.inputs[:1]
             layer.mem_access = ins[0].numel() + layer.act_elems + wel
         elif kind == "linear":
             macs, wel = _matmul_macs(fname, args, kwargs, out)
             layer.macs = macs
             if fname == "linear":
-                layer.in_shapes, layer.inputs = layer.in_shapes[:1], layer.inputs[:1]
                 layer.mem_access = ins[0].numel() + layer.act_elems + wel
         elif kind == "pool":
             self._pool_details(layer, fname, args, kwargs)
@@ -821,10 +830,12 @@ class _Trace(TorchFunctionMode):
         self.counts[key] = n + 1
         name = key if n == 0 else f"{key}_{n}"
         outs = _tensors(out)
+        self.pending_shuffle = None
         layer = Layer(index=len(self.layers), name=name, module=ctx, op=fname, kind=kind)
-        layer.in_shapes = tuple(tuple(t.shape) for t in ins)
-        layer.in_shape = layer.in_shapes[0] if ins else ()
-        layer.inputs = tuple(self.producer.get(id(t), -1) for t in ins)
+        data = [t for t in ins if id(t) not in self.weight_ids]  # weights are read, not inputs
+        layer.in_shapes = tuple(tuple(t.shape) for t in data)
+        layer.in_shape = layer.in_shapes[0] if data else ()
+        layer.inputs = tuple(self.producer.get(id(t), -1) for t in data)
         layer.out_shape = tuple(outs[0].shape) if outs else ()
         layer.act_elems = sum(t.numel() for t in outs)
         layer.act_bytes = sum(t.numel() * t.element_size() for t in outs)
@@ -937,6 +948,7 @@ def _run(model: nn.Module, x: torch.Tensor, fast: bool = True) -> _Trace:
     try:
         with torch.no_grad(), t:
             t.output = model(x)
+        t.finish()
     finally:
         h1.remove()
         h2.remove()
