@@ -37,7 +37,7 @@ def pick_model() -> tuple[str, int, dict, str]:
     state.seed_family_from_model()
     if st.session_state.get("family") not in fams:
         st.session_state.pop("family", None)
-    cols = st.columns([1.1, 1.4, 1.6, 1.4, 0.9])
+    cols = st.columns([1.1, 1.3, 1.5, 1.3, 1.2])
     family = cols[0].selectbox("Family", list(fams), key="family", bind="query-params",
                                on_change=_reset_after_family)
     model = cols[1].selectbox("Model", fams[family], key="model", bind="query-params",
@@ -94,8 +94,9 @@ def header(model: str, s: dict, unit: str) -> None:
                 help=f"{ux.ops(s['total_macs'], unit):,} {unit} at {s['resolution']} px, batch 1 (zoo.analyze)")
     m[2].metric("Activation memory", ux.fmt_bytes(s["total_act_bytes"]),
                 help="Bytes of all layer outputs, fp32, batch 1 (zoo.analyze)")
-    m[3].metric("Memory access", ux.si(s["total_mem_access"]).rstrip() + " elements",
-                help="ShuffleNet v2's memory access cost: elements read and written, weights included")
+    m[3].metric("Memory access (elements)", ux.si(s["total_mem_access"]).rstrip(),
+                help=f"{s['total_mem_access']:,} elements read and written, weights included "
+                     "(ShuffleNet v2's memory access cost, zoo.analyze)")
     st.caption(ux.ops_convention(*_resnet50_pair()))
     figs = mi.figures
     if figs:

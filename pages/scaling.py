@@ -162,7 +162,8 @@ def official_section(unit: str) -> None:
                                 alpha=eff.ALPHA, beta=eff.BETA, gamma=eff.GAMMA)
     diff = ux.differing_cells(df)
     styled = df.style.apply(_highlight(diff), axis=None)
-    st.dataframe(styled.format(precision=3), hide_index=True)
+    st.dataframe(styled.format(precision=3, subset=["width (official)", "width β^φ", "depth (official)", "depth α^φ"]),
+                 hide_index=True)
     st.caption(f"{len(diff)} formula cells differ from the official table by more than 2 %. "
                "Official values: tensorflow/tpu efficientnet_builder.py (as zoo.efficientnet.COMPOUND).")
     rows = []
@@ -171,10 +172,11 @@ def official_section(unit: str) -> None:
         fw, fd, fr = eff.compound_coefficients(i)
         f = state.totals("efficientnet", fr, state.compound_overrides(eff.ALPHA, eff.BETA, eff.GAMMA, i))
         top1 = zoo.info(f"efficientnet_{key}").figures.get("top1_paper")
-        rows.append({"model": key.upper(), f"official {unit}": ux.fmt_ops(o["total_macs"], unit),
+        rows.append({"model": key.upper(), "φ": i, f"official {unit}": ux.fmt_ops(o["total_macs"], unit),
                      "official params": ux.fmt_params(o["total_params"]),
-                     f"formula φ={i} {unit}": ux.fmt_ops(f["total_macs"], unit),
+                     f"formula {unit}": ux.fmt_ops(f["total_macs"], unit),
                      "formula params": ux.fmt_params(f["total_params"]),
+                     "formula / official cost": f"{f['total_macs'] / o['total_macs']:.2f}×",
                      "top-1 % (paper)": top1.value if top1 else None})
     st.dataframe(pd.DataFrame(rows), hide_index=True)
     st.caption("Counts computed by zoo.analyze (meta device). Top-1: Tan & Le 2019, Table 2, via "

@@ -290,3 +290,8 @@ def test_short_source_keeps_parentheses_whole():
     src = "paper: Tan&Le ICML'19 Table 2 (12M, 1.8B; arXiv v5 not read); tv weights; timm"
     assert ux.short_source(src) == "paper: Tan&Le ICML'19 Table 2 (12M, 1.8B; arXiv v5 not read)"
     assert ux.short_source("plain") == "plain"
+
+
+def test_every_registered_family_gets_its_own_colour():
+    colors = ux.family_colors(zoo.info(n).family for n in zoo.list_models())
+    assert len(set(colors.values())) == len(colors)

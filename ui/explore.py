@@ -137,6 +137,7 @@ def layers_frame(records: Sequence[dict]) -> pd.DataFrame:
         df[col] = df[col].map(_shape)
     for col in ("params", "macs", "flops", "act_bytes", "mem_access"):
         df[col] = pd.to_numeric(df[col], errors="coerce").fillna(0).astype("int64")
+    df["groups"] = pd.to_numeric(df["groups"], errors="coerce").astype("Int64")
     return df
 
 
@@ -199,8 +200,11 @@ def compare_stages(a_groups: Sequence[dict], b_groups: Sequence[dict], unit: str
 
 # --- figures ----------------------------------------------------------------------------------
 
-PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-           "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#ad494a", "#637939", "#8c6d31"]
+# 20 distinguishable colours (D3 category10 + its darker/lighter companions), so no two of the
+# zoo's ~15 families share one.
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22", "#17becf", "#393b79", "#e6550d", "#31a354", "#843c39", "#7b4173", "#636363",
+           "#8ca252", "#3182bd", "#fd8d3c", "#de9ed6"]
 
 
 def family_colors(families: Iterable[str]) -> dict[str, str]:

@@ -1,0 +1,76 @@
+"""The Explore pages in real Chromium: each page's main content, a screenshot, links and URL state.
+
+Screenshots go to tests/artifacts/explore_*.png (ignored by git); someone looks at them.
+"""
+import re
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from conftest import screenshot, wait_for_app
+
+PAGES = [
+    # (path, text that proves the main content rendered, screenshot name)
+    ("/", "CNN Atlas: the ImageNet story", "explore_timeline"),
+    ("/explorer?model=resnet50", "Deep Residual Learning for Image Recognition", "explore_explorer"),
+    ("/explorer?model=efficientnet_b7&view=Layers", "Download these rows as CSV", "explore_explorer_b7_layers"),
+    ("/scaling?preset=B3", "Official B3", "explore_scaling"),
+    ("/scaling?view=Official+B0%E2%80%93B7+vs+formula", "not** exactly", "explore_scaling_official"),
+    ("/pareto", "Seed Table 6 prints", "explore_pareto"),
+]
+
+
+def open_page(page, url: str, text: str, timeout: float = 90_000):
+    page.goto(url)
+    wait_for_app(page, timeout=timeout)
+    page.get_by_text(re.compile(re.escape(text.replace("**", "")))).first.wait_for(timeout=timeout)
+    # plotly and graphviz draw after the script finishes
+    page.wait_for_timeout(1500)
+
+
+@pytest.mark.parametrize("path, text, name", PAGES, ids=[p[2] for p in PAGES])
+def test_page_renders_in_chromium(page, app_url, path, text, name):
+    open_page(page, app_url + path, text)
+    assert not page.locator('[data-testid="stException"]').count(), page.locator(
+        '[data-testid="stException"]').first.inner_text()
+    if path == "/" or "pareto" in path:
+        page.wait_for_selector(".js-plotly-plot", timeout=30_000)
+    if "efficientnet_b7" in path:
+        page.get_by_text(re.compile(r"(\d+) of \1 layers")).first.wait_for()
+    if path.startswith("/explorer?model=resnet50"):
+        assert page.locator('[data-testid="stMetric"]').count() >= 4
+        page.get_by_text("4.09 GMACs").first.wait_for()
+        page.locator('[data-testid="stGraphVizChart"] svg').first.wait_for(timeout=30_000)
+    page.set_viewport_size({"width": 1400, "height": 2400})   # the app scrolls inside: show more of it
+    page.wait_for_timeout(1500)
+    screenshot(page, name)
+
+
+def test_timeline_entry_opens_the_explorer_on_that_model(page, app_url):
+    open_page(page, app_url + "/", "2015 · ResNet-50")
+    link = page.locator('a[href*="model=resnet50"]').first
+    assert "Open in explorer" in link.inner_text()
+    link.click()
+    page.wait_for_url(re.compile(r"/explorer\?.*model=resnet50"), timeout=30_000)
+    wait_for_app(page, timeout=60_000)
+    page.get_by_text("Deep Residual Learning for Image Recognition").first.wait_for(timeout=60_000)
+    screenshot(page, "explore_timeline_to_explorer")
+
+
+def test_explorer_url_keeps_the_view(page, app_url):
+    """Changing the resolution shows up in the address bar; opening that URL restores it."""
+    open_page(page, app_url + "/explorer?model=resnet34", "Deep Residual Learning")
+    slider = page.get_by_role("slider").first
+    slider.focus()
+    for _ in range(3):
+        slider.press("ArrowRight")
+    page.wait_for_url(re.compile(r"res=227"), timeout=30_000)
+    wait_for_app(page)
+    url = page.url
+    assert parse_qs(urlparse(url).query)["model"] == ["resnet34"]
+    fresh = page.context.new_page()
+    open_page(fresh, url, "Deep Residual Learning")
+    thumb = fresh.get_by_role("slider").first
+    thumb.wait_for()
+    assert thumb.get_attribute("aria-valuetext") == "227"
+    fresh.close()
