@@ -25,7 +25,7 @@ METHODS = ("Grad-CAM", "Integrated Gradients", "Occlusion")
 
 @st.cache_resource(max_entries=6, show_spinner="Loading pretrained weights…")
 def classifier(name: str, device: str) -> uc.Classifier:
-    return uc.load_classifier(name, device)
+    return uc.shared_classifier(name, device)  # the live page shares this instance
 
 
 def catalog() -> list[uc.ModelStatus]:

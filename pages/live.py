@@ -31,10 +31,8 @@ TRANSLATIONS = {
 
 @st.cache_resource(max_entries=3, show_spinner="Loading the model and preparing the fast path…")
 def engine(name: str, device: str) -> ul.Engine:
-    import zoo
-
-    model, preprocess, class_names = zoo.load_pretrained(name)
-    return ul.Engine(name, model, preprocess, class_names, device)
+    # the model instance the classify page uses too: one copy per server process
+    return ul.Engine.from_classifier(uc.shared_classifier(name, device))
 
 
 def available() -> list[str]:

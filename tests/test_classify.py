@@ -267,3 +267,73 @@ def test_top5_figure_bars_in_order():
     fig = uc.top5_figure(top)
     assert list(fig.data[0].y) == ["c (3)", "b (2)", "a (1)"]  # most probable drawn on top
     assert list(fig.data[0].x) == pytest.approx([10, 30, 60])
+
+
+def test_shared_classifier_is_one_instance():
+    a = uc.shared_classifier("efficientnet_lite0", "cpu")
+    b = uc.shared_classifier("efficientnet_lite0", "cpu")
+    assert a is b and a.model is b.model
+
+
+def test_live_engine_uses_the_shared_model():
+    from ui import live as ul
+
+    clf = uc.shared_classifier("efficientnet_lite0", "cpu")
+    eng = ul.Engine.from_classifier(clf, optimize=False)
+    assert eng.model is clf.model
+
+
+# --- prediction and explanations on the sample photos (the bundled Lite0 weights) -------------
+
+@pytest.fixture(scope="module")
+def lite0():
+    return uc.shared_classifier("efficientnet_lite0", "cpu")
+
+
+def test_lite0_on_the_sample_photos(lite0):
+    """Reference figures (shared/reference README): TF-padded Lite0 with bilinear 256 / crop 224 /
+    (x - 127) / 128 gives coffee "espresso" 0.96 and chelsea tiger cat 0.38, Egyptian cat 0.37,
+    tabby 0.16."""
+    coffee = uc.decode_image((SAMPLES / "coffee.png").read_bytes(), "coffee.png")
+    pred = uc.predict(lite0.model, lite0.input(coffee.image), lite0.class_names)
+    assert pred.top[0].label == "espresso" and pred.top[0].prob == pytest.approx(0.96, abs=0.01)
+    assert pred.ms > 0 and pred.device == "cpu" and len(pred.top) == 5
+    chelsea = uc.decode_image((SAMPLES / "chelsea.png").read_bytes(), "chelsea.png")
+    pred = uc.predict(lite0.model, lite0.input(chelsea.image), lite0.class_names)
+    got = {t.label: t.prob for t in pred.top[:3]}
+    assert got == pytest.approx({"tiger cat": 0.38, "Egyptian cat": 0.37, "tabby": 0.16}, abs=0.01)
+
+
+def test_preprocessing_of_the_sample(lite0):
+    """The model's input is the bilinear 256 resize + centre 224 crop of the photo, (x-127)/128."""
+    img = Image.open(SAMPLES / "coffee.png").convert("RGB")  # 600 x 400
+    x = lite0.input(img)
+    assert x.shape == (1, 3, 224, 224)
+    small = img.resize((384, 256), Image.BILINEAR).crop((80, 16, 304, 240))
+    expected = (np.asarray(small, dtype=np.float32) - 127) / 128
+    assert np.abs(x[0].permute(1, 2, 0).numpy() - expected).max() < 1e-5
+    assert lite0.norm.scale == pytest.approx((1 / 128,) * 3, rel=1e-5)
+    assert (lite0.norm.to_pixels(x) == np.asarray(small)).mean() > 0.99
+
+
+def test_gradcam_looks_at_the_cup(lite0):
+    coffee = uc.decode_image((SAMPLES / "coffee.png").read_bytes(), "coffee.png")
+    x = lite0.input(coffee.image)
+    heat = uc.gradcam(lite0.model, x, 967, lite0.model.get_submodule(lite0.cam_layer))
+    assert heat.shape == (224, 224) and heat.min() >= 0 and heat.max() == pytest.approx(1)
+    # the cup fills the middle of the crop: the map is hotter there than along the border
+    centre = heat[56:168, 56:168].mean()
+    border = np.concatenate([heat[:20].ravel(), heat[-20:].ravel(), heat[:, :20].ravel(), heat[:, -20:].ravel()])
+    assert centre > 1.5 * border.mean()
+
+
+@pytest.mark.parametrize("method", ["ig", "occlusion"])
+def test_other_explanations_have_the_input_shape(lite0, method):
+    img = Image.open(SAMPLES / "coffee.png").convert("RGB")
+    x = lite0.input(img)
+    base = lite0.norm.black()
+    if method == "ig":
+        heat = uc.integrated_gradients(lite0.model, x, 967, base, steps=8, batch=4)
+    else:
+        heat = uc.occlusion(lite0.model, x, 967, base, window=56, stride=56)
+    assert heat.shape == (224, 224) and np.isfinite(heat).all() and heat.max() == pytest.approx(1)

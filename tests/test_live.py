@@ -239,3 +239,17 @@ def test_fast_path_follows_other_preprocessing(tmp_path, monkeypatch):
     assert box == (87, 8, 551, 472)
     out, rec = ul.process_frame(video_frame(rgb), eng, ul.StreamState())
     assert (out.width, out.height) == (640, 480) and rec["label"] in names
+
+
+def test_stream_threads_leave_cores_for_video():
+    assert ul.stream_threads(env={}, cpus=2) == 1
+    assert ul.stream_threads(env={}, cpus=8) == 4
+    assert ul.stream_threads(env={ul.THREADS_ENV: "3"}, cpus=2) == 3
+    assert ul.stream_threads(env={ul.THREADS_ENV: "lots"}, cpus=2) == 1
+
+
+def test_intra_op_threads_restores():
+    before = torch.get_num_threads()
+    with ul.intra_op_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before

@@ -24,6 +24,7 @@ function of images, tensors and models, so it is unit-tested without a browser.
 from __future__ import annotations
 
 import io
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -422,6 +423,24 @@ class Classifier:
 
     def input(self, img: Image.Image) -> torch.Tensor:
         return self.preprocess(img).to(self.device)
+
+
+_SHARED: dict[tuple[str, str], Classifier] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_classifier(name: str, device: torch.device | str | None = None) -> Classifier:
+    """One ``Classifier`` per (model, device) for the whole server process.
+
+    Both pages (and every session) use the same instance, so the classify page and the live
+    stream do not hold two copies of a model. Failures are not remembered: fixing the weights file
+    and trying again works.
+    """
+    key = (name, str(torch.device(device) if device is not None else pick_device()))
+    with _SHARED_LOCK:
+        if key not in _SHARED:
+            _SHARED[key] = load_classifier(name, key[1])
+        return _SHARED[key]
 
 
 def load_classifier(name: str, device: torch.device | str | None = None) -> Classifier:

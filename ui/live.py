@@ -160,8 +160,10 @@ class Engine:
     """
 
     def __init__(self, name: str, model: nn.Module, preprocess: Callable, class_names: Sequence[str],
-                 device: torch.device | str = "cpu", optimize: bool = True, sample: np.ndarray | None = None):
+                 device: torch.device | str = "cpu", optimize: bool = True, sample: np.ndarray | None = None,
+                 threads: int | None = None):
         self.name = name
+        self.threads = stream_threads() if threads is None else threads
         self.device = torch.device(device)
         self.model = model.eval().to(self.device)
         self.preprocess = preprocess
@@ -193,6 +195,11 @@ class Engine:
             return self.model
         return frozen
 
+    @classmethod
+    def from_classifier(cls, clf, **kw) -> "Engine":
+        """An engine on a ``ui.classify.Classifier``'s model: the same instance, not a copy."""
+        return cls(clf.name, clf.model, clf.preprocess, clf.class_names, clf.device, **kw)
+
     @property
     def fast(self) -> bool:
         return self.fast_input is not None
@@ -208,12 +215,49 @@ class Engine:
         return x, ((w - side) // 2, (h - side) // 2, (w + side) // 2, (h + side) // 2)
 
     def probs(self, x: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode():
+        with torch.inference_mode(), intra_op_threads(self.threads):
             return self.forward(x.to(self.device)).softmax(dim=1)[0]
 
     def cam(self, x: torch.Tensor, target: int) -> np.ndarray:
-        with self.cam_lock:
+        with self.cam_lock, intra_op_threads(self.threads):
             return gradcam(self.model, x.to(self.device), target, self.cam_layer)
+
+
+THREADS_ENV = "CNN_ATLAS_LIVE_THREADS"
+
+
+def stream_threads(env: Mapping[str, str] | None = None, cpus: int | None = None) -> int:
+    """Intra-op threads for stream inference: half the cores (``$CNN_ATLAS_LIVE_THREADS`` overrides).
+
+    The stream is not the only work: WebRTC decodes and re-encodes every frame on the server, and
+    on a laptop the browser encodes, decodes and draws on the same cores. OpenMP threads that
+    outnumber the free cores spin against that work; measured on 2 busy cores, Lite0 took
+    19-27 ms a frame on one thread and 54-143 ms on two (benchmarks/bench_live.py).
+    """
+    env = os.environ if env is None else env
+    value = env.get(THREADS_ENV, "")
+    if value.strip():
+        try:
+            return max(1, int(value))
+        except ValueError:
+            pass
+    return max(1, (cpus or os.cpu_count() or 2) // 2)
+
+
+class intra_op_threads:
+    """Run a block with torch's intra-op thread count set to ``n`` (restored after; cheap)."""
+
+    def __init__(self, n: int | None):
+        self.n = n
+
+    def __enter__(self):
+        self.saved = torch.get_num_threads()
+        if self.n and self.n != self.saved:
+            torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc):
+        if self.n and self.n != self.saved:
+            torch.set_num_threads(self.saved)
 
 
 def synthetic_frame(h: int = 480, w: int = 640) -> np.ndarray:
