@@ -18,9 +18,10 @@ import streamlit as st
 
 import zoo
 from ui import lessons as L
+from ui.explore import si
 from ui import state
 
-st.title("🧮 Convolution cost lab")
+st.title("Convolution cost lab")
 st.caption("Seed paper §3.2, Table 3 · Howard et al. 2017 (MobileNets, arXiv 1704.04861) §3.1 · "
            "MACs = multiply-accumulates, FLOPs = 2 × MACs · memory access = elements read + written, "
            "weights included (ShuffleNet v2's MAC)")
@@ -53,13 +54,19 @@ def read_inputs() -> dict:
                 stride=values["stride"], padding=values["pad"], groups=values["groups"])
 
 
+def short(macs: int) -> str:
+    """Exact below a million, SI prefix above, so the metric fits its column."""
+    return f"{L.fmt_int(macs)} MACs" if macs < 1e6 else f"{si(macs)}MACs"
+
+
 def counts(p: dict) -> list[dict]:
     layers = L.conv_layers(**p)
     cases = L.conv_cases(layers)
     reg, sep = cases[0], cases[1]
     c = st.columns(4)
-    c[0].metric("Regular k×k", f"{L.fmt_int(reg['macs'])} MACs", help=f"{L.fmt_int(reg['flops'])} FLOPs")
-    c[1].metric("Depthwise + pointwise", f"{L.fmt_int(sep['macs'])} MACs", help=f"{L.fmt_int(sep['flops'])} FLOPs")
+    c[0].metric("Regular k×k", short(reg["macs"]), help=f"{L.fmt_int(reg['macs'])} MACs = {L.fmt_int(reg['flops'])} FLOPs")
+    c[1].metric("Depthwise + pointwise", short(sep["macs"]),
+                help=f"{L.fmt_int(sep['macs'])} MACs = {L.fmt_int(sep['flops'])} FLOPs")
     c[2].metric("Fewer multiplications", f"{sep['vs_regular']:.2f}×")
     c[3].metric("1 / (1/C_out + 1/k²)", f"{1 / zoo.costs.separable_ratio(p['c_out'], p['k']):.2f}×",
                 help="The closed form; equal to the ratio when the depthwise layer keeps the output size.")
@@ -82,7 +89,7 @@ def counts(p: dict) -> list[dict]:
     tot = pd.DataFrame([{"case": c["case"], "MACs": c["macs"], "FLOPs": c["flops"], "parameters": c["params"],
                          "memory access": c["mem_access"], "MACs: regular / this": round(c["vs_regular"], 3)}
                         for c in cases])
-    left, right = st.columns([1, 1.2])
+    left, right = st.columns([1.25, 1])
     left.dataframe(tot, hide_index=True, width="stretch")
     left.caption("Memory access falls far less than MACs: the depthwise layer still reads and writes "
                  "whole feature maps, which is why ShuffleNet v2 measures speed instead of counting.")
@@ -107,12 +114,14 @@ def _verify(p: tuple) -> list[dict]:
 def verify(p: dict) -> None:
     st.subheader("Verified live by the analysis engine")
     rows = _verify(tuple(p[k] for k in ("h", "w", "c_in", "c_out", "k", "stride", "padding", "groups")))
+    def pair(r: dict, key: str) -> str:
+        return f"{r.get(key + '_formula', '?'):,} / {r.get(key + '_engine', '?'):,}" if key + "_engine" in r else "?"
+
     df = pd.DataFrame([{
-        "case": r["case"], "layer": r["layer"], "engine kind": r.get("engine_kind", "?"),
-        "MACs (formula)": r.get("macs_formula"), "MACs (engine)": r.get("macs_engine"),
-        "params (formula)": r.get("params_formula"), "params (engine)": r.get("params_engine"),
-        "memory access (formula)": r.get("mem_access_formula"), "memory access (engine)": r.get("mem_access_engine"),
-        "agree": "✓" if r["match"] else "✗"} for r in rows])
+        "agree": "✓" if r["match"] else "✗", "case": r["case"], "layer": r["layer"],
+        "engine kind": r.get("engine_kind", "?"), "MACs: formula / engine": pair(r, "macs"),
+        "params: formula / engine": pair(r, "params"), "memory access: formula / engine": pair(r, "mem_access"),
+    } for r in rows])
     st.dataframe(df, hide_index=True, width="stretch")
     if all(r["match"] for r in rows):
         st.success("The real `nn.Conv2d` layers (bias off), traced by `zoo.analyze` on the meta device, give "

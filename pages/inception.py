@@ -20,7 +20,7 @@ import zoo
 from ui import lessons as L
 from zoo import googlenet as gnet
 
-st.title("🧩 Inception")
+st.title("Inception")
 st.caption("Seed paper §3.1.2, Table 2, Figures 7–8 · Szegedy et al. 2015 (arXiv 1409.4842), 2016 (arXiv "
            "1512.00567), 2017 (arXiv 1602.07261) · MACs = multiply-accumulates, FLOPs = 2 × MACs")
 
@@ -48,7 +48,7 @@ def module() -> None:
     except Exception as e:  # noqa: BLE001 - a model being rewritten must not take the page down
         st.warning(f"Could not analyse GoogLeNet: {e}")
         return
-    left, right = st.columns([1.2, 1])
+    left, right = st.columns([1, 1.25])
     left.plotly_chart(L.branch_figure(branches, f"{block}: MACs per branch (zoo GoogLeNet, engine)"), width="stretch")
     right.dataframe(pd.DataFrame([{"branch": b["branch"], "path": b["path"], "output channels": b["out_channels"],
                                    "MACs": b["macs"], "parameters": b["params"], "share of MACs": f"{100 * b['share']:.1f} %"}
@@ -91,7 +91,7 @@ def inception_resnet() -> None:
     st.markdown("Each Inception-ResNet block concatenates its branches, restores the input width with a linear "
                 "1×1 convolution, scales the result (0.1–0.3) and adds it to the input: "
                 "`y = ReLU(x + s · W₁ₓ₁ · concat(branches(x)))`.")
-    c = st.columns([1, 1, 2])
+    c = st.columns(2)
     model = c[0].selectbox("network", ["inception_resnet_v2", "inception_resnet_v1"], key="irmodel", bind="query-params")
     try:
         blocks = _blocks(model)
@@ -106,7 +106,7 @@ def inception_resnet() -> None:
         if bs:
             summary.append({"block": k, "repeats": len(bs), "MACs each": bs[0]["macs"], "parameters each": bs[0]["params"],
                             "MACs, all repeats": sum(b["macs"] for b in bs)})
-    c[2].dataframe(pd.DataFrame(summary), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(summary), hide_index=True, width="stretch")
     first = next((b["group"] for b in blocks if b["block_type"] == kind), None)
     if first:
         try:

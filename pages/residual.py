@@ -20,7 +20,7 @@ from ui import lesson_runs as runs
 from ui import lessons as L
 from zoo import experiments as X
 
-st.title("↪️ Residual learning")
+st.title("Residual learning")
 st.caption("Seed paper §3.1, Table 1, Figure 2 · He et al. 2016 (arXiv 1512.03385) §3–4 · "
            "MACs = multiply-accumulates, FLOPs = 2 × MACs")
 
@@ -47,7 +47,7 @@ def table() -> None:
             c = {"params": None, "macs": None}
         out.append({"network": r["model"], "shortcuts": r["shortcuts"], "top-1 error % (seed)": float(r["top1_err"]),
                     "parameters (zoo)": c["params"], "GMACs at 224 (zoo engine)": round(c["macs"] / 1e9, 3) if c["macs"] else None})
-    left, right = st.columns([1.4, 1])
+    left, right = st.columns([1.8, 1])
     left.dataframe(pd.DataFrame(out), hide_index=True, width="stretch")
     left.caption(f"Errors: {rows[0]['source']}. Counts: `zoo.analyze` on the meta device (the zoo's ResNets use "
                  "projection shortcuts where the shape changes, torchvision's option B, so they have a few more "
@@ -107,7 +107,8 @@ def gradients() -> None:
                             "first layer": f"{v[0][value]:.3g}", "last conv": f"{v[-2][value]:.3g}",
                             "largest / smallest": f"{L.grad_spread(v, value):.3g}"} for k, v in r["series"].items()])
     st.dataframe(spread, hide_index=True, width="stretch")
-    st.caption(f"Input: {r['what']}. Computed {entry['when']} in {entry['seconds']:.1f} s on {r['machine']}.")
+    st.caption(f"Input: {r['what']}. Computed {entry['when']} in {entry['seconds']:.1f} s on {r['machine']}. "
+               "plain-101 is the zoo's ResNet-101 built with `shortcut=False` (no additions, no projections).")
     st.markdown(
         "**What this shows.** With batch normalisation the plain nets' gradients do not vanish — He et al. "
         "checked exactly that (§4.1) — they do the opposite: the norm grows layer by layer towards the input, "

@@ -21,7 +21,7 @@ import streamlit as st
 import zoo
 from ui import lessons as L
 
-st.title("🏋️ ResNet-RS: training and scaling")
+st.title("ResNet-RS: training and scaling")
 st.caption("Seed paper §3.1.1, Figures 3–6 · Bello et al. 2021 (arXiv 2103.07579) · "
            "MACs = multiply-accumulates, FLOPs = 2 × MACs")
 

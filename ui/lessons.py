@@ -184,9 +184,15 @@ def connectivity(c_in: int, c_out: int, groups: int) -> np.ndarray:
     return m
 
 
-def _clip_matrix(m: np.ndarray, max_show: int) -> tuple[np.ndarray, bool, bool]:
-    rows, cols = m.shape
-    return m[:max_show, :max_show], rows > max_show, cols > max_show
+def shown_channels(n: int, max_show: int) -> list[int]:
+    """At most ``max_show`` channel indices spread evenly over 0…n−1 (all of them when n is small).
+
+    Sampling evenly keeps the structure visible: a depthwise diagonal stays a diagonal and the
+    blocks of a grouped convolution stay blocks, where cutting at the first channels would not.
+    """
+    if n <= max_show:
+        return list(range(n))
+    return sorted({int(round(i)) for i in np.linspace(0, n - 1, max_show)})
 
 
 def filters_figure(c_in: int, c_out: int, k: int, groups: int = 1, max_show: int = 12) -> go.Figure:
@@ -194,7 +200,8 @@ def filters_figure(c_in: int, c_out: int, k: int, groups: int = 1, max_show: int
 
     A filled cell is one k×k (or 1×1) slice of weights: the regular convolution fills the grid,
     the depthwise one only its diagonal, the pointwise one fills it with 1×1 slices, a grouped one
-    fills ``groups`` diagonal blocks. At most ``max_show`` channels each way are drawn.
+    fills ``groups`` diagonal blocks. Beyond ``max_show`` channels an even sample is drawn, with
+    the true channel numbers on the axes.
     """
     panels = [("regular", f"regular {k}×{k}: {c_out} filters of {k}×{k}×{c_in}", connectivity(c_in, c_out, 1), k),
               ("depthwise", f"depthwise {k}×{k}: {c_in} filters of {k}×{k}×1", connectivity(c_in, c_in, c_in), k),
@@ -203,23 +210,25 @@ def filters_figure(c_in: int, c_out: int, k: int, groups: int = 1, max_show: int
         panels.append(("grouped", f"grouped {k}×{k}, g = {groups}: {c_out} filters of {k}×{k}×{c_in // groups}",
                        connectivity(c_in, c_out, groups), k))
     fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[1] for p in panels],
-                        horizontal_spacing=0.05)
+                        horizontal_spacing=0.06)
     for i, (kind, _title, m, kk) in enumerate(panels, start=1):
-        shown, more_rows, more_cols = _clip_matrix(m, max_show)
-        z = shown.T.astype(float)  # rows: input channels, columns: filters
+        rows_idx = shown_channels(m.shape[0], max_show)   # filters
+        cols_idx = shown_channels(m.shape[1], max_show)   # input channels
+        z = m[np.ix_(rows_idx, cols_idx)].T.astype(float)  # rows: input channels, columns: filters
         z[z == 0] = np.nan
         text = np.where(np.isnan(z), "", f"{kk}×{kk}")
-        fig.add_trace(go.Heatmap(z=z, text=text, texttemplate="%{text}" if max_show <= 12 else None,
+        fig.add_trace(go.Heatmap(z=z, x=[str(j) for j in rows_idx], y=[str(j) for j in cols_idx], text=text,
+                                 texttemplate="%{text}", textfont_size=8,
                                  colorscale=[[0, COLORS[kind]], [1, COLORS[kind]]] if kind != "grouped" else "Viridis",
                                  showscale=False, xgap=2, ygap=2,
-                                 hovertemplate="filter %{x}, input channel %{y}<extra></extra>"), 1, i)
-        fig.update_xaxes(title_text="filter (output channel)" + (" …" if more_rows else ""), row=1, col=i,
-                         showgrid=False, zeroline=False, constrain="domain")
-        fig.update_yaxes(title_text="input channel" + (" …" if more_cols else "") if i == 1 else None,
-                         autorange="reversed", row=1, col=i, showgrid=False, zeroline=False,
-                         scaleanchor=f"x{i if i > 1 else ''}", constrain="domain")
+                                 hovertemplate="filter %{x} reads input channel %{y}<extra></extra>"), 1, i)
+        sampled = len(rows_idx) < m.shape[0] or len(cols_idx) < m.shape[1]
+        fig.update_xaxes(title_text="filter (output channel)" + (", sampled" if sampled else ""), row=1, col=i,
+                         type="category", showgrid=False, zeroline=False)
+        fig.update_yaxes(title_text="input channel" if i == 1 else None, type="category", autorange="reversed",
+                         row=1, col=i, showgrid=False, zeroline=False)
     fig.update_annotations(font_size=12)
-    fig.update_layout(height=330, margin=dict(l=10, r=10, t=60, b=10), plot_bgcolor="#f4f4f4")
+    fig.update_layout(height=360, margin=dict(l=10, r=10, t=60, b=10), plot_bgcolor="#f4f4f4")
     return fig
 
 
@@ -285,13 +294,15 @@ def g1_figure(measured: Sequence[dict], paper: Sequence[dict], label: str) -> go
     fig = make_subplots(rows=1, cols=2, subplot_titles=("relative speed (1:1 = 1)", "measured images/s"),
                         horizontal_spacing=0.1)
     rel = g1_relative(measured)
-    for scale in sorted({r["scale"] for r in rel}):
+    scale_colors = ["#4C78A8", "#E45756", "#54A24B", "#B279A2"]
+    for j, scale in enumerate(sorted({r["scale"] for r in rel})):
         rs = [r for r in rel if r["scale"] == scale]
+        color = scale_colors[j % len(scale_colors)]
         fig.add_scatter(x=[r["ratio"] for r in rs], y=[r["relative"] for r in rs], mode="lines+markers",
-                        name=f"this machine ×{scale}", legendgroup=f"m{scale}", row=1, col=1,
+                        name=f"this machine ×{scale}", legendgroup=f"m{scale}", row=1, col=1, line_color=color,
                         hovertemplate="c1:c2 = %{x}: %{y:.2f} × the 1:1 speed<extra>" + f"×{scale}</extra>")
         fig.add_bar(x=[r["ratio"] for r in rs], y=[r["images_per_s"] for r in rs], name=f"×{scale} (images/s)",
-                    legendgroup=f"m{scale}", showlegend=False, row=1, col=2,
+                    legendgroup=f"m{scale}", showlegend=False, row=1, col=2, marker_color=color,
                     hovertemplate="c1:c2 = %{x}: %{y:.1f} images/s<extra>" + f"×{scale}</extra>")
     for col, unit, dash in (("gpu_batches_per_s", "paper GPU ×1", "dot"), ("arm_images_per_s", "paper ARM ×1", "dash")):
         base = next(num(p[col]) for p in paper if p["ratio"] == "1:1")
@@ -317,7 +328,8 @@ def mem_access_figure(h: int, w: int, flops: int, ratios: Sequence[float] = (1, 
     bound = costs.mem_access_lower_bound(h, w, flops)
     fig = go.Figure(go.Bar(x=xs, y=ys, marker_color=COLORS["measured"], name="hw(c1 + c2) + c1·c2",
                            hovertemplate="c1:c2 = %{x}: %{y:,.0f} elements<extra></extra>"))
-    fig.add_hline(y=bound, line_dash="dot", annotation_text=f"lower bound 2√(hwB) + B/hw = {bound:,.0f}")
+    fig.add_hline(y=bound, line_dash="dot", annotation_text=f"lower bound 2√(hwB) + B/hw = {bound:,.0f}",
+                  annotation_position="top left", annotation_bgcolor="rgba(255,255,255,0.85)")
     fig.update_layout(height=300, margin=MARGIN, yaxis_title="memory access (elements)",
                       title=f"Memory access of a 1×1 conv at B = {flops:,} MACs on {h}×{w} (computed)")
     return fig
