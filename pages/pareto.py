@@ -117,7 +117,9 @@ def seed_tables(pts: list[dict]) -> None:
         t5.append({"model": f"EfficientNet-B{i}", "top-1 % (paper)": ux.num(r.get("top1_paper")),
                    "top-5 % (paper)": ux.num(r.get("top5_paper")), "params (paper, M)": ux.num(r.get("params_m")),
                    "params (zoo)": ux.fmt_params(p["params"]) if p else "–"})
-    st.dataframe(pd.DataFrame(t5), hide_index=True)
+    st.dataframe(pd.DataFrame(t5), hide_index=True,
+                 column_config={c: st.column_config.NumberColumn(format="%.1f")
+                                for c in ("top-1 % (paper)", "top-5 % (paper)")})
     st.markdown("**Table 6** (as printed in the seed) beside the primary sources")
     t6 = []
     for r in (r for r in seed if r["table"] == "6"):
@@ -128,14 +130,16 @@ def seed_tables(pts: list[dict]) -> None:
                    "primary top-1 %": top1, "params (zoo)": ux.fmt_params(p["params"]) if p else "–",
                    "primary model": f"{r['primary_model']} {r['primary_variant']}",
                    "note": r["note"], "primary source": src})
-    st.dataframe(pd.DataFrame(t6), hide_index=True)
+    st.dataframe(pd.DataFrame(t6), hide_index=True,
+                 column_config={"note": st.column_config.TextColumn(width="large"),
+                                "primary source": st.column_config.TextColumn(width="large")})
     x2 = by_name.get("shufflenet_v2_x2_0")
     x1 = by_name.get("shufflenet_v2_x1_0")
     if x2 and x1:
         st.warning(f"Seed Table 6 prints **ShuffleNet V2: 75.4 %, 2 M parameters**. A ShuffleNet v2 at that "
                    f"accuracy is the 2× model, which has {ux.fmt_params(x2['params'])} parameters "
                    f"({x2['params']:,} counted by zoo; 7.4 M in Ma et al. 2018, Table 5); the 1× model has "
-                   f"{ux.fmt_params(x1['params'])} and {x1['top1']:.1f} % top-1 ({x1['source'].split(' — ')[0]}).")
+                   f"{ux.fmt_params(x1['params'])} and {x1['top1']:.1f} % top-1 ({x1['source'].split(':')[0]}).")
 
 def main() -> None:
     st.title("📈 Accuracy against cost")

@@ -114,8 +114,26 @@ def compound_section(alpha, beta, gamma, phi, preset, unit) -> None:
     memory_note(s)
     if preset:
         official(preset, s, unit)
-    st.markdown("**The scaled stage table** (Table 1 of the paper, B0 → this network)")
-    st.dataframe(stage_frame(b["w"], b["d"]), hide_index=True)
+    left, right = st.columns([1, 1.1])
+    with left:
+        st.markdown("**The scaled stage table** (Table 1 of the paper, B0 → this network)")
+        st.dataframe(stage_frame(b["w"], b["d"]), hide_index=True)
+    with right:
+        rows = factor_rows(alpha, beta, gamma, b0["total_macs"])
+        st.plotly_chart(ux.factor_figure(rows, (phi, factor, actual)), key="factors")
+
+
+def factor_rows(alpha, beta, gamma, b0_macs: float) -> list[tuple[float, float, float]]:
+    """(φ, predicted factor, actual factor) for φ = 0…7 with these coefficients (buildable ones only)."""
+    rows = []
+    for k in range(8):
+        try:
+            _, _, r = eff.compound_coefficients(float(k), alpha, beta, gamma)
+        except ValueError:
+            continue
+        t = state.totals("efficientnet", r, state.compound_overrides(alpha, beta, gamma, k))
+        rows.append((k, cost_factor(alpha, beta, gamma, k), t["total_macs"] / b0_macs))
+    return rows
 
 
 def memory_note(s: dict) -> None:
@@ -140,7 +158,7 @@ def official(preset: str, s: dict, unit: str) -> None:
     top1 = mi.figures.get("top1_paper")
     st.info(f"**Official {preset}** (reference table): width ×{w}, depth ×{d}, {r} px → "
             f"{ux.fmt_params(o['total_params'])} parameters, {ux.fmt_ops(o['total_macs'], unit)}"
-            + (f", {top1.value:.1f} % top-1 [{ux.short_source(top1.source)}]" if top1 else "")
+            + (f", {top1.value:.1f} % top-1 [{ux.short_source(top1.source, 'paper')}]" if top1 else "")
             + f". The formula network above: {ux.fmt_params(s['total_params'])} parameters, "
               f"{ux.fmt_ops(s['total_macs'], unit)}.")
 
@@ -208,7 +226,7 @@ def one_dimension_section(unit: str) -> None:
         if top1:
             points.append({"name": name, "family": "EfficientNet B0–B7 (compound)",
                            "macs": ux.ops(state.totals(name)["total_macs"], unit), "top1": top1.value,
-                           "source": ux.short_source(top1.source)})
+                           "source": ux.short_source(top1.source, "paper")})
     st.plotly_chart(ux.pareto_figure(points, "macs", unit, frontier=False,
                                      title=f"Compound scaling: published top-1 against computed {unit}"),
                     key="compound_points")

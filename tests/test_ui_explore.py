@@ -295,3 +295,26 @@ def test_short_source_keeps_parentheses_whole():
 def test_every_registered_family_gets_its_own_colour():
     colors = ux.family_colors(zoo.info(n).family for n in zoo.list_models())
     assert len(set(colors.values())) == len(colors)
+
+
+def test_short_source_picks_the_clause_of_the_figure():
+    src = "paper: He'16 Table 3 err 22.85/6.71 (10-crop); torchvision 0.29.1 wheel Weights meta; timm@aa4b results"
+    assert ux.short_source(src, "torchvision") == "torchvision 0.29.1 wheel Weights meta"
+    assert ux.short_source(src, "timm") == "timm@aa4b results"
+    assert ux.short_source(src, "nothing") == "paper: He'16 Table 3 err 22.85/6.71 (10-crop)"
+    row = {"model": "ResNet-50", "variant": "v1.5", "top1_paper": "", "top1_torchvision": "76.13",
+           "top1_timm": "", "source": src}
+    assert ux.published_top1(row) == (76.13, "torchvision weights, ResNet-50 v1.5: torchvision 0.29.1 wheel Weights meta")
+
+
+def test_timeline_labels_do_not_sit_on_each_other():
+    rows = [{"model": "a", "year": 2019, "dx": -0.25, "top1": 75.2},
+            {"model": "b", "year": 2019, "dx": 0.0, "top1": 76.3},
+            {"model": "c", "year": 2019, "dx": 0.25, "top1": 84.4}]
+    assert ux.label_positions(rows, 55) == {"a": "top center", "b": "bottom center", "c": "top center"}
+
+
+def test_factor_figure_series():
+    fig = ux.factor_figure([(0, 1.0, 1.0), (1, 1.92, 2.57)], current=(1, 1.92, 2.57))
+    assert [t.name for t in fig.data] == ["predicted (α·β²·γ²)^φ", "built network (exact MACs / B0's)", "this φ"]
+    assert list(fig.data[1].y) == [1.0, 2.57] and fig.layout.yaxis.type == "log"

@@ -200,11 +200,10 @@ def compare_stages(a_groups: Sequence[dict], b_groups: Sequence[dict], unit: str
 
 # --- figures ----------------------------------------------------------------------------------
 
-# 20 distinguishable colours (D3 category10 + its darker/lighter companions), so no two of the
-# zoo's ~15 families share one.
+# 20 colours of clearly different hue or lightness, so no two of the zoo's ~15 families look alike.
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-           "#bcbd22", "#17becf", "#393b79", "#e6550d", "#31a354", "#843c39", "#7b4173", "#636363",
-           "#8ca252", "#3182bd", "#fd8d3c", "#de9ed6"]
+           "#bcbd22", "#17becf", "#1a237e", "#f2c200", "#222222", "#00796b", "#c2185b", "#7cb342",
+           "#64b5f6", "#ff8a65", "#b39ddb", "#a1887f"]
 
 
 def family_colors(families: Iterable[str]) -> dict[str, str]:
@@ -242,12 +241,14 @@ def timeline_figure(rows: Sequence[dict]) -> go.Figure:
     for r in rows:
         by_family.setdefault(r["family"], []).append(r)
     max_p = max((r["params"] or 0 for r in rows), default=1) or 1
+    where = label_positions(rows, floor)
     for fam, rs in sorted(by_family.items()):
         # jitter models of the same year apart so labels stay readable
         fig.add_scatter(
             x=[r["year"] + r.get("dx", 0.0) for r in rs],
             y=[r["top1"] if r.get("top1") is not None else floor for r in rs],
-            mode="markers+text", name=fam, text=[r["label"] for r in rs], textposition="top center",
+            mode="markers+text", name=fam, text=[r["label"] for r in rs],
+            textposition=[where[r["model"]] for r in rs],
             marker=dict(color=colors[fam], size=[10 + 40 * math.sqrt((r["params"] or 0) / max_p) for r in rs],
                         line=dict(width=1, color="white"), opacity=0.85),
             customdata=[[r["model"], fmt_params(r["params"] or 0),
@@ -263,6 +264,19 @@ def timeline_figure(rows: Sequence[dict]) -> go.Figure:
         height=520, margin=dict(l=10, r=10, t=50, b=10), legend_title_text="family",
     )
     return fig
+
+
+def label_positions(rows: Sequence[dict], floor: float) -> dict[str, str]:
+    """Put a label below its marker when one placed earlier sits close above the same spot."""
+    placed: list[tuple[float, float, str]] = []
+    out = {}
+    for r in sorted(rows, key=lambda r: (r["year"] + r.get("dx", 0.0), r.get("top1") or floor)):
+        x, y = r["year"] + r.get("dx", 0.0), r.get("top1") if r.get("top1") is not None else floor
+        clash = any(abs(x - px) < 0.8 and abs(y - py) < 2.5 and pos == "top center" for px, py, pos in placed)
+        pos = "bottom center" if clash else "top center"
+        placed.append((x, y, pos))
+        out[r["model"]] = pos
+    return out
 
 
 def pareto_front(xs: Sequence[float], ys: Sequence[float]) -> list[int]:
@@ -329,6 +343,25 @@ def scaling_curves_figure(curves: dict[str, Sequence[tuple[float, float]]], unit
                       xaxis_title="scaling factor relative to B0 (resolution: r / 224)",
                       yaxis=dict(title=f"{unit} (log scale)", type="log"),
                       height=420, margin=dict(l=10, r=10, t=50, b=10))
+    return fig
+
+
+def factor_figure(rows: Sequence[tuple[float, float, float]], current: tuple[float, float, float] | None = None) -> go.Figure:
+    """Predicted cost factor (α·β²·γ²)^φ against the built network's, per φ: ``(φ, predicted, actual)``."""
+    fig = go.Figure()
+    fig.add_scatter(x=[r[0] for r in rows], y=[r[1] for r in rows], mode="lines", name="predicted (α·β²·γ²)^φ",
+                    line=dict(dash="dot", color="#7f7f7f"), hovertemplate="φ=%{x}<br>predicted %{y:.3g}×<extra></extra>")
+    fig.add_scatter(x=[r[0] for r in rows], y=[r[2] for r in rows], mode="lines+markers",
+                    name="built network (exact MACs / B0's)", line=dict(color="#ff7f0e"),
+                    hovertemplate="φ=%{x}<br>actual %{y:.3g}×<extra></extra>")
+    if current is not None:
+        fig.add_scatter(x=[current[0]], y=[current[2]], mode="markers", name="this φ",
+                        marker=dict(size=14, symbol="star", color="#d62728"),
+                        hovertemplate="φ=%{x}<br>actual %{y:.3g}×<extra></extra>")
+    fig.update_layout(title="Cost factor over B0: the formula against the network actually built",
+                      xaxis_title="φ", yaxis=dict(title="× B0's MACs (log scale)", type="log"),
+                      height=380, margin=dict(l=10, r=10, t=50, b=10),
+                      legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
     return fig
 
 
@@ -420,14 +453,26 @@ def num(s) -> float | None:
         return None
 
 
-def short_source(source: str) -> str:
-    """The first clause of a published.csv source (up to a ``;`` outside parentheses)."""
-    depth = 0
+def clauses(source: str) -> list[str]:
+    """A published.csv source split at the ``;`` that are outside parentheses."""
+    out, depth, start = [], 0, 0
     for i, ch in enumerate(source):
         depth += (ch == "(") - (ch == ")")
         if ch == ";" and depth == 0:
-            return source[:i].strip()
-    return source.strip()
+            out.append(source[start:i].strip())
+            start = i + 1
+    out.append(source[start:].strip())
+    return [c for c in out if c]
+
+
+def short_source(source: str, keyword: str = "") -> str:
+    """The clause of a source that mentions ``keyword`` (default: the first clause)."""
+    parts = clauses(source) or [source.strip()]
+    if keyword:
+        for c in parts:
+            if keyword.lower() in c.lower():
+                return c
+    return parts[0]
 
 
 def published_top1(row: dict | None, prefer: str = "paper") -> tuple[float | None, str]:
@@ -442,13 +487,14 @@ def published_top1(row: dict | None, prefer: str = "paper") -> tuple[float | Non
     src = row.get("source", "")
     if "not verified" in src.lower():
         return None, "not verified: " + src
-    order = [("top1_paper", "paper"), ("top1_torchvision", "torchvision weights"), ("top1_timm", "timm weights")]
+    order = [("top1_paper", "paper", "paper"), ("top1_torchvision", "torchvision weights", "torchvision"),
+             ("top1_timm", "timm weights", "timm")]
     if prefer == "weights":
         order = order[1:] + order[:1]
-    for col, what in order:
+    for col, what, keyword in order:
         v = num(row.get(col))
         if v is not None:
-            return v, f"{what}: {row['model']} {row['variant']} — {src}"
+            return v, f"{what}, {row['model']} {row['variant']}: {short_source(src, keyword)}"
     return None, "no top-1 published"
 
 
