@@ -74,3 +74,26 @@ def test_explorer_url_keeps_the_view(page, app_url):
     thumb.wait_for()
     assert thumb.get_attribute("aria-valuetext") == "227"
     fresh.close()
+
+
+def test_timeline_chart_point_opens_the_explorer(page, app_url):
+    """Clicking ResNet-50's marker on the chart switches to the explorer on resnet50; going back stays home."""
+    open_page(page, app_url + "/", "CNN Atlas: the ImageNet story")
+    page.wait_for_selector(".js-plotly-plot .scatterlayer .point", timeout=60_000)
+    page.wait_for_timeout(1000)
+    texts = page.locator(".js-plotly-plot .scatterlayer text")
+    labels = [texts.nth(k).text_content() for k in range(texts.count())]
+    label = texts.nth(labels.index("ResNet-50")).bounding_box()
+    points = page.locator(".js-plotly-plot .scatterlayer .point")
+    boxes = [points.nth(k).bounding_box() for k in range(points.count())]
+    cx = label["x"] + label["width"] / 2
+    # the marker is the one straight above or below its label
+    best = min(boxes, key=lambda b: abs(b["x"] + b["width"] / 2 - cx) * 10
+               + min(abs(b["y"] - label["y"] - label["height"]), abs(b["y"] + b["height"] - label["y"])))
+    page.mouse.click(best["x"] + best["width"] / 2, best["y"] + best["height"] / 2)
+    page.wait_for_url(re.compile(r"/explorer\?.*model=resnet50"), timeout=30_000)
+    page.get_by_text("Deep Residual Learning for Image Recognition").first.wait_for(timeout=60_000)
+    page.get_by_role("link", name="Timeline").first.click()
+    page.get_by_text("2015 · ResNet-50").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(2000)
+    assert "/explorer" not in page.url
