@@ -109,13 +109,20 @@ def gradients() -> None:
     st.dataframe(spread, hide_index=True, width="stretch")
     st.caption(f"Input: {r['what']}. Computed {entry['when']} in {entry['seconds']:.1f} s on {r['machine']}. "
                "plain-101 is the zoo's ResNet-101 built with `shortcut=False` (no additions, no projections).")
+    spreads = {k: L.grad_spread(v, value) for k, v in r["series"].items()}
+    pairs = [(p, q) for p, q in (("plain-34", "ResNet-34"), ("plain-101", "ResNet-101")) if p in spreads and q in spreads]
+    wider = all(spreads[p] > spreads[q] for p, q in pairs)
+    grows = all(v[0][value] > v[-2][value] for k, v in r["series"].items() if k.startswith("plain"))
+    facts = "; ".join(f"{p}: ×{spreads[p]:.3g} between its largest and smallest layer, {q}: ×{spreads[q]:.3g}"
+                      for p, q in pairs)
     st.markdown(
-        "**What this shows.** With batch normalisation the plain nets' gradients do not vanish — He et al. "
-        "checked exactly that (§4.1) — they do the opposite: the norm grows layer by layer towards the input, "
-        "by orders of magnitude in the deeper plain net, so no single learning rate suits every layer. "
-        "With shortcuts the gradient reaches each block directly through the identity path and the "
-        "per-layer norms stay within a much narrower range. (Exploding gradients under batch norm at "
-        "initialisation are analysed by Yang et al. 2019, arXiv 1902.08129.)")
+        f"**What this shows** ({facts}). "
+        + ("With batch normalisation the plain nets' gradients do not vanish — He et al. checked that (§4.1) — "
+           "they grow layer by layer towards the input. " if grows else "")
+        + ("Without shortcuts the per-layer gradient norms spread over a much wider range, so no single learning "
+           "rate suits every layer; with shortcuts each block also receives the gradient directly through the "
+           "identity path. " if wider else "Here the shortcut did not narrow the spread of gradient norms. ")
+        + "(Exploding gradients under batch norm at initialisation: Yang et al. 2019, arXiv 1902.08129.)")
 
 
 def training() -> None:
