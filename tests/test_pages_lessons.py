@@ -101,3 +101,20 @@ def test_resnet_rs_marks_unverified_steps_and_counts_macs():
     assert round(rs420["GMACs (engine)"], 1) == 63.9   # published.csv: 63.942 GMACs at 320
     assert rs420["GFLOPs = 2 × GMACs"] == pytest.approx(2 * rs420["GMACs (engine)"], abs=0.011)
     assert any("equal the reference" in s.value for s in at.success)
+
+
+@pytest.mark.parametrize("name, qp", [
+    ("conv_cost.py", {"k": "abc", "groups": "999999"}),
+    ("conv_cost.py", {"h": "2", "k": "5"}),
+    ("shufflenet_guidelines.py", {"size": "99", "threads": "x"}),
+    ("inception.py", {"module": "nope", "n": "4", "irblock": "zzz"}),
+])
+def test_bad_url_values_do_not_crash(name, qp):
+    at = page(name)
+    at.query_params.update(qp)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    if qp.get("k") == "5":
+        assert any("does not fit" in e.value for e in at.error)
+    if qp.get("k") == "abc":
+        assert any("k=abc" in w.value for w in at.warning)
