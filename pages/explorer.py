@@ -17,18 +17,44 @@ RES_MIN, RES_MAX = 32, 1024
 SHADES = {"MACs share": "macs", "parameter share": "params", "none": None}
 
 
-def _reset_after_family() -> None:
-    for k in ("model", "res", "width", "phi", "block", "vs"):
-        st.session_state.pop(k, None)
+# Widgets bound to the URL re-read the address bar when their state is dropped, so a change of
+# family, model or knob writes the new defaults into st.session_state instead of popping keys.
+
+def default_resolution(model: str, overrides: dict) -> int:
+    """The model's own input side; a knob may change it (φ scales it by γ^φ)."""
+    res = zoo.info(model).resolution
+    if overrides:
+        res = int(getattr(state.meta_model(model, tuple(sorted(overrides.items()))), "resolution", res))
+    return min(max(res, RES_MIN), RES_MAX)
 
 
-def _reset_after_model() -> None:
-    for k in ("res", "width", "phi", "block", "vs"):
-        st.session_state.pop(k, None)
+def _defaults_for(model: str) -> None:
+    knobs = state.knobs(model)
+    for knob, (key, *_rest) in state.KNOBS.items():
+        if knob in knobs:
+            st.session_state[key] = knobs[knob]
+    st.session_state["res"] = default_resolution(model, {})
 
 
-def _reset_resolution() -> None:
-    st.session_state.pop("res", None)
+def _after_family() -> None:
+    model = state.families()[st.session_state["family"]][0]
+    st.session_state["model"] = model
+    _defaults_for(model)
+
+
+def _after_model() -> None:
+    _defaults_for(st.session_state["model"])
+
+
+def _after_knob() -> None:
+    model = st.session_state["model"]
+    overrides = {k: st.session_state[key] for k, (key, *_rest) in state.KNOBS.items()
+                 if k in state.knobs(model) and key in st.session_state}
+    overrides = {k: v for k, v in overrides.items() if v != state.knobs(model)[k]}
+    try:
+        st.session_state["res"] = default_resolution(model, overrides)
+    except Exception:  # an unbuildable knob: the page says why on the rerun
+        pass
 
 
 def pick_model() -> tuple[str, int, dict, str]:
@@ -38,32 +64,24 @@ def pick_model() -> tuple[str, int, dict, str]:
     if st.session_state.get("family") not in fams:
         st.session_state.pop("family", None)
     cols = st.columns([1.1, 1.3, 1.5, 1.3, 1.2])
-    family = cols[0].selectbox("Family", list(fams), key="family", bind="query-params",
-                               on_change=_reset_after_family)
-    model = cols[1].selectbox("Model", fams[family], key="model", bind="query-params",
-                              on_change=_reset_after_model)
-    mi = zoo.info(model)
+    family = cols[0].selectbox("Family", list(fams), key="family", bind="query-params", on_change=_after_family)
+    model = cols[1].selectbox("Model", fams[family], key="model", bind="query-params", on_change=_after_model)
     defaults = state.knobs(model)
     overrides = {}
     for knob, default in defaults.items():
         key, label, lo, hi, step = state.KNOBS[knob]
         state.clamp_query_number(key, lo, hi)
         value = cols[3].slider(label, lo, hi, value=float(default), step=step, key=key,
-                               bind="query-params", on_change=_reset_resolution)
+                               bind="query-params", on_change=_after_knob)
         if value != default:
             overrides[knob] = value
     if not defaults:
         cols[3].caption("No width multiplier or φ for this model: its variants are separate entries.")
-    # A knob may change the model's own resolution (φ scales it by γ^φ): default to that.
-    default_res = mi.resolution
-    if overrides:
-        try:
-            default_res = int(getattr(state.meta_model(model, tuple(sorted(overrides.items()))),
-                                      "resolution", mi.resolution))
-        except Exception as e:
-            st.error(f"Cannot build **{model}** with {overrides}: {e}")
-            st.stop()
-    default_res = min(max(default_res, RES_MIN), RES_MAX)
+    try:
+        default_res = default_resolution(model, overrides)
+    except Exception as e:
+        st.error(f"Cannot build **{model}** with {overrides}: {e}")
+        st.stop()
     state.clamp_query_number("res", RES_MIN, RES_MAX)
     res = cols[2].slider("Input resolution (px)", RES_MIN, RES_MAX, value=default_res, step=1,
                          key="res", bind="query-params",
@@ -88,6 +106,10 @@ def header(model: str, s: dict, unit: str) -> None:
     st.markdown(f"### {model}  \n{paper.authors} ({paper.year}), *{paper.title}*{link}")
     if mi.note:
         st.caption(mi.note)
+    if s.get("unused_params"):
+        st.caption(f"{ux.fmt_params(s['unused_params'])} of the parameters belong to modules that do not run "
+                   "at inference (auxiliary classifiers); they are counted in the total, as the reference "
+                   "implementation counts them, but carry no MACs.")
     m = st.columns(4)
     m[0].metric("Parameters", ux.fmt_params(s["total_params"]), help=f"{s['total_params']:,} (zoo.analyze)")
     m[1].metric(unit, ux.fmt_ops(s["total_macs"], unit),
@@ -141,8 +163,9 @@ def diagrams(model: str, res: int, overrides: dict, s: dict) -> None:
 def layer_table(model: str, s: dict, unit: str) -> None:
     df = ux.layers_frame(s["records"])
     c1, c2 = st.columns([2, 1])
-    kinds = c1.multiselect("Layer kinds", sorted(df["kind"].dropna().unique()), key="kinds")
-    text = c2.text_input("Name, block or type contains", key="q", placeholder="e.g. layer3, MBConv")
+    kinds = c1.multiselect("Layer kinds", sorted(df["kind"].dropna().unique()), key="kinds", bind="query-params")
+    text = c2.text_input("Name, block or type contains", key="q", placeholder="e.g. layer3, MBConv",
+                         bind="query-params")
     view = ux.filter_layers(df, kinds, text)
     cost = "macs" if unit == "MACs" else "flops"
     shown = view.drop(columns=["flops" if unit == "MACs" else "macs"])
@@ -168,14 +191,20 @@ def charts(s: dict, unit: str) -> None:
     st.dataframe(ux.groups_frame(s["by_stage"], unit), hide_index=True)
 
 
+def _after_partner() -> None:
+    st.session_state["vsres"] = zoo.info(st.session_state["vs"]).resolution
+
+
 def compare(model: str, s: dict, unit: str) -> None:
     names = zoo.list_models()
     other_default = "efficientnet_b0" if model != "efficientnet_b0" else "resnet50"
     c1, c2 = st.columns([1, 1])
     other = c1.selectbox("Compare with (B)", names, index=names.index(other_default) if other_default in names else 0,
-                         key="vs", bind="query-params")
+                         key="vs", bind="query-params", on_change=_after_partner)
     oi = zoo.info(other)
-    ores = c2.number_input("B's resolution (px)", RES_MIN, RES_MAX, value=oi.resolution, key=f"vsres_{other}")
+    state.clamp_query_number("vsres", RES_MIN, RES_MAX)
+    ores = c2.number_input("B's resolution (px)", RES_MIN, RES_MAX, value=oi.resolution, key="vsres",
+                           bind="query-params")
     b = load(other, int(ores), {})
     if b is None:
         return

@@ -97,3 +97,24 @@ def test_timeline_chart_point_opens_the_explorer(page, app_url):
     page.get_by_text("2015 · ResNet-50").first.wait_for(timeout=60_000)
     page.wait_for_timeout(2000)
     assert "/explorer" not in page.url
+
+
+def choose(page, label: str, option: str):
+    page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first.click()
+    page.get_by_role("option", name=option, exact=True).first.click()
+
+
+def test_changing_model_resets_url_bound_resolution_and_knobs(page, app_url):
+    """A resolution or φ kept in the URL belongs to the model: a new model starts from its own."""
+    open_page(page, app_url + "/explorer?model=resnet34&res=227", "Deep Residual Learning")
+    choose(page, "Model", "resnet50")
+    page.get_by_text("4.09 GMACs").first.wait_for(timeout=60_000)        # ResNet-50 at its 224 px
+    page.wait_for_timeout(1000)
+    assert "res=" not in page.url and "model=resnet50" in page.url
+    open_page(page, app_url + "/explorer?model=efficientnet&phi=2", "EfficientNet: Rethinking")
+    assert page.get_by_role("slider").first.get_attribute("aria-valuetext") == "296"
+    choose(page, "Model", "efficientnet_b1")
+    page.get_by_text("official coefficients: width ×1.0, depth ×1.1").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)
+    assert "phi=" not in page.url and "res=" not in page.url
+    assert page.get_by_role("slider").first.get_attribute("aria-valuetext") == "240"

@@ -159,6 +159,20 @@ def test_explorer_compare_two_models():
     a3 = next(r for r in a.by_stage() if r["group"] == "layer3")
     b3 = next(r for r in b.by_stage() if r["group"] == "layer3")
     assert stages.loc["layer3", "MACs A"] == a3["macs"] and stages.loc["layer3", "MACs B"] == b3["macs"]
+    at.selectbox(key="vs").set_value("resnetrs50").run()                # B's resolution follows B
+    assert not at.exception and at.number_input(key="vsres").value == 160
+    totals = frame(at, "quantity").set_index("quantity")
+    assert parse_si(totals.loc["MACs", "B"]) == pytest.approx(zoo.analyze("resnetrs50", 160).total_macs, rel=5e-3)
+
+
+def test_explorer_model_change_resets_resolution_and_knobs():
+    at = run("explorer.py", model="efficientnet", phi=2.0)
+    at.selectbox(key="model").set_value("efficientnet_b3").run()
+    assert not at.exception and at.slider(key="res").value == 300
+    assert_totals(at, zoo.analyze("efficientnet_b3"))
+    at.selectbox(key="family").set_value("MobileNet").run()
+    assert at.selectbox(key="model").value == "mobilenet_v1" and at.slider(key="res").value == 224
+    assert at.slider(key="width").value == 1.0
 
 
 # --- compound-scaling lab ---------------------------------------------------------------------
