@@ -103,7 +103,7 @@ def filters(p: dict) -> None:
     st.subheader("The filters")
     st.plotly_chart(L.filters_figure(p["c_in"], p["c_out"], p["k"], p["groups"]), width="stretch")
     st.caption("One column per filter (output channel), one row per input channel; a filled cell is one "
-               "k×k (or 1×1) slice of weights. Up to 12 channels each way are drawn.")
+               "k×k (or 1×1) slice of weights. Beyond 12 channels an even sample is drawn, with the true channel numbers on the axes.")
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
