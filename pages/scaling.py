@@ -114,13 +114,10 @@ def compound_section(alpha, beta, gamma, phi, preset, unit) -> None:
     memory_note(s)
     if preset:
         official(preset, s, unit)
-    left, right = st.columns([1, 1.1])
-    with left:
-        st.markdown("**The scaled stage table** (Table 1 of the paper, B0 → this network)")
-        st.dataframe(stage_frame(b["w"], b["d"]), hide_index=True)
-    with right:
-        rows = factor_rows(alpha, beta, gamma, b0["total_macs"])
-        st.plotly_chart(ux.factor_figure(rows, (phi, factor, actual)), key="factors")
+    st.markdown("**The scaled stage table** (Table 1 of the paper, B0 → this network)")
+    st.dataframe(stage_frame(b["w"], b["d"]), hide_index=True)
+    rows = factor_rows(alpha, beta, gamma, b0["total_macs"])
+    st.plotly_chart(ux.factor_figure(rows, (phi, factor, actual)), key="factors")
 
 
 def factor_rows(alpha, beta, gamma, b0_macs: float) -> list[tuple[float, float, float]]:

@@ -312,6 +312,8 @@ def test_timeline_labels_do_not_sit_on_each_other():
             {"model": "b", "year": 2019, "dx": 0.0, "top1": 76.3},
             {"model": "c", "year": 2019, "dx": 0.25, "top1": 84.4}]
     assert ux.label_positions(rows, 55) == {"a": "top center", "b": "bottom center", "c": "top center"}
+    rows[0]["label_position"] = "bottom center"                     # the curator's choice wins
+    assert ux.label_positions(rows, 55) == {"a": "bottom center", "b": "top center", "c": "top center"}
 
 
 def test_factor_figure_series():

@@ -267,13 +267,14 @@ def timeline_figure(rows: Sequence[dict]) -> go.Figure:
 
 
 def label_positions(rows: Sequence[dict], floor: float) -> dict[str, str]:
-    """Put a label below its marker when one placed earlier sits close above the same spot."""
+    """Label positions: the one timeline.csv gives (``label_position``), else above the marker
+    unless a label placed earlier sits close above the same spot, then below."""
     placed: list[tuple[float, float, str]] = []
     out = {}
     for r in sorted(rows, key=lambda r: (r["year"] + r.get("dx", 0.0), r.get("top1") or floor)):
         x, y = r["year"] + r.get("dx", 0.0), r.get("top1") if r.get("top1") is not None else floor
         clash = any(abs(x - px) < 0.8 and abs(y - py) < 2.5 and pos == "top center" for px, py, pos in placed)
-        pos = "bottom center" if clash else "top center"
+        pos = r.get("label_position") or ("bottom center" if clash else "top center")
         placed.append((x, y, pos))
         out[r["model"]] = pos
     return out
@@ -359,9 +360,10 @@ def factor_figure(rows: Sequence[tuple[float, float, float]], current: tuple[flo
                         marker=dict(size=14, symbol="star", color="#d62728"),
                         hovertemplate="φ=%{x}<br>actual %{y:.3g}×<extra></extra>")
     fig.update_layout(title="Cost factor over B0: the formula against the network actually built",
-                      xaxis_title="φ", yaxis=dict(title="× B0's MACs (log scale)", type="log"),
-                      height=380, margin=dict(l=10, r=10, t=50, b=10),
-                      legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+                      xaxis_title="φ", yaxis=dict(title="× B0's MACs (log scale)", type="log",
+                                                  tickvals=[1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]),
+                      height=420, margin=dict(l=10, r=10, t=50, b=10),
+                      legend=dict(orientation="h", y=-0.2, x=0, yanchor="top"))
     return fig
 
 
@@ -519,5 +521,6 @@ def timeline_rows(timeline: Sequence[dict], published: dict, params: dict, famil
             "top1": top1, "top1_source": src, "params": params.get(t["model"]),
             "event": t["event"], "event_source": t["event_source"],
             "idea": t["idea"], "idea_source": t["idea_source"],
+            "label_position": t.get("label_position") or "",
         })
     return rows
