@@ -65,7 +65,7 @@ def controls(state: ul.StreamState) -> str:
     return name
 
 
-@st.fragment(run_every=0.5)
+@st.fragment(run_every=1.0)
 def readout(state: ul.StreamState) -> None:
     rec = state.latest
     if rec is None or time.perf_counter() - rec["time"] > 3.0:
@@ -74,11 +74,14 @@ def readout(state: ul.StreamState) -> None:
         return
     c = st.columns(4)
     c[0].metric("Top-1", rec["label"], f"{rec['prob'] * 100:.0f} %", delta_color="off", delta_arrow="off")
-    c[1].metric("Processed frames per second", f"{rec['fps']:.1f}")
+    c[1].metric("Processed frames per second", f"{rec['fps']:.1f}",
+                help="The browser may send fewer or smaller frames when its own CPU is busy.")
     c[2].metric("Time per frame", f"{rec['ms']:.0f} ms",
                 help="Server side: preprocessing + model + drawing (+ Grad-CAM when due).")
     c[3].metric("Grad-CAM maps computed", f"{rec['cam_frames']}",
                 help=None if rec["cam_ms"] is None else f"last one took {rec['cam_ms']:.0f} ms")
+    st.caption(f"Frames arrive at {rec['size'][0]} × {rec['size'][1]} pixels; {rec['frame']} "
+               "processed in this session so far.")
 
 
 def main() -> None:

@@ -412,6 +412,7 @@ def _process_frame(frame, engine: Engine, state: StreamState):
         "prob": top[0].prob,
         "top5": [(t.label, t.prob) for t in top],
         "fps": fps,
+        "size": (frame.width, frame.height),
         "ms": (end - start) * 1000.0,
         "model_ms": (model_done - start) * 1000.0,
         "cam_ms": cam_ms,
