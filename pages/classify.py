@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "assets" / "samples"
 SOURCES = ("Sample photo", "Upload", "Webcam snapshot")
 METHODS = ("Grad-CAM", "Integrated Gradients", "Occlusion")
+DEFAULT_SAMPLE = "coffee"
 
 
 # --- cached resources: one model instance per (model, device), shared by every session ---------
@@ -122,14 +123,17 @@ def offer_download(missing: list[str]) -> None:
 
 def pick_image() -> tuple[str, bytes | None]:
     """(display name, file bytes) from the chosen source; bytes None while nothing is chosen."""
-    source = st.radio("Image", SOURCES, horizontal=True, key="source")
+    source = st.radio("Image", SOURCES, horizontal=True, key="source", bind="query-params")
     if source == "Sample photo":
-        samples = sorted(SAMPLES.glob("*.png")) + sorted(SAMPLES.glob("*.jpg"))
+        samples = {p.stem: p for p in sorted(SAMPLES.glob("*.png")) + sorted(SAMPLES.glob("*.jpg"))}
         if not samples:
             st.warning(f"No sample photos in {SAMPLES.relative_to(ROOT)}: upload an image instead.")
             return "", None
-        path = st.selectbox("Sample", samples, format_func=lambda p: p.stem, key="sample")
-        return path.name, path.read_bytes()
+        names = sorted(samples, key=lambda n: n != DEFAULT_SAMPLE)
+        if st.session_state.get("sample") not in names:
+            st.session_state.pop("sample", None)
+        name = st.selectbox("Sample", names, key="sample", bind="query-params")
+        return samples[name].name, samples[name].read_bytes()
     if source == "Upload":
         up = st.file_uploader("JPEG, PNG, WebP, BMP or GIF (first frame)", type=list(uc.UPLOAD_TYPES),
                               key="upload")
@@ -197,8 +201,11 @@ def side_by_side(statuses: list[uc.ModelStatus], decoded: uc.Decoded, first: str
     st.subheader("Side by side")
     available = [s.name for s in statuses if s.ok]
     if len(available) < 2:
-        st.info("Only one model has weights on this machine. Put torchvision weights files in the "
-                "torch hub cache (`~/.cache/torch/hub/checkpoints`) to compare architectures.")
+        from zoo.pretrained import checkpoint_dir
+
+        st.info("Only one model has weights on this machine. Download torchvision weights from the "
+                "list of models without weights above (online), or copy the files into the torch "
+                f"hub cache (`{checkpoint_dir()}`), to compare architectures.")
         return
     default = [first] + [n for n in available if n != first][:1]
     names = st.multiselect("Compare two or three models", available, default=default,

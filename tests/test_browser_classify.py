@@ -50,18 +50,23 @@ def write_y4m(photo: Path, path: Path, frames: int = 10, size=(640, 480), fps: i
 
 
 @pytest.fixture(scope="module")
-def camera_browser(tmp_path_factory):
-    """Chromium whose webcam plays the coffee photo, camera permission granted without a prompt."""
+def playwright():
     require_chromium()
     from playwright.sync_api import sync_playwright
 
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def camera_browser(playwright, tmp_path_factory):
+    """Chromium whose webcam plays the coffee photo, camera permission granted without a prompt."""
     y4m = write_y4m(SAMPLE, tmp_path_factory.mktemp("camera") / "coffee.y4m")
     args = CHROMIUM_ARGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
                             f"--use-file-for-fake-video-capture={y4m}"]
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
-        yield b
-        b.close()
+    b = playwright.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+    yield b
+    b.close()
 
 
 @pytest.fixture(scope="module")
@@ -141,31 +146,27 @@ def test_live_stream_shows_espresso_and_frame_rate(camera_browser, server):
         ctx.close()
 
 
-def test_camera_denied_is_explained_and_the_session_goes_on(server):
-    """No fake-UI flag and no permission: getUserMedia is refused; the page says so, and the
-    session still classifies a sample photo."""
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + [
-            "--use-fake-device-for-media-stream", "--deny-permission-prompts"], headless=True)
-        ctx, page = new_page(b)
-        try:
-            open_page(page, server, "Live webcam")
-            frame = page.frame_locator('iframe[title*="streamlit_webrtc"]').first
-            frame.get_by_role("button", name="START").click(timeout=60_000)
-            frame.get_by_text(re.compile("NotAllowedError")).wait_for(timeout=30_000)
-            # the page explains what the component's error means and what to do
-            help_text = page.get_by_text(re.compile("means the browser blocked the camera")).first
-            assert help_text.is_visible()
-            screenshot(page, "live_camera_denied")
-            # the same session goes on: the classify page still works
-            page.get_by_role("link", name=re.compile("Classify an image")).click()
-            wait_for_app(page, 120_000)
-            metric = page.locator('[data-testid="stMetric"]').filter(has_text="Top-1").first
-            metric.wait_for(timeout=120_000)
-            assert metric.inner_text().strip()
-        finally:
-            ctx.close()
-            b.close()
+def test_camera_denied_is_explained_and_the_session_goes_on(playwright, server):
+    """No fake-UI flag and prompts denied: getUserMedia is refused; the page says what that means,
+    and the same session still classifies on the other page."""
+    b = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + [
+        "--use-fake-device-for-media-stream", "--deny-permission-prompts"], headless=True)
+    ctx, page = new_page(b)
+    try:
+        open_page(page, server, "Live webcam")
+        frame = page.frame_locator('iframe[title*="streamlit_webrtc"]').first
+        frame.get_by_role("button", name="START").click(timeout=60_000)
+        frame.get_by_text(re.compile("NotAllowedError")).wait_for(timeout=30_000)
+        # the page explains what the component's error means and what to do
+        help_text = page.get_by_text(re.compile("means the browser blocked the camera")).first
+        assert help_text.is_visible()
+        screenshot(page, "live_camera_denied")
+        # the same session goes on: the classify page still works
+        page.get_by_role("link", name=re.compile("Classify an image")).click()
+        wait_for_app(page, 120_000)
+        metric = page.locator('[data-testid="stMetric"]').filter(has_text="Top-1").first
+        metric.wait_for(timeout=120_000)
+        assert metric.inner_text().strip()
+    finally:
+        ctx.close()
+        b.close()

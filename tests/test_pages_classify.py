@@ -49,9 +49,9 @@ def upload(at: AppTest, name: str, data: bytes, mime: str = "application/octet-s
 
 
 def test_sample_photos_classified(at):
-    at.selectbox(key="sample").select(SAMPLES / "coffee.png").run()
+    at.selectbox(key="sample").select("coffee").run()
     assert top1(at) == "espresso"
-    at.selectbox(key="sample").select(SAMPLES / "chelsea.png").run()
+    at.selectbox(key="sample").select("chelsea").run()
     assert top1(at) in ("tiger cat", "Egyptian cat", "tabby")
     times = [m.value for m in at.metric if m.label == "Time per image"]
     assert times and times[0].endswith("ms") and float(times[0].split()[0]) > 0
@@ -95,7 +95,7 @@ def test_bad_input_gives_a_message_and_the_session_goes_on(at, case):
 
 
 def test_gradcam_then_occlusion(at):
-    at.selectbox(key="sample").select(SAMPLES / "coffee.png").run()
+    at.selectbox(key="sample").select("coffee").run()
     assert at.radio(key="method").value == "Grad-CAM"
     captions = image_captions(at)
     assert any("Grad-CAM on `" in c for c in captions), captions
@@ -111,7 +111,7 @@ def test_gradcam_then_occlusion(at):
 
 
 def test_explain_another_class(at):
-    at.selectbox(key="sample").select(SAMPLES / "coffee.png").run()
+    at.selectbox(key="sample").select("coffee").run()
     options = at.selectbox(key="target").options
     assert len(options) == 5 and options[0].startswith("espresso")
     at.selectbox(key="target").select(options[1]).run()
@@ -168,7 +168,7 @@ def test_side_by_side_prediction_confidence_time_macs(hub):
     import json
 
     at = AppTest.from_file(PAGE, default_timeout=180).run()
-    at.selectbox(key="sample").select(SAMPLES / "coffee.png").run()
+    at.selectbox(key="sample").select("coffee").run()
     at.multiselect(key="compare").set_value(["efficientnet_lite0", "mobilenet_v2"]).run()
     assert not at.exception, [e.value for e in at.exception]
     df = at.dataframe[-1].value
@@ -190,3 +190,13 @@ def test_download_offline_says_why(hub):
     msg = " ".join(errors(at))
     assert "resnet18" in msg and "could not download" in msg, msg
     assert top1(at)  # the page still classifies
+
+
+def test_default_sample_and_url_state():
+    at = AppTest.from_file(PAGE, default_timeout=180).run()
+    assert at.selectbox(key="sample").value == "coffee" and top1(at) == "espresso"
+    linked = AppTest.from_file(PAGE, default_timeout=180)
+    linked.query_params["sample"] = "chelsea"
+    linked.run()
+    assert linked.selectbox(key="sample").value == "chelsea"
+    assert top1(linked) in ("tiger cat", "Egyptian cat", "tabby")
