@@ -2,7 +2,6 @@
 every bad input of the issue giving a clear message while the session keeps working."""
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest

@@ -239,8 +239,8 @@ def stream_threads(env: Mapping[str, str] | None = None, cpus: int | None = None
 
     The stream is not the only work: WebRTC decodes and re-encodes every frame on the server, and
     on a laptop the browser encodes, decodes and draws on the same cores. OpenMP threads that
-    outnumber the free cores spin against that work; measured on 2 busy cores, Lite0 took
-    19-27 ms a frame on one thread and 54-143 ms on two (benchmarks/bench_live.py).
+    outnumber the free cores spin against that work: ``benchmarks/bench_live.py frames`` on 2 cores
+    shared with other jobs (load ~5) gave 42.5 frames/s on one thread and 19.6 on two.
     """
     env = os.environ if env is None else env
     value = env.get(THREADS_ENV, "")
