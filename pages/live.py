@@ -57,7 +57,7 @@ def controls(state: ul.StreamState) -> str:
     names = available()
     if st.session_state.get("live_model") not in names:
         st.session_state.pop("live_model", None)
-    name = cols[0].selectbox("Model", names, key="live_model")
+    name = cols[0].selectbox("Model", names, key="live_model", bind="query-params")
     state.cam = cols[1].toggle("Grad-CAM overlay", key="live_cam",
                                help="Recomputed as often as the stream can afford; the last map "
                                     "is reused in between.")

@@ -337,3 +337,25 @@ def test_other_explanations_have_the_input_shape(lite0, method):
     else:
         heat = uc.occlusion(lite0.model, x, 967, base, window=56, stride=56)
     assert heat.shape == (224, 224) and np.isfinite(heat).all() and heat.max() == pytest.approx(1)
+
+
+# --- download progress ---------------------------------------------------------------------------
+
+def test_weights_url_only_for_torchvision_twins():
+    assert uc.weights_url("resnet18") == "https://download.pytorch.org/models/resnet18-f37072fd.pth"
+    assert uc.weights_url("efficientnet_lite0") is None  # bundled, not downloaded
+    assert uc.weights_url("resnet50_paper") is None  # no torchvision twin
+
+
+def test_partial_bytes_counts_only_new_files(tmp_path):
+    (tmp_path / "old.pth").write_bytes(b"x" * 10)
+    before = {p.name for p in tmp_path.iterdir()}
+    (tmp_path / "resnet18-f37072fd.pth.1a2b.partial").write_bytes(b"y" * 1234)
+    assert uc.partial_bytes(tmp_path, before) == 1234
+    assert uc.partial_bytes(tmp_path / "missing", set()) == 0
+
+
+def test_progress_text():
+    assert uc.progress_text(5_000_000, 10_000_000) == (0.5, "5.0 of 10.0 MB (50 %)")
+    assert uc.progress_text(2_500_000, None) == (0.0, "2.5 MB downloaded")
+    assert uc.progress_text(11, 10)[0] == 1.0
