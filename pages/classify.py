@@ -253,9 +253,17 @@ def main() -> None:
     except uc.BadImage as e:
         st.error(f"**Cannot classify {file_name or 'this image'}.** {e}")
         return
-    pred = show_prediction(clf, decoded)
-    show_explanation(clf, decoded, pred)
-    side_by_side(statuses, decoded, name)
+    try:
+        pred = show_prediction(clf, decoded)
+    except Exception as e:  # noqa: BLE001 -- say what failed; the session goes on
+        st.error(f"**{name}** could not classify {file_name}: {type(e).__name__}: {e}")
+        return
+    for section in (lambda: show_explanation(clf, decoded, pred),
+                    lambda: side_by_side(statuses, decoded, name)):
+        try:
+            section()
+        except Exception as e:  # noqa: BLE001
+            st.error(f"This section failed: {type(e).__name__}: {e}")
 
 
 main()

@@ -359,3 +359,25 @@ def test_progress_text():
     assert uc.progress_text(5_000_000, 10_000_000) == (0.5, "5.0 of 10.0 MB (50 %)")
     assert uc.progress_text(2_500_000, None) == (0.0, "2.5 MB downloaded")
     assert uc.progress_text(11, 10)[0] == 1.0
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "BMP", "GIF"])
+def test_damaged_files_decode_or_are_refused(fmt):
+    """Cut and byte-flipped versions of a valid file: a BadImage or a picture, never a crash."""
+    import random
+
+    rng = random.Random(fmt)
+    data = encode(photo(120, 80), fmt)
+    variants = [data[:cut] for cut in range(0, len(data), max(1, len(data) // 25))]
+    for _ in range(40):
+        d = bytearray(data)
+        for _ in range(rng.randint(1, 8)):
+            d[rng.randrange(len(d))] = rng.randrange(256)
+        variants.append(bytes(d))
+    refused = 0
+    for v in variants:
+        try:
+            assert uc.decode_image(v, "x").image.mode == "RGB"
+        except uc.BadImage:
+            refused += 1
+    assert refused >= 20  # the truncated ones at least

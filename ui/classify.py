@@ -76,6 +76,8 @@ def decode_image(data: bytes, name: str = "the file") -> Decoded:
             raise BadImage(
                 f"{name} is not a JPEG, PNG, WebP, BMP or GIF image (its first bytes are {head!r}). "
                 "Renaming a file does not change its content.") from None
+        except Exception as e:  # noqa: BLE001 -- a malformed header can raise almost anything
+            raise BadImage(f"{name} has a damaged image header ({type(e).__name__}: {e}).") from None
         width, height = im.size
         if width * height > MAX_PIXELS:
             raise BadImage(
@@ -91,11 +93,19 @@ def decode_image(data: bytes, name: str = "the file") -> Decoded:
             decoded.notes.append(f"Animated {im.format}: the first of {frames} frames is classified.")
         try:
             im.load()
-        except (OSError, SyntaxError, ValueError) as e:
+        except Exception as e:  # noqa: BLE001 -- OSError for truncation, others for bad data
             raise BadImage(f"{name} is damaged or truncated and cannot be decoded ({e}).") from None
-    rgb = _to_rgb(im, decoded.notes)
-    rotated = ImageOps.exif_transpose(rgb)
-    if rotated.size != rgb.size or im.getexif().get(0x0112, 1) not in (1, None):
+    try:
+        rgb = _to_rgb(im, decoded.notes)
+    except Exception as e:  # noqa: BLE001
+        raise BadImage(f"{name} uses an image mode ({im.mode}) that cannot be shown as RGB ({e}).") from None
+    try:
+        orientation = im.getexif().get(0x0112, 1)
+        rotated = ImageOps.exif_transpose(rgb) if orientation not in (1, None) else rgb
+    except Exception:  # noqa: BLE001 -- a broken EXIF block: use the pixels as stored
+        orientation, rotated = 1, rgb
+        decoded.notes.append("Its EXIF block is unreadable: the picture is used as stored.")
+    if orientation not in (1, None):
         decoded.notes.append("Rotated upright as its EXIF orientation tag says.")
     rgb = rotated
     rgb, note = limit_aspect(rgb)
