@@ -118,8 +118,11 @@ def main() -> None:
                "Without a camera, the *Classify an image* page takes photos and uploads.")
     readout(state)
     path = "fast path (one box resize)" if eng.fast else "the model's own preprocessing"
-    st.caption(f"{eng.name}: input {eng.norm.size[1]} × {eng.norm.size[0]} via {path}; "
-               f"Grad-CAM on `{eng.cam_layer_name}`.")
+    parts = [f"{eng.name}: input {eng.norm.size[1]} × {eng.norm.size[0]} via {path}",
+             f"Grad-CAM on `{eng.cam_layer_name}`"]
+    if eng.device.type == "cpu":
+        parts.append(f"{eng.threads} CPU thread(s) for the model, the rest for video")
+    st.caption("; ".join(parts) + ".")
 
 
 main()
