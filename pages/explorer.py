@@ -135,29 +135,48 @@ def _resnet50_pair() -> tuple[float | None, float | None]:
         return None, None
 
 
-def diagrams(model: str, res: int, overrides: dict, s: dict) -> None:
+def shading() -> str | None:
+    label = st.radio("Shade by", list(SHADES), horizontal=True, key="shade", bind="query-params")
+    return SHADES[label]
+
+
+def macro_diagram(model: str, res: int, overrides: dict, s: dict) -> None:
+    """The whole network as the papers' tables draw it: stem, stages (width × depth × side), head."""
+    c1, c2 = st.columns([2, 1])
+    with c1:
+        shade = shading()
+    graphviz = c2.toggle("Draw with Graphviz", key="dot", bind="query-params",
+                         help="The same diagram as zoo.diagram.macro_dot's DOT text, laid out by Graphviz "
+                              "in the browser (slower to redraw).")
     ov = tuple(sorted(overrides.items()))
-    shade_label = st.radio("Shade by", list(SHADES), horizontal=True, key="shade", bind="query-params")
-    shade = SHADES[shade_label]
-    left, right = st.columns([1, 1])
-    with left:
-        st.markdown("**Macro view** (stages; shade = share of the total)")
-        try:
-            st.graphviz_chart(state.macro_dot(model, res, ov, shade), width="stretch")
-        except Exception as e:
-            st.error(f"No macro diagram for {model}: {e}")
-    with right:
-        types = {g["group"]: g.get("block_type", "") for g in s["by_block"]}
-        blocks = s.get("blocks") or [g for g in types if types[g] not in ("stem", "head")]
-        if not blocks:
-            st.info("This model has no repeated blocks to zoom into.")
-            return
-        block = st.selectbox("Micro view: block", blocks, key="block", bind="query-params",
-                             format_func=lambda b: f"{b} ({types.get(b, '')})" if types.get(b) else b)
-        try:
-            st.graphviz_chart(state.micro_dot(model, block, res, ov, shade), width="stretch")
-        except Exception as e:
-            st.error(f"No block diagram for {block}: {e}")
+    try:
+        if graphviz:
+            st.graphviz_chart(state.macro_dot(model, res, ov, shade), width="content")
+        else:
+            st.html(ux.macro_html(state.macro_view(model, res, ov, shade), shade, zoo.diagram.shade_color))
+    except Exception as e:
+        st.error(f"No macro diagram for {model}: {e}")
+    st.caption("Stages as the papers' tables group them: block type × repeats, output channels × blocks × "
+               "side, cost of the stage; shaded by its share of the whole network (zoo.diagram).")
+
+
+def block_diagram(model: str, res: int, overrides: dict, s: dict) -> None:
+    """One block's dataflow, as in the papers' block figures."""
+    types = {g["group"]: g.get("block_type", "") for g in s["by_block"]}
+    blocks = s.get("blocks") or [g for g in types if types[g] not in ("stem", "head")]
+    if not blocks:
+        st.info("This model has no repeated blocks to zoom into.")
+        return
+    c1, c2 = st.columns([1, 2])
+    block = c1.selectbox("Block", blocks, key="block", bind="query-params",
+                         format_func=lambda b: f"{b} ({types.get(b, '')})" if types.get(b) else b)
+    with c2:
+        shade = shading()
+    try:
+        st.graphviz_chart(state.micro_dot(model, block, res, tuple(sorted(overrides.items())), shade),
+                          width="content")
+    except Exception as e:
+        st.error(f"No block diagram for {block}: {e}")
 
 
 def layer_table(model: str, s: dict, unit: str) -> None:
@@ -227,12 +246,15 @@ def main() -> None:
         return
     header(model, s, unit)
     # Tabs bound to the URL run lazily: only the open tab's section is computed.
-    tabs = st.tabs(["Diagrams", "Layers", "Charts", "Compare"], key="view", bind="query-params")
-    sections = (lambda: diagrams(model, res, overrides, s), lambda: layer_table(model, s, unit),
+    tabs = st.tabs(["Macro diagram", "Block diagram", "Layers", "Charts", "Compare"], key="view",
+                   bind="query-params")
+    sections = (lambda: macro_diagram(model, res, overrides, s), lambda: block_diagram(model, res, overrides, s),
+                lambda: layer_table(model, s, unit),
                 lambda: charts(s, unit), lambda: compare(model, s, unit))
     for tab, section in zip(tabs, sections):
         if tab.open:
             with tab:
                 section()
 
+state.ensure_router()
 main()

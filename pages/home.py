@@ -73,4 +73,5 @@ def main() -> None:
     entries(rows)
 
 
+state.ensure_router()
 main()

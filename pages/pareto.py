@@ -156,4 +156,5 @@ def main() -> None:
         charts(with_labels(pts, unit, latency), unit)
     seed_tables(pts)
 
+state.ensure_router()
 main()

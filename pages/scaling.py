@@ -248,4 +248,5 @@ def main() -> None:
             one_dimension_section(unit)
 
 
+state.ensure_router()
 main()

@@ -14,6 +14,9 @@ PAGES = [
     ("/", "CNN Atlas: the ImageNet story", "explore_timeline"),
     ("/explorer?model=resnet50", "Deep Residual Learning for Image Recognition", "explore_explorer"),
     ("/explorer?model=efficientnet_b7&view=Layers", "Download these rows as CSV", "explore_explorer_b7_layers"),
+    ("/explorer?model=mobilenet_v2&view=Block+diagram&block=features.2", "InvertedResidual",
+     "explore_explorer_block"),
+    ("/explorer?model=resnet50&view=Compare&vs=efficientnet_b0", "Stages", "explore_explorer_compare"),
     ("/scaling?preset=B3", "Official B3", "explore_scaling"),
     ("/scaling?view=Official+B0%E2%80%93B7+vs+formula", "not** exactly", "explore_scaling_official"),
     ("/pareto", "Seed Table 6 prints", "explore_pareto"),
@@ -35,12 +38,14 @@ def test_page_renders_in_chromium(page, app_url, path, text, name):
         '[data-testid="stException"]').first.inner_text()
     if path == "/" or "pareto" in path:
         page.wait_for_selector(".js-plotly-plot", timeout=30_000)
+    if "Block+diagram" in path:
+        page.locator('[data-testid="stGraphVizChart"] svg').first.wait_for(timeout=30_000)
     if "efficientnet_b7" in path:
         page.get_by_text(re.compile(r"(\d+) of \1 layers")).first.wait_for()
-    if path.startswith("/explorer?model=resnet50"):
+    if path == "/explorer?model=resnet50":
         assert page.locator('[data-testid="stMetric"]').count() >= 4
         page.get_by_text("4.09 GMACs").first.wait_for()
-        page.locator('[data-testid="stGraphVizChart"] svg').first.wait_for(timeout=30_000)
+        page.get_by_text("% of macs)").first.wait_for(timeout=30_000)      # the macro diagram
     page.set_viewport_size({"width": 1400, "height": 2400})   # the app scrolls inside: show more of it
     page.wait_for_timeout(1500)
     screenshot(page, name)
@@ -118,3 +123,28 @@ def test_changing_model_resets_url_bound_resolution_and_knobs(page, app_url):
     page.wait_for_timeout(1000)
     assert "phi=" not in page.url and "res=" not in page.url
     assert page.get_by_role("slider").first.get_attribute("aria-valuetext") == "240"
+
+
+def test_deep_link_as_the_first_request_goes_through_the_router(browser):
+    """A fresh server whose first request is /explorer?... still runs app.py's st.navigation.
+
+    (Streamlit starts in its legacy pages/ mode; without ui.state.ensure_router the page would run
+    alone: no wide layout, no grouped sidebar.)
+    """
+    from conftest import free_port, start_streamlit
+
+    port = free_port()
+    proc = start_streamlit(port, env={"CNN_ATLAS_WARM_UP": "0"})
+    try:
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = ctx.new_page()
+        open_page(page, f"http://127.0.0.1:{port}/explorer?model=resnetrs420", "Revisiting ResNets")
+        nav = page.locator('[data-testid="stSidebarNav"]')
+        nav.get_by_text("Compound scaling lab").wait_for(timeout=30_000)     # the router's titles
+        assert "shufflenet guidelines" not in nav.inner_text()               # not the file names
+        assert "model=resnetrs420" in page.url
+        page.get_by_text("63.9 GMACs").first.wait_for(timeout=30_000)
+        ctx.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

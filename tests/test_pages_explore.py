@@ -138,13 +138,27 @@ def test_explorer_layer_table_filters_and_downloads():
     assert at.get("download_button"), "no CSV download"
 
 
-def test_explorer_diagrams_tab_draws_macro_and_micro():
-    at = run("explorer.py", model="resnet50", view="Diagrams")
-    charts = at.get("graphviz_chart")
-    assert len(charts) == 2
-    macro, micro = (c.proto.spec for c in charts)
-    assert "layer4" in macro and macro.startswith("digraph")
-    assert "layer1.0" in micro
+def test_explorer_macro_diagram_shows_the_stages_and_their_shares():
+    a = zoo.analyze("resnet50")
+    at = run("explorer.py", model="resnet50")
+    body = at.get("html")[0].proto.body
+    for stage in ("stem", "layer1", "layer2", "layer3", "layer4", "head"):
+        assert f"<b>{stage}</b>" in body
+    layer3 = next(r for r in a.by_stage() if r["group"] == "layer3")
+    assert f"({100 * layer3['macs'] / a.total_macs:.1f} % of macs)" in body       # 35.8 % of the MACs
+    assert "input 3×224×224" in body and "output 1000" in body
+    at.toggle(key="dot").set_value(True).run()                                    # the DOT drawing
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert dot.startswith("digraph") and "layer4" in dot
+
+
+def test_explorer_block_diagram_tab():
+    at = run("explorer.py", model="resnet50", view="Block diagram")
+    assert at.selectbox(key="block").value == "layer1.0"
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert "layer1.0" in dot and "Bottleneck" in dot
+    at.selectbox(key="block").set_value("layer3.0").run()
+    assert "layer3.0" in at.get("graphviz_chart")[0].proto.spec
 
 
 def test_explorer_compare_two_models():

@@ -198,6 +198,40 @@ def compare_stages(a_groups: Sequence[dict], b_groups: Sequence[dict], unit: str
     return df.rename_axis("stage").reset_index()
 
 
+# --- macro diagram as HTML --------------------------------------------------------------------
+
+def _dims(shape) -> str:
+    """(1, 64, 56, 56) -> "64×56×56"; (1, 1000) -> "1000"."""
+    shape = tuple(shape or ())
+    return "×".join(str(d) for d in shape[1:]) if len(shape) > 1 else "×".join(map(str, shape))
+
+
+def macro_html(view: dict, shade: str | None, color) -> str:
+    """The macro view (zoo.diagram.macro_nodes) as a vertical chain of shaded HTML boxes.
+
+    ``view``: ``{"nodes": [{title, lines, share}], "input": shape, "output": shape}``;
+    ``color(share) -> "#rrggbb"`` (zoo.diagram.shade_color). The network is a chain at this level,
+    so no layout engine is needed and the browser draws it at once.
+    """
+    from html import escape
+
+    pill = ("display:inline-block;padding:4px 18px;border-radius:999px;background:#eeeeee;"
+            "border:1px solid #999;font-size:12px")
+    box = ("display:inline-block;min-width:340px;max-width:95%;padding:6px 14px;border-radius:8px;"
+           "border:1px solid #888;text-align:center;font-size:12.5px;line-height:1.35;color:#222")
+    arrow = '<div style="color:#888;font-size:11px;line-height:1.1">▼</div>'
+    parts = [f'<div style="{pill}">input {escape(_dims(view["input"]))}</div>', arrow]
+    for n in view["nodes"]:
+        fill = color(n["share"]) if shade else "#ffffff"
+        share = f' <span style="color:#555">({100 * n["share"]:.1f} % of {escape(shade)})</span>' if shade else ""
+        lines = "<br>".join(escape(line) for line in n["lines"])
+        parts.append(f'<div style="{box};background:{fill}"><b>{escape(n["title"])}</b><br>{lines}{share}</div>')
+        parts.append(arrow)
+    parts.append(f'<div style="{pill}">output {escape(_dims(view["output"]))}</div>')
+    return ('<div style="display:flex;flex-direction:column;align-items:center;gap:1px;'
+            'font-family:sans-serif">' + "".join(parts) + "</div>")
+
+
 # --- figures ----------------------------------------------------------------------------------
 
 # 20 colours of clearly different hue or lightness, so no two of the zoo's ~15 families look alike.

@@ -119,6 +119,19 @@ def timeline() -> list[dict]:
     return ux.timeline_rows(entries, published_rows(), params, families)
 
 
+def macro_view(name: str, resolution: int | None, overrides, shade: str | None) -> dict:
+    return _macro_view(*_key(name, resolution, overrides), shade)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _macro_view(name: str, resolution: int, overrides: tuple, shade: str | None) -> dict:
+    """zoo.diagram.macro_nodes of the analysis, without the per-layer index lists."""
+    a = _analysis(name, resolution, overrides)
+    nodes = [{k: n[k] for k in ("title", "lines", "share", "macs", "params")}
+             for n in zoo.diagram.macro_nodes(a, shade)]
+    return {"nodes": nodes, "input": tuple(a.input_shape), "output": tuple(a.output_shape)}
+
+
 def macro_dot(name: str, resolution: int | None, overrides, shade: str | None) -> str:
     return _macro_dot(*_key(name, resolution, overrides), shade)
 
@@ -197,6 +210,26 @@ def measure_latency(name: str, resolution: int, threads: int, runs: int) -> dict
 
 
 # --- URL state --------------------------------------------------------------------------------
+
+def ensure_router() -> None:
+    """Run this page through app.py's ``st.navigation``, even when a deep link comes first.
+
+    Streamlit starts every server in its legacy multipage mode when a ``pages/`` folder exists,
+    and leaves it only once some run calls ``st.navigation``. Until then a first request for
+    ``/explorer`` (a URL that is also a file name in ``pages/``) runs ``pages/explorer.py`` alone:
+    no router, no wide layout, a sidebar listing file names. This switches the (class-level)
+    flag off and reruns, so the same URL goes through app.py. It reads a Streamlit internal;
+    if that disappears, the page simply renders as before.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 
 def seed_family_from_model(family_key: str = "family", model_key: str = "model") -> None:
     """A URL naming only ``model=`` opens that model's family (set before the widgets exist)."""
