@@ -320,3 +320,17 @@ def test_factor_figure_series():
     fig = ux.factor_figure([(0, 1.0, 1.0), (1, 1.92, 2.57)], current=(1, 1.92, 2.57))
     assert [t.name for t in fig.data] == ["predicted (α·β²·γ²)^φ", "built network (exact MACs / B0's)", "this φ"]
     assert list(fig.data[1].y) == [1.0, 2.57] and fig.layout.yaxis.type == "log"
+
+
+def test_macro_html_boxes_in_order_with_shares_and_escaping():
+    view = {"input": (1, 3, 224, 224), "output": (1, 1000), "nodes": [
+        {"title": "stem", "lines": ["7×7/2 conv", "64×56×56"], "share": 0.25},
+        {"title": "layer<1>", "lines": ["Bottleneck ×3"], "share": 0.75},
+    ]}
+    html = ux.macro_html(view, "macs", lambda share: f"#{int(share * 100):06d}")
+    assert html.index("input 3×224×224") < html.index("<b>stem</b>") < html.index("layer&lt;1&gt;") \
+        < html.index("output 1000")
+    assert "(25.0 % of macs)" in html and "(75.0 % of macs)" in html
+    assert "background:#000025" in html and "background:#000075" in html
+    plain = ux.macro_html(view, None, lambda share: "#123456")
+    assert "% of" not in plain and "#123456" not in plain and plain.count("background:#ffffff") == 2
