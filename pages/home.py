@@ -10,7 +10,6 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-import zoo
 from ui import explore as ux
 from ui import state
 

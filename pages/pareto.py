@@ -11,11 +11,9 @@ vision") are shown with the primary sources beside them, and where they disagree
 from __future__ import annotations
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-import zoo
 from ui import explore as ux
 from ui import state
 

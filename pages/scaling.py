@@ -10,7 +10,6 @@ Table 1, the official B0–B7 coefficients against the pure formula, and one-dim
 """
 from __future__ import annotations
 
-import math
 import os
 
 import pandas as pd
