@@ -168,8 +168,9 @@ def block_diagram(model: str, res: int, overrides: dict, s: dict) -> None:
         st.info("This model has no repeated blocks to zoom into.")
         return
     c1, c2 = st.columns([1, 2])
+    # no format_func: a bound selectbox keeps the formatted label in the URL, and ?block=layer3.0 reads better
     block = c1.selectbox("Block", blocks, key="block", bind="query-params",
-                         format_func=lambda b: f"{b} ({types.get(b, '')})" if types.get(b) else b)
+                         help="Module name of the block; its type (the paper's name) is in the diagram's title.")
     with c2:
         shade = shading()
     try:

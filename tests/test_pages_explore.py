@@ -153,6 +153,9 @@ def test_explorer_macro_diagram_shows_the_stages_and_their_shares():
 
 
 def test_explorer_block_diagram_tab():
+    at = run("explorer.py", model="mobilenet_v2", view="Block diagram", block="features.2")
+    assert at.selectbox(key="block").value == "features.2"                     # from the URL
+    assert "features.2 (InvertedResidual)" in at.get("graphviz_chart")[0].proto.spec
     at = run("explorer.py", model="resnet50", view="Block diagram")
     assert at.selectbox(key="block").value == "layer1.0"
     dot = at.get("graphviz_chart")[0].proto.spec
