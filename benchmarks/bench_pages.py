@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -78,9 +79,11 @@ def wait_warm(page, url: str, timeout: float = 600) -> float:
     t0 = time.perf_counter()
     page.goto(url)
     while time.perf_counter() - t0 < timeout:
+        # the sidebar says "Preparing analyses … k/N" or "All N analyses ready." once the run lands
+        page.get_by_text(re.compile("analyses")).first.wait_for(timeout=60_000)
         if page.get_by_text("analyses ready").count():
             return time.perf_counter() - t0
-        page.wait_for_timeout(2000)
+        page.wait_for_timeout(1000)
         page.reload()
     raise RuntimeError("warm-up did not finish")
 
