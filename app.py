@@ -10,24 +10,27 @@ import streamlit as st
 
 st.set_page_config(page_title="CNN Atlas", page_icon="🧭", layout="wide")
 
+# url_path is each file's stem: until some run calls st.navigation, Streamlit serves a server's
+# first request in its legacy pages/ mode, which only knows file stems; with equal names a deep
+# link resolves in both modes and ui.state.ensure_router() then hands the page to this router.
 PAGES = {
     "Explore": [
-        st.Page("pages/home.py", title="Timeline", icon="🏛️", default=True, url_path="timeline"),
-        st.Page("pages/explorer.py", title="Architecture explorer", icon="🔬", url_path="explorer"),
-        st.Page("pages/scaling.py", title="Compound scaling lab", icon="📐", url_path="scaling"),
-        st.Page("pages/pareto.py", title="Accuracy vs cost", icon="📈", url_path="pareto"),
+        st.Page("pages/home.py", title="Timeline", icon=":material/timeline:", default=True, url_path="home"),
+        st.Page("pages/explorer.py", title="Architecture explorer", icon=":material/account_tree:", url_path="explorer"),
+        st.Page("pages/scaling.py", title="Compound scaling lab", icon=":material/open_in_full:", url_path="scaling"),
+        st.Page("pages/pareto.py", title="Accuracy vs cost", icon=":material/scatter_plot:", url_path="pareto"),
     ],
     "Lessons": [
-        st.Page("pages/conv_cost.py", title="Convolution cost", icon="🧮", url_path="conv-cost"),
-        st.Page("pages/shufflenet_guidelines.py", title="ShuffleNet v2 guidelines", icon="⏱️",
-                url_path="shufflenet-guidelines"),
-        st.Page("pages/residual.py", title="Residual learning", icon="↪️", url_path="residual"),
-        st.Page("pages/inception.py", title="Inception", icon="🧩", url_path="inception"),
-        st.Page("pages/resnet_rs.py", title="ResNet-RS", icon="🏋️", url_path="resnet-rs"),
+        st.Page("pages/conv_cost.py", title="Convolution cost", icon=":material/calculate:", url_path="conv_cost"),
+        st.Page("pages/shufflenet_guidelines.py", title="ShuffleNet v2 guidelines", icon=":material/timer:",
+                url_path="shufflenet_guidelines"),
+        st.Page("pages/residual.py", title="Residual learning", icon=":material/alt_route:", url_path="residual"),
+        st.Page("pages/inception.py", title="Inception", icon=":material/call_split:", url_path="inception"),
+        st.Page("pages/resnet_rs.py", title="ResNet-RS", icon=":material/fitness_center:", url_path="resnet_rs"),
     ],
     "Classify": [
-        st.Page("pages/classify.py", title="Classify an image", icon="🖼️", url_path="classify"),
-        st.Page("pages/live.py", title="Live webcam", icon="🎥", url_path="live"),
+        st.Page("pages/classify.py", title="Classify an image", icon=":material/image:", url_path="classify"),
+        st.Page("pages/live.py", title="Live webcam", icon=":material/videocam:", url_path="live"),
     ],
 }
 

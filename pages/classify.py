@@ -14,6 +14,9 @@ import pandas as pd
 import streamlit as st
 
 from ui import classify as uc
+from ui.state import ensure_router
+
+ensure_router()  # a deep link as the server's first request still goes through app.py
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "assets" / "samples"

@@ -20,6 +20,9 @@ import zoo
 from ui import lessons as L
 from ui.explore import si
 from ui import state
+from ui.state import ensure_router
+
+ensure_router()  # a deep link as the server's first request still goes through app.py
 
 st.title("Convolution cost lab")
 st.caption("Seed paper §3.2, Table 3 · Howard et al. 2017 (MobileNets, arXiv 1704.04861) §3.1 · "

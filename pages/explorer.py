@@ -240,7 +240,7 @@ def compare(model: str, s: dict, unit: str) -> None:
 
 
 def main() -> None:
-    st.title("🔬 Architecture explorer")
+    st.title("Architecture explorer")
     model, res, overrides, unit = pick_model()
     s = load(model, res, overrides)
     if s is None:

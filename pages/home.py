@@ -23,10 +23,10 @@ def explorer_link(row: dict) -> dict:
 def open_link(container, row: dict) -> None:
     """A link to the explorer on ``row``'s model; a plain URL when the page runs outside the router."""
     try:
-        container.page_link(EXPLORER, label="Open in explorer", icon="🔬", query_params=explorer_link(row))
+        container.page_link(EXPLORER, label="Open in explorer", icon=":material/account_tree:", query_params=explorer_link(row))
     except StreamlitAPIException:  # AppTest of this file alone: no st.navigation, no registered pages
         q = "&".join(f"{k}={v}" for k, v in explorer_link(row).items())
-        container.markdown(f"[🔬 Open in explorer](/explorer?{q})")
+        container.markdown(f"[Open in explorer](/explorer?{q})")
 
 
 def chart(rows: list[dict]) -> None:
@@ -59,7 +59,7 @@ def entries(rows: list[dict]) -> None:
 
 
 def main() -> None:
-    st.title("🏛️ CNN Atlas: the ImageNet story, 2012 → 2021")
+    st.title("CNN Atlas: the ImageNet story, 2012 → 2021")
     st.markdown("From AlexNet's ILSVRC-2012 win to EfficientNet and ResNet-RS: what each architecture "
                 "added, what it cost and what it bought. Every count on these pages is computed by the "
                 "project's own PyTorch zoo; every accuracy is a published figure with its source.")

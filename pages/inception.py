@@ -19,6 +19,9 @@ import streamlit as st
 import zoo
 from ui import lessons as L
 from zoo import googlenet as gnet
+from ui.state import ensure_router
+
+ensure_router()  # a deep link as the server's first request still goes through app.py
 
 st.title("Inception")
 st.caption("Seed paper §3.1.2, Table 2, Figures 7–8 · Szegedy et al. 2015 (arXiv 1409.4842), 2016 (arXiv "

@@ -18,6 +18,9 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from ui import classify as uc
 from ui import live as ul
+from ui.state import ensure_router
+
+ensure_router()  # a deep link as the server's first request still goes through app.py
 
 TRANSLATIONS = {
     "device_access_denied": "Camera access was denied. Allow the camera for this site (the icon in "

@@ -140,7 +140,7 @@ def seed_tables(pts: list[dict]) -> None:
                    f"{ux.fmt_params(x1['params'])} and {x1['top1']:.1f} % top-1 ({x1['source'].split(':')[0]}).")
 
 def main() -> None:
-    st.title("📈 Accuracy against cost")
+    st.title("Accuracy against cost")
     c1, c2 = st.columns(2)
     acc = c1.radio("Top-1 from", list(ACC), horizontal=True, key="acc", bind="query-params")
     unit = c2.segmented_control("Count", ux.UNITS, default="MACs", key="unit", required=True, bind="query-params")

@@ -19,6 +19,9 @@ import zoo
 from ui import lesson_runs as runs
 from ui import lessons as L
 from zoo import experiments as X
+from ui.state import ensure_router
+
+ensure_router()  # a deep link as the server's first request still goes through app.py
 
 st.title("Residual learning")
 st.caption("Seed paper §3.1, Table 1, Figure 2 · He et al. 2016 (arXiv 1512.03385) §3–4 · "

@@ -20,6 +20,9 @@ import streamlit as st
 
 import zoo
 from ui import lessons as L
+from ui.state import ensure_router
+
+ensure_router()  # a deep link as the server's first request still goes through app.py
 
 st.title("ResNet-RS: training and scaling")
 st.caption("Seed paper §3.1.1, Figures 3–6 · Bello et al. 2021 (arXiv 2103.07579) · "

@@ -229,7 +229,7 @@ def one_dimension_section(unit: str) -> None:
 
 
 def main() -> None:
-    st.title("📐 Compound-scaling lab")
+    st.title("Compound-scaling lab")
     st.markdown("EfficientNet scales depth, width and resolution together: d = α^φ, w = β^φ, r = γ^φ, "
                 "with α·β²·γ² ≈ 2 so that each step of φ roughly doubles the cost (Tan & Le 2019, §3.3).")
     alpha, beta, gamma, phi, preset = controls()

@@ -25,6 +25,9 @@ from ui import lesson_runs as runs
 from ui import lessons as L
 from zoo import costs
 from zoo import experiments as X
+from ui.state import ensure_router
+
+ensure_router()  # a deep link as the server's first request still goes through app.py
 
 st.title("ShuffleNet v2's guidelines, measured here")
 st.caption("Seed paper §3.2.1, Table 4 · Ma et al. 2018 (ShuffleNet V2, arXiv 1807.11164) §2 · "

@@ -125,11 +125,17 @@ def test_changing_model_resets_url_bound_resolution_and_knobs(page, app_url):
     assert page.get_by_role("slider").first.get_attribute("aria-valuetext") == "240"
 
 
-def test_deep_link_as_the_first_request_goes_through_the_router(browser):
-    """A fresh server whose first request is /explorer?... still runs app.py's st.navigation.
+@pytest.mark.parametrize("path, text", [
+    ("/explorer?model=resnetrs420", "63.9 GMACs"),
+    ("/conv_cost", "Reproduced exactly"),
+    ("/classify", "espresso"),
+])
+def test_deep_link_as_the_first_request_goes_through_the_router(browser, path, text):
+    """A fresh server whose first request is a deep link still runs app.py's st.navigation.
 
-    (Streamlit starts in its legacy pages/ mode; without ui.state.ensure_router the page would run
-    alone: no wide layout, no grouped sidebar.)
+    (Streamlit starts in its legacy pages/ mode; without equal url paths and file stems it answers
+    "Page not found", and without ui.state.ensure_router the page would run alone: no wide layout,
+    a sidebar of file names.)
     """
     from conftest import free_port, start_streamlit
 
@@ -138,12 +144,14 @@ def test_deep_link_as_the_first_request_goes_through_the_router(browser):
     try:
         ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = ctx.new_page()
-        open_page(page, f"http://127.0.0.1:{port}/explorer?model=resnetrs420", "Revisiting ResNets")
+        page.goto(f"http://127.0.0.1:{port}{path}")
+        wait_for_app(page, timeout=90_000)
+        page.get_by_text(text).first.wait_for(timeout=90_000)
         nav = page.locator('[data-testid="stSidebarNav"]')
         nav.get_by_text("Compound scaling lab").wait_for(timeout=30_000)     # the router's titles
         assert "shufflenet guidelines" not in nav.inner_text()               # not the file names
-        assert "model=resnetrs420" in page.url
-        page.get_by_text("63.9 GMACs").first.wait_for(timeout=30_000)
+        assert path.split("?")[0] in page.url
+        assert not page.get_by_text("Page not found").count()
         ctx.close()
     finally:
         proc.terminate()

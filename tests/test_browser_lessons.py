@@ -10,24 +10,19 @@ from conftest import screenshot, wait_for_app
 
 PAGES = [
     # (path, text that proves the main content rendered, screenshot name)
-    ("/conv-cost", "Reproduced exactly", "lessons_conv_cost"),
-    ("/conv-cost?cin=64&cout=128&h=56&w=56&groups=4&pad=1&stride=2", "Verified live by the analysis engine", "lessons_conv_cost_grouped"),
-    ("/shufflenet-guidelines", "Equal channel width minimises memory access", "lessons_shufflenet"),
+    ("/conv_cost", "Reproduced exactly", "lessons_conv_cost"),
+    ("/conv_cost?cin=64&cout=128&h=56&w=56&groups=4&pad=1&stride=2", "Verified live by the analysis engine", "lessons_conv_cost_grouped"),
+    ("/shufflenet_guidelines", "Equal channel width minimises memory access", "lessons_shufflenet"),
     ("/residual", "The degradation problem", "lessons_residual"),
     ("/inception", "One module, four branches", "lessons_inception"),
-    ("/resnet-rs", "The training-recipe waterfall", "lessons_resnet_rs"),
+    ("/resnet_rs", "The training-recipe waterfall", "lessons_resnet_rs"),
 ]
 
 
 def open_page(page, url: str, text: str, timeout: float = 90_000):
     page.goto(url)
     wait_for_app(page, timeout=timeout)
-    page.wait_for_timeout(2500)
-    if page.get_by_text("Page not found").count():
-        # Streamlit's first run on a fresh server can answer a deep link before st.navigation has
-        # registered the pages; the content is right, the dialog is not. Load once more.
-        page.reload()
-        wait_for_app(page, timeout=timeout)
+    page.wait_for_timeout(1000)
     page.get_by_text(re.compile(re.escape(text))).first.wait_for(timeout=timeout)
     page.wait_for_timeout(1500)  # plotly and graphviz draw after the script finishes
 
@@ -58,7 +53,7 @@ def test_lesson_page_renders(page, app_url, path, text, name):
 
 
 def test_shufflenet_g1_run_in_the_browser(page, app_url):
-    open_page(page, app_url + "/shufflenet-guidelines?size=14&budget=0.15", "Equal channel width")
+    open_page(page, app_url + "/shufflenet_guidelines?size=14&budget=0.15", "Equal channel width")
     page.get_by_role("button", name=re.compile("Measure G1")).click()
     page.get_by_text(re.compile(r"runs at .* the speed of 1:1")).first.wait_for(timeout=120_000)
     wait_for_app(page, timeout=60_000)
