@@ -22,7 +22,7 @@ import torch
 import torch.nn as nn
 from plotly.subplots import make_subplots
 
-from ui.explore import si
+from ui.explore import num, si  # noqa: F401 - num is part of this module's helpers for pages
 from zoo import costs
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -38,13 +38,6 @@ def read_csv(name: str) -> list[dict]:
     """Rows of ``assets/lessons/<name>`` (or of an ``assets/`` file given as ``../file.csv``)."""
     with open(LESSONS / name, newline="") as f:
         return list(csv.DictReader(f))
-
-
-def num(s) -> float | None:
-    try:
-        return float(s) if s not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
 
 
 def fmt_int(n: float) -> str:
