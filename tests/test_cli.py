@@ -96,3 +96,24 @@ def test_summary_json_for_every_model(name):
     rules = [i for i, x in enumerate(lines) if x and set(x) == {"-"}]
     assert len(rules) == 2 and rules[1] - rules[0] - 1 == len(doc["rows"])
     assert f"{a.total_macs:,}" in lines[rules[1] + 1] and lines[rules[1] + 1].startswith("total")
+
+
+def test_list_shows_every_model_with_its_reference_figures():
+    rc, out, _ = run("list")
+    assert rc == 0
+    rows = {line.split()[0]: line for line in out.splitlines()[1:] if line and not line.startswith("Sources")}
+    assert sorted(rows) == ALL
+    # the reference's parameter count and the weights' top-1 (assets/models.json)
+    assert "11,689,512" in rows["resnet18"] and "69.8% (weights)" in rows["resnet18"]
+    # no weights: the paper's figure, marked as such (He et al. Table 2 via assets/published.csv)
+    assert "11,515,688" in rows["plain18"] and "72.1% (paper)" in rows["plain18"]
+
+
+def test_info_names_its_sources():
+    rc, out, _ = run("info", "efficientnet_b0")
+    info = json.loads(out)
+    assert rc == 0 and info["year"] == 2019 and info["paper"]["arxiv"] == "1905.11946"
+    assert info["figures"]["params"]["value"] == 5_288_548
+    assert "torchvision" in info["figures"]["macs"]["source"]
+    rc, _, err = run("info", "no_such_net")
+    assert rc == 2 and "unknown model" in err

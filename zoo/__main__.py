@@ -19,8 +19,14 @@ def cmd_list(args) -> int:
         mi = zoo.info(n)
         figs = mi.figures
         p = f"{int(figs['params'].value):,}" if "params" in figs else "-"
-        t = f"{figs['top1'].value:.1f}%" if "top1" in figs else "-"
+        if "top1" in figs:
+            t = f"{figs['top1'].value:.1f}% (weights)"
+        elif "top1_paper" in figs:
+            t = f"{figs['top1_paper'].value:.1f}% (paper)"
+        else:
+            t = "-"
         print(f"{n:<{w}}  {mi.family:<22} {mi.year:>4}  {mi.resolution:>4}  {p:>14}  {t}")
+    print("\nSources of every figure: python -m zoo info NAME")
     return 0
 
 
