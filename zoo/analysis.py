@@ -1035,7 +1035,7 @@ _DATA_ONLY = frozenset(
 _BUILDING = threading.local()
 _RESETS_LOCK = threading.Lock()
 _RESETS_USERS = 0
-_RESETS: list[tuple[type, Callable, Callable]] = []
+_RESETS: list[tuple[type, Callable, Callable, str]] = []
 
 
 def _meta_only(module: nn.Module) -> bool:
@@ -1060,6 +1060,43 @@ def _skipping_reset(orig: Callable) -> Callable:
     return reset_parameters
 
 
+# nn.Module.__setattr__ tests every value against Parameter, Module and Buffer (metaclass
+# isinstance checks in Python) before storing it; a builder sets ~7 plain attributes per layer
+# (channels, kernel size, stride…). While a thread builds for analysis, a plain value (number,
+# string, tuple, None) whose name is no parameter, module or buffer is stored directly: what
+# Module.__setattr__ does with it after those checks.
+_PLAIN = frozenset({int, float, bool, str, tuple, type(None)})
+_OBJECT_SETATTR = object.__setattr__
+_DIRECT_SET: dict[type, bool] = {}
+
+
+def _direct_set(cls: type) -> bool:
+    """Whether Module.__setattr__'s final ``super().__setattr__`` is ``object.__setattr__``."""
+    ok = _DIRECT_SET.get(cls)
+    if ok is None:
+        mro = cls.__mro__
+        after = mro[mro.index(nn.Module) + 1:] if nn.Module in mro else (object,)
+        ok = _DIRECT_SET[cls] = all(c is object or "__setattr__" not in c.__dict__ for c in after)
+    return ok
+
+
+def _fast_setattr(orig: Callable) -> Callable:
+    def __setattr__(self, name, value):
+        if type(value) in _PLAIN and getattr(_BUILDING, "on", False):
+            d = self.__dict__
+            params, modules, buffers = d.get("_parameters"), d.get("_modules"), d.get("_buffers")
+            if (params is not None and modules is not None and buffers is not None
+                    and name not in params and name not in modules and name not in buffers
+                    and _direct_set(type(self))):
+                _OBJECT_SETATTR(self, name, value)
+                return
+        orig(self, name, value)
+    __setattr__.__wrapped__ = orig
+    __setattr__.__doc__ = orig.__doc__
+    __setattr__.__qualname__ = orig.__qualname__
+    return __setattr__
+
+
 def _reset_classes() -> list[type]:
     from torch.nn.modules.batchnorm import _NormBase
     from torch.nn.modules.conv import _ConvNd
@@ -1076,8 +1113,12 @@ def _install_resets() -> None:
                 if orig is None or not callable(orig):
                     continue
                 wrapped = _skipping_reset(orig)
-                _RESETS.append((cls, orig, wrapped))
+                _RESETS.append((cls, orig, wrapped, "reset_parameters"))
                 cls.reset_parameters = wrapped
+            orig = nn.Module.__dict__["__setattr__"]
+            wrapped = _fast_setattr(orig)
+            _RESETS.append((nn.Module, orig, wrapped, "__setattr__"))
+            nn.Module.__setattr__ = wrapped
         _RESETS_USERS += 1
 
 
@@ -1086,9 +1127,9 @@ def _remove_resets() -> None:
     with _RESETS_LOCK:
         _RESETS_USERS -= 1
         if _RESETS_USERS == 0:
-            for cls, orig, wrapped in _RESETS:
-                if cls.__dict__.get("reset_parameters") is wrapped:
-                    cls.reset_parameters = orig
+            for cls, orig, wrapped, attr in _RESETS:
+                if cls.__dict__.get(attr) is wrapped:
+                    setattr(cls, attr, orig)
             _RESETS.clear()
 
 
