@@ -614,6 +614,10 @@ for _names, _fn in (
         _SHAPES[_n] = _fn
 
 
+_get_ident = threading.get_ident
+_DisableTorchFunction = torch._C.DisableTorchFunction
+
+
 class _Tree:
     """One walk of a model: ``named_modules()``, ``parameters()`` and ``buffers()`` (each without
     duplicates, in PyTorch's order), read once instead of walking the module tree for each (its
@@ -702,51 +706,76 @@ class _Trace(TorchFunctionMode):
 
     # module hooks (global, filtered to this thread); their own tensor reads bypass the mode
     def pre_hook(self, module, args):
-        if threading.get_ident() != self.tid:
+        if _get_ident() != self.tid:
             return None
         name = self.names.get(id(module))
-        if name is None or (module is self.root and module._modules):
+        if name is None:
             return None
         if module._modules:
-            self.stack.append([name, module, None, None])
+            if module is not self.root:
+                self.stack.append([name, module, None, None])
             return None
         # a leaf: one layer
         self.pending_shuffle = None
-        with torch._C.DisableTorchFunction():
+        with _DisableTorchFunction():
             name = name or type(module).__name__
-            layer = Layer(index=len(self.layers), name=name, module=name, op=type(module).__name__)
-            ts = _tensors(args)
-            layer.in_shapes = tuple(tuple(t.shape) for t in ts)
-            layer.in_shape = layer.in_shapes[0] if ts else ()
-            layer.inputs = tuple(self.producer.get(id(t), -1) for t in ts)
-            layer.mem_access = sum(t.numel() for t in ts)
-            layer.kind = ""
+            if len(args) == 1 and isinstance(args[0], torch.Tensor):  # the usual single input
+                t = args[0]
+                shape = tuple(t.shape)
+                layer = Layer(len(self.layers), name, name, type(module).__name__, "",
+                              in_shape=shape, in_shapes=(shape,),
+                              inputs=(self.producer.get(id(t), -1),), mem_access=t.numel())
+            else:
+                layer = Layer(index=len(self.layers), name=name, module=name, op=type(module).__name__)
+                ts = _tensors(args)
+                layer.in_shapes = tuple(tuple(t.shape) for t in ts)
+                layer.in_shape = layer.in_shapes[0] if ts else ()
+                layer.inputs = tuple(self.producer.get(id(t), -1) for t in ts)
+                layer.mem_access = sum(t.numel() for t in ts)
+                layer.kind = ""
         self.stack.append([name, module, layer, None])
         return None
 
     def post_hook(self, module, args, output):
-        if threading.get_ident() != self.tid:
+        if _get_ident() != self.tid:
             return None
-        if self.names.get(id(module)) is None or (module is self.root and module._modules):
+        mid = id(module)
+        if mid not in self.names or (module is self.root and module._modules):
             return None
         name, mod, layer, first_fn = self.stack.pop()
-        first_call = id(module) not in self.called
-        self.called.add(id(module))
-        own_params, own_weights = self.own[id(module)]
+        called = self.called
+        first_call = mid not in called
+        if first_call:
+            called.add(mid)
+        own_params, own_weights = self.own[mid]
         if layer is not None:
-            with torch._C.DisableTorchFunction():
-                ts = _tensors(output)
-                layer.out_shape = tuple(ts[0].shape) if ts else ()
-                if first_call:
-                    layer.params = own_params
-                if not layer.kind:  # ran no op that does work: an alias (Identity, Dropout, Flatten)
-                    layer.kind = "other"
-                    layer.mem_access = 0
+            with _DisableTorchFunction():
+                if isinstance(output, torch.Tensor):
+                    ts = [output]
+                    layer.out_shape = tuple(output.shape)
+                    if first_call:
+                        layer.params = own_params
+                    if not layer.kind:  # an alias (Identity, Dropout, Flatten)
+                        layer.kind = "other"
+                        layer.mem_access = 0
+                    else:
+                        out_elems = output.numel()
+                        layer.act_elems = out_elems
+                        layer.act_bytes = out_elems * output.element_size()
+                        layer.mem_access += out_elems + own_weights
                 else:
-                    out_elems = sum(t.numel() for t in ts)
-                    layer.act_elems = out_elems
-                    layer.act_bytes = sum(t.numel() * t.element_size() for t in ts)
-                    layer.mem_access += out_elems + own_weights
+                    ts = _tensors(output)
+                    layer.out_shape = tuple(ts[0].shape) if ts else ()
+                    if first_call:
+                        layer.params = own_params
+                    if not layer.kind:  # ran no op that does work: an alias (Identity, Dropout, Flatten)
+                        layer.kind = "other"
+                        layer.mem_access = 0
+                    else:
+                        out_elems = sum(t.numel() for t in ts)
+                        layer.act_elems = out_elems
+                        layer.act_bytes = sum(t.numel() * t.element_size() for t in ts)
+                        layer.mem_access += out_elems + own_weights
                 layer.flops = 2 * layer.macs
                 self._add(layer, ts)
         elif first_call and own_params:
