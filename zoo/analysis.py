@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import gc
 import math
 import numbers
@@ -1126,6 +1127,43 @@ def _fast_setattr(orig: Callable) -> Callable:
     return __setattr__
 
 
+# torch.nn.init's kaiming_normal_, ones_ and zeros_ (what builders call to re-initialise) do not
+# dispatch as torch functions: they run their Python (fan computation, no_grad) before the value
+# write that the build skips. On a meta tensor, while a thread builds for analysis, they return the
+# tensor at once, as they would after skipping the write; whatever would warn or raise (an empty
+# tensor, too few dimensions, an unknown mode or nonlinearity) runs the original.
+def _skipping_fill(orig: Callable) -> Callable:
+    def fill(tensor, *args, **kwargs):
+        if (not args and not kwargs and getattr(_BUILDING, "on", False)
+                and isinstance(tensor, torch.Tensor) and tensor.is_meta):
+            return tensor
+        return orig(tensor, *args, **kwargs)
+    return functools.wraps(orig)(fill)
+
+
+def _skipping_kaiming_normal(orig: Callable) -> Callable:
+    def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+        if (getattr(_BUILDING, "on", False) and isinstance(tensor, torch.Tensor) and tensor.is_meta
+                and tensor.dim() >= 2 and 0 not in tensor.shape
+                and isinstance(mode, str) and mode.lower() in ("fan_in", "fan_out")
+                and isinstance(nonlinearity, str) and nonlinearity in _GAIN_OK
+                and _gain_ok(nonlinearity, a)):
+            return tensor
+        return orig(tensor, a, mode, nonlinearity, generator)
+    return functools.wraps(orig)(kaiming_normal_)
+
+
+_GAIN_OK = frozenset({"linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+                      "conv_transpose3d", "sigmoid", "tanh", "relu", "leaky_relu", "selu"})
+
+
+def _gain_ok(nonlinearity, a) -> bool:
+    """torch.nn.init.calculate_gain(nonlinearity, a) returns without raising."""
+    if nonlinearity != "leaky_relu":
+        return True
+    return a is None or (not isinstance(a, bool) and isinstance(a, (int, float)))
+
+
 def _reset_classes() -> list[type]:
     from torch.nn.modules.batchnorm import _NormBase
     from torch.nn.modules.conv import _ConvNd
@@ -1144,6 +1182,13 @@ def _install_resets() -> None:
                 wrapped = _skipping_reset(orig)
                 _RESETS.append((cls, orig, wrapped, "reset_parameters"))
                 cls.reset_parameters = wrapped
+            for fname, wrap in (("kaiming_normal_", _skipping_kaiming_normal),
+                                ("ones_", _skipping_fill), ("zeros_", _skipping_fill)):
+                orig = nn.init.__dict__.get(fname)
+                if callable(orig):
+                    wrapped = wrap(orig)
+                    _RESETS.append((nn.init, orig, wrapped, fname))
+                    setattr(nn.init, fname, wrapped)
             orig = nn.Module.__dict__["__setattr__"]
             wrapped = _fast_setattr(orig)
             _RESETS.append((nn.Module, orig, wrapped, "__setattr__"))
