@@ -1028,15 +1028,72 @@ def trace(model: nn.Module, x: torch.Tensor, fast: bool = True) -> tuple[list[La
     return t.layers, t.output
 
 
+# With global hooks registered, every module call takes nn.Module._call_impl's general path (a
+# closure, hook lists merged, backward-hook checks): a third of the traced forward. While a
+# thread traces, a module call that has no hooks but the trace's own (none of its own, no other
+# global ones, not compiled, not under jit tracing) calls the two hooks and ``forward`` directly:
+# what that path does with two hooks that return None. Any other call runs the original.
+_TRACING = threading.local()
+_CALL_LOCK = threading.Lock()
+_CALL_USERS = 0
+_CALL_ORIG: list = []
+_MM = nn.modules.module
+
+
+def _direct_call(orig: Callable) -> Callable:
+    gpre, gfwd = _MM._global_forward_pre_hooks, _MM._global_forward_hooks
+    gbpre, gbwd = _MM._global_backward_pre_hooks, _MM._global_backward_hooks
+    tracing_state = torch._C._get_tracing_state
+
+    def _wrapped_call_impl(self, *args, **kwargs):
+        t = getattr(_TRACING, "t", None)
+        if (t is None or self._compiled_call_impl is not None or self._forward_pre_hooks
+                or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks
+                or len(gpre) != 1 or len(gfwd) != 1 or gbpre or gbwd or tracing_state()):
+            return orig(self, *args, **kwargs)
+        t.pre_hook(self, args)
+        result = self.forward(*args, **kwargs)
+        t.post_hook(self, args, result)
+        return result
+    return functools.wraps(orig)(_wrapped_call_impl)
+
+
+def _install_call() -> None:
+    global _CALL_USERS
+    with _CALL_LOCK:
+        if _CALL_USERS == 0:
+            orig = nn.Module.__dict__["__call__"]
+            wrapped = _direct_call(orig)
+            _CALL_ORIG[:] = [orig, wrapped]
+            nn.Module.__call__ = wrapped
+        _CALL_USERS += 1
+
+
+def _remove_call() -> None:
+    global _CALL_USERS
+    with _CALL_LOCK:
+        _CALL_USERS -= 1
+        if _CALL_USERS == 0:
+            orig, wrapped = _CALL_ORIG
+            if nn.Module.__dict__.get("__call__") is wrapped:
+                nn.Module.__call__ = orig
+            _CALL_ORIG.clear()
+
+
 def _run(model: nn.Module, x: torch.Tensor, fast: bool = True, tree: _Tree | None = None) -> _Trace:
     t = _Trace(model, fast, tree)
     h1 = nn.modules.module.register_module_forward_pre_hook(t.pre_hook)
     h2 = nn.modules.module.register_module_forward_hook(t.post_hook)
+    _install_call()
+    prev = getattr(_TRACING, "t", None)
+    _TRACING.t = t
     try:
         with torch.no_grad(), t:
             t.output = model(x)
         t.finish()
     finally:
+        _TRACING.t = prev
+        _remove_call()
         h1.remove()
         h2.remove()
     t.block_names = _label_stages(model, t.layers, t.modules)
