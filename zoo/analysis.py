@@ -688,12 +688,18 @@ class _Trace(TorchFunctionMode):
         self.modules: dict[str, nn.Module] = {}
         # per module: (own parameters, own floating-point parameters + buffers), read once here
         self.own: dict[int, tuple[int, int]] = {}
+        names, modules, own = self.names, self.modules, self.own
         for n, m in tree.named:
-            self.names[id(m)] = n
-            self.modules[n] = m
-            params = sum(p.numel() for p in m._parameters.values() if p is not None)
-            floats = sum(b.numel() for b in m._buffers.values() if b is not None and b.is_floating_point())
-            self.own[id(m)] = (params, params + floats)
+            names[id(m)] = n
+            modules[n] = m
+            params = floats = 0
+            for p in m._parameters.values():
+                if p is not None:
+                    params += p.numel()
+            for b in m._buffers.values():
+                if b is not None and b.is_floating_point():
+                    floats += b.numel()
+            own[id(m)] = (params, params + floats)
         self.weight_ids = {id(t) for t in tree.params} | {id(t) for t in tree.buffers}
         self.layers: list[Layer] = []
         self.producer: dict[int, int] = {}   # id(tensor) -> index of the layer that wrote it
@@ -936,7 +942,30 @@ class _Trace(TorchFunctionMode):
 def _label_stages(model: nn.Module, layers: list[Layer], modules: dict[str, nn.Module]) -> tuple:
     """Fill ``block``, ``block_type`` and ``stage`` of every layer (see the module docstring).
     Returns the blocks that ran, in execution order."""
-    blocks = {n for n, m in modules.items() if n and is_block(m)}
+    kinds: dict[type, tuple] = {}  # class -> (is_se, is_block if it has children, without)
+
+    def kind_of(m: nn.Module) -> tuple:
+        cls = type(m)
+        k = kinds.get(cls)
+        if k is None:
+            se = is_se(m)
+            flag = getattr(cls, "is_block", None)
+            if isinstance(flag, bool):
+                k = (se, flag, flag)
+            else:
+                k = (se, not (isinstance(m, _CONTAINERS) or se) and cls.__name__ not in _UNITS, False)
+            k = kinds[cls] = k
+        return k
+
+    blocks = set()
+    se_units = set()
+    for n, m in modules.items():
+        if n:
+            k = kind_of(m)
+            if k[1] if m._modules else k[2]:  # is_block(m)
+                blocks.add(n)
+            if k[0]:
+                se_units.add(n)
     block_of: dict[str, str | None] = {}
 
     def nearest_block(mod_name: str) -> str | None:
@@ -968,7 +997,6 @@ def _label_stages(model: nn.Module, layers: list[Layer], modules: dict[str, nn.M
     blocky = tops_with_blocks
     if trunk is not None:
         blocky = {prefixes(n, 2) for n in ran} - {None}
-    se_units = {n for n, m in modules.items() if n and is_se(m)}
     se_of: dict[str, bool] = {"": False}
 
     def inside_se(mod_name: str) -> bool:
@@ -1126,12 +1154,13 @@ _RESETS: list[tuple[type, Callable, Callable, str]] = []
 
 
 def _meta_only(module: nn.Module) -> bool:
-    for t in module._parameters.values():
-        if t is not None and not t.is_meta:
-            return False
-    for t in module._buffers.values():
-        if t is not None and not t.is_meta:
-            return False
+    with _DisableTorchFunction():  # `is_meta` would go through the build's mode
+        for t in module._parameters.values():
+            if t is not None and not t.is_meta:
+                return False
+        for t in module._buffers.values():
+            if t is not None and not t.is_meta:
+                return False
     return True
 
 
@@ -1191,21 +1220,24 @@ def _fast_setattr(orig: Callable) -> Callable:
 # tensor, too few dimensions, an unknown mode or nonlinearity) runs the original.
 def _skipping_fill(orig: Callable) -> Callable:
     def fill(tensor, *args, **kwargs):
-        if (not args and not kwargs and getattr(_BUILDING, "on", False)
-                and isinstance(tensor, torch.Tensor) and tensor.is_meta):
-            return tensor
+        if not args and not kwargs and getattr(_BUILDING, "on", False) and isinstance(tensor, torch.Tensor):
+            with _DisableTorchFunction():
+                meta = tensor.is_meta
+            if meta:
+                return tensor
         return orig(tensor, *args, **kwargs)
     return functools.wraps(orig)(fill)
 
 
 def _skipping_kaiming_normal(orig: Callable) -> Callable:
     def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
-        if (getattr(_BUILDING, "on", False) and isinstance(tensor, torch.Tensor) and tensor.is_meta
-                and tensor.dim() >= 2 and 0 not in tensor.shape
-                and isinstance(mode, str) and mode.lower() in ("fan_in", "fan_out")
-                and isinstance(nonlinearity, str) and nonlinearity in _GAIN_OK
-                and _gain_ok(nonlinearity, a)):
-            return tensor
+        if getattr(_BUILDING, "on", False) and isinstance(tensor, torch.Tensor):
+            with _DisableTorchFunction():
+                plain = tensor.is_meta and tensor.dim() >= 2 and 0 not in tensor.shape
+            if (plain and isinstance(mode, str) and mode.lower() in ("fan_in", "fan_out")
+                    and isinstance(nonlinearity, str) and nonlinearity in _GAIN_OK
+                    and _gain_ok(nonlinearity, a)):
+                return tensor
         return orig(tensor, a, mode, nonlinearity, generator)
     return functools.wraps(orig)(kaiming_normal_)
 
