@@ -1198,13 +1198,28 @@ def _direct_set(cls: type) -> bool:
 
 def _fast_setattr(orig: Callable) -> Callable:
     def __setattr__(self, name, value):
-        if type(value) in _PLAIN and getattr(_BUILDING, "on", False):
+        if type(value) in _PLAIN:
+            if getattr(_BUILDING, "on", False):
+                d = self.__dict__
+                params, modules, buffers = d.get("_parameters"), d.get("_modules"), d.get("_buffers")
+                if (params is not None and modules is not None and buffers is not None
+                        and name not in params and name not in modules and name not in buffers
+                        and _direct_set(type(self))):
+                    _OBJECT_SETATTR(self, name, value)
+                    return
+        elif (isinstance(value, nn.Module) and not isinstance(value, torch.Tensor)
+                and not _MM._global_module_registration_hooks and getattr(_BUILDING, "on", False)):
+            # a child module: Module.__setattr__'s branch for modules, without the checks before
             d = self.__dict__
-            params, modules, buffers = d.get("_parameters"), d.get("_modules"), d.get("_buffers")
-            if (params is not None and modules is not None and buffers is not None
-                    and name not in params and name not in modules and name not in buffers
-                    and _direct_set(type(self))):
-                _OBJECT_SETATTR(self, name, value)
+            params, modules = d.get("_parameters"), d.get("_modules")
+            if params is not None and modules is not None and name not in params:
+                if name in d:
+                    del d[name]
+                buffers = self._buffers
+                if name in buffers:
+                    del buffers[name]
+                self._non_persistent_buffers_set.discard(name)
+                modules[name] = value
                 return
         orig(self, name, value)
     __setattr__.__wrapped__ = orig
