@@ -483,3 +483,79 @@ def test_torchinfo_difference_is_explained(name):
             extra += x.params if not isinstance(m, nn.Linear) else (bias.numel() if bias is not None else 0)
     assert extra > 0
     assert stats.total_mult_adds == a.total_macs + extra
+
+
+# --- the build and trace shortcuts for torch's own layers ---------------------------------
+
+def _state(m: nn.Module) -> list:
+    """A module's state without tensor values: its attributes in order, parameters and buffers."""
+    def meta(t):
+        return None if t is None else (type(t), tuple(t.shape), t.dtype, t.device.type, t.requires_grad)
+    plain = [(k, v) for k, v in m.__dict__.items() if k not in ("_parameters", "_buffers", "_modules")]
+    return [plain, [(k, meta(t)) for k, t in m._parameters.items()],
+            [(k, meta(t)) for k, t in m._buffers.items()], sorted(m._non_persistent_buffers_set)]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: nn.Conv2d(8, 16, 3),
+    lambda: nn.Conv2d(8, 16, (1, 7), stride=(1, 2), padding=(0, 3), bias=False),
+    lambda: nn.Conv2d(8, 8, 3, 2, 1, groups=8, dilation=2),
+    lambda: nn.Conv2d(8, 16, [3, 5], padding=[1, 2]),
+    lambda: nn.Conv2d(8, 16, 3, padding="same"),
+    lambda: nn.Conv2d(8, 16, 3, padding_mode="reflect"),
+    lambda: nn.BatchNorm2d(16),
+    lambda: nn.BatchNorm2d(16, eps=1e-3, momentum=None, affine=False),
+    lambda: nn.BatchNorm2d(16, track_running_stats=False, bias=False),
+    lambda: nn.BatchNorm1d(16),
+    lambda: nn.ReLU(inplace=True),
+])
+def test_meta_build_shortcuts_give_torchs_state(make):
+    """While building for analysis, Module/Conv2d/BatchNorm2d construction takes shortcuts: the
+    module's attributes (in order), parameters and buffers are those torch's own __init__ gives."""
+    from zoo import analysis as A
+    with torch.device("meta"):
+        ref = make()
+    A._install_resets()
+    was = getattr(A._BUILDING, "on", False)
+    A._BUILDING.on = True
+    try:
+        with A._MetaBuild():
+            got = make()
+    finally:
+        A._BUILDING.on = was
+        A._remove_resets()
+    assert _state(got) == _state(ref)
+    from torch.nn.modules.batchnorm import _BatchNorm
+    for cls in (nn.Module, nn.Conv2d, _BatchNorm):  # the originals are back
+        assert not hasattr(cls.__dict__["__init__"], "__wrapped__")
+
+
+class _Leaves(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding="same"), nn.BatchNorm2d(8), nn.ReLU6(inplace=True),
+            nn.Conv2d(8, 8, 3, padding=2, dilation=2, groups=4), nn.Hardswish(),
+            nn.Conv2d(8, 8, 3, padding=1, padding_mode="reflect"), nn.SiLU(inplace=True),
+            nn.Conv2d(8, 8, 3, padding=1, groups=8), nn.Sigmoid(),
+            nn.MaxPool2d(3, 2, 1, ceil_mode=True), nn.AvgPool2d(2, count_include_pad=False),
+            nn.Hardsigmoid(), nn.Identity(), nn.Dropout(0.3), nn.AdaptiveAvgPool2d((2, 1)),
+            nn.Flatten(), nn.Linear(16, 5), nn.ReLU())
+        self.unbatched = nn.Conv2d(3, 4, 1)
+
+    def forward(self, x):
+        return self.body(x), self.unbatched(x[0])
+
+
+def test_leaf_shortcuts_equal_the_general_path():
+    """Standard leaf modules are traced from shape rules (``fast``); unusual ones (string padding,
+    a padding mode, an unbatched input) fall back: every layer equals the one the modules' own
+    forward gives under PyTorch's meta kernels."""
+    x = torch.empty(1, 3, 19, 19, device="meta")
+    with torch.device("meta"):
+        m = _Leaves().eval()
+    fast, out_fast = trace(m, x, fast=True)
+    slow, out_slow = trace(m, x, fast=False)
+    assert [r.record() for r in fast] == [r.record() for r in slow]
+    assert [t.shape for t in out_fast] == [t.shape for t in out_slow]
+    assert [r.kind for r in fast][:4] == ["conv", "norm", "act", "grouped"]

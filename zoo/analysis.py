@@ -392,7 +392,7 @@ def _empty(shape, like: torch.Tensor) -> torch.Tensor:
     for d in shape:
         if d < 0:
             raise RuntimeError(f"output size is too small: {tuple(shape)}")
-    return torch.empty(shape, dtype=like.dtype, device="meta")
+    return torch.empty(shape, dtype=like.dtype, device=_META)
 
 
 def _shape_conv(fname, args, kwargs):
@@ -615,7 +615,133 @@ for _names, _fn in (
         _SHAPES[_n] = _fn
 
 
+# --- standard leaf modules without their forward ------------------------------------------------
+# While tracing (``fast``), a call to one of torch's own leaf modules (the exact class, one tensor
+# in) gets its output from the shape rules above, with the arguments its ``forward`` would pass to
+# the functional op, instead of running ``forward`` through the torch-function mode: the layer
+# recorded is the one the general path records. Each rule returns
+# (output, kind, macs, kernel, stride, groups), or None where anything is unusual (a padding mode,
+# an unbatched or odd-rank input, training mode…): that call takes the general path.
+
+def _leaf_conv2d(m, x):
+    d = m.__dict__
+    if x.dim() != 4 or d.get("padding_mode") != "zeros":
+        return None
+    p = m._parameters
+    w = p["weight"]
+    stride, padding, dilation, groups = d["stride"], d["padding"], d["dilation"], d["groups"]
+    if (type(stride) is tuple and type(padding) is tuple and type(dilation) is tuple
+            and len(stride) == 2 and len(padding) == 2 and len(dilation) == 2 and w.dim() == 4):
+        # _shape_conv and _conv_info for the usual 2-d case, inline
+        n, c, h, wd = x.shape
+        c_out, c_g, kh, kw = w.shape
+        if c == c_g * groups:
+            oh = (h + 2 * padding[0] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+            ow = (wd + 2 * padding[1] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+            if oh >= 1 and ow >= 1:
+                out = torch.empty((n, c_out, oh, ow), dtype=x.dtype, device=_META)
+                if groups == 1:
+                    kind = "pointwise" if kh == 1 and kw == 1 else "conv"
+                elif groups == c:
+                    kind = "depthwise"
+                else:
+                    kind = "grouped"
+                return out, kind, n * c_out * oh * ow * c_g * kh * kw, (kh, kw), stride, groups
+    args = (x, w, p["bias"], stride, padding, dilation, groups)
+    out = _shape_conv("conv2d", args, None)
+    if out is None:
+        return None
+    k, macs, kernel, stride, groups, _ = _conv_info("conv2d", args, None, out)
+    return out, k, macs, kernel, stride, groups
+
+
+def _leaf_batch_norm2d(m, x):
+    d = m.__dict__
+    b = m._buffers
+    if x.dim() != 4 or d.get("training") is not False or b.get("running_mean") is None:
+        return None
+    return _empty(x.shape, x), "norm", 0, None, None, None
+
+
+def _leaf_act(m, x):
+    if m.__dict__.get("inplace"):
+        return x, "act", 0, None, None, None
+    return _empty(x.shape, x), "act", 0, None, None, None
+
+
+def _leaf_act_pure(m, x):
+    return _empty(x.shape, x), "act", 0, None, None, None
+
+
+def _leaf_alias(m, x):
+    return x, "", 0, None, None, None
+
+
+def _leaf_dropout(m, x):
+    if m.__dict__.get("training") is not False:
+        return None
+    return x, "", 0, None, None, None
+
+
+def _leaf_max_pool2d(m, x):
+    d = m.__dict__
+    if d.get("return_indices") is not False or x.dim() not in (3, 4):
+        return None
+    args = (x, d["kernel_size"], d["stride"], d["padding"], d["dilation"], d["ceil_mode"], False)
+    out = _shape_pool("max_pool2d", args, None)
+    if out is None:
+        return None
+    k = args[1]
+    return out, "pool", 0, _pair(k), _pair(args[2] or k), None
+
+
+def _leaf_avg_pool2d(m, x):
+    d = m.__dict__
+    if x.dim() not in (3, 4):
+        return None
+    args = (x, d["kernel_size"], d["stride"], d["padding"], d["ceil_mode"])
+    out = _shape_pool("avg_pool2d", args, None)
+    if out is None:
+        return None
+    k = args[1]
+    return out, "pool", 0, _pair(k), _pair(args[2] or k), None
+
+
+def _leaf_adaptive_avg_pool2d(m, x):
+    if x.dim() not in (3, 4):
+        return None
+    out = _shape_adaptive("adaptive_avg_pool2d", (x, m.__dict__["output_size"]), None)
+    if out is None:
+        return None
+    return out, "pool", 0, None, None, None
+
+
+def _leaf_linear(m, x):
+    p = m._parameters
+    args = (x, p["weight"], p["bias"])
+    out = _shape_linear("linear", args, None)
+    if out is None:
+        return None
+    return out, "linear", _matmul_macs("linear", args, None, out)[0], None, None, None
+
+
+def _leaf_flatten(m, x):
+    d = m.__dict__
+    return x.flatten(d["start_dim"], d["end_dim"]), "", 0, None, None, None
+
+
+_LEAF_RULES: dict[type, Callable] = {
+    nn.Conv2d: _leaf_conv2d, nn.BatchNorm2d: _leaf_batch_norm2d,
+    nn.ReLU: _leaf_act, nn.ReLU6: _leaf_act, nn.SiLU: _leaf_act, nn.Hardswish: _leaf_act,
+    nn.Hardsigmoid: _leaf_act, nn.Sigmoid: _leaf_act_pure, nn.Identity: _leaf_alias,
+    nn.Dropout: _leaf_dropout, nn.MaxPool2d: _leaf_max_pool2d, nn.AvgPool2d: _leaf_avg_pool2d,
+    nn.AdaptiveAvgPool2d: _leaf_adaptive_avg_pool2d, nn.Linear: _leaf_linear,
+    nn.Flatten: _leaf_flatten,
+}
+
+
 _get_ident = threading.get_ident
+_META = torch.device("meta")
 _DisableTorchFunction = torch._C.DisableTorchFunction
 
 
@@ -788,6 +914,41 @@ class _Trace(TorchFunctionMode):
         elif first_call and own_params:
             self._own_params(name, module, first_fn, own_params)
         return None
+
+    def leaf(self, module, x, rule):
+        """A standard leaf module called on one tensor (see ``_LEAF_RULES``): its layer, as
+        ``pre_hook``, the functional op and ``post_hook`` would record it, and its output; None
+        where the rule declines (nothing recorded: the caller takes the general path)."""
+        mid = id(module)
+        name = self.names.get(mid)
+        if not name or module._modules:
+            return None
+        with _DisableTorchFunction():
+            r = rule(module, x)
+            if r is None:
+                return None
+            out, kind, macs, kernel, stride, groups = r
+            self.pending_shuffle = None
+            called = self.called
+            if mid in called:
+                params = 0
+            else:
+                called.add(mid)
+                params = self.own[mid][0]
+            shape = tuple(x.shape)
+            index = len(self.layers)
+            if kind:
+                out_elems = out.numel()
+                layer = Layer(index, name, name, type(module).__name__, kind, "", "", "", "", kernel,
+                              stride, groups, shape, tuple(out.shape), (shape,), params, macs, 2 * macs,
+                              out_elems, out_elems * out.element_size(),
+                              x.numel() + out_elems + self.own[mid][1], (self.producer.get(id(x), -1),))
+            else:
+                layer = Layer(index, name, name, type(module).__name__, "other", "", "", "", "", kernel,
+                              stride, groups, shape, tuple(out.shape), (shape,), params, macs, 2 * macs,
+                              0, 0, 0, (self.producer.get(id(x), -1),))
+            self._add(layer, [out])
+        return out
 
     def _own_params(self, name: str, module: nn.Module, first_fn: int | None, own: int) -> None:
         """A non-leaf module holding parameters itself (a layer scale, a weight it uses with
@@ -1079,6 +1240,12 @@ def _direct_call(orig: Callable) -> Callable:
                 or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks
                 or len(gpre) != 1 or len(gfwd) != 1 or gbpre or gbwd or tracing_state()):
             return orig(self, *args, **kwargs)
+        if not kwargs and len(args) == 1 and t.fast:
+            rule = _LEAF_RULES.get(type(self))
+            if rule is not None and type(args[0]) is torch.Tensor:
+                out = t.leaf(self, args[0], rule)
+                if out is not None:
+                    return out
         t.pre_hook(self, args)
         result = self.forward(*args, **kwargs)
         t.post_hook(self, args, result)
@@ -1196,15 +1363,174 @@ def _direct_set(cls: type) -> bool:
     return ok
 
 
+_PARAMETER = nn.Parameter
+_PLAIN_LOOKUP: dict[type, bool] = {}
+
+
+def _plain_lookup(cls: type) -> bool:
+    """Whether attribute lookup on ``cls``'s instances is Module's own (no other ``__getattr__``
+    or ``__getattribute__``): then ``hasattr(module, name)`` is the instance dict, the class and
+    the parameters, buffers and submodules."""
+    ok = _PLAIN_LOOKUP.get(cls)
+    if ok is None:
+        ok = _PLAIN_LOOKUP[cls] = (cls.__getattr__ is nn.Module.__getattr__
+                                   and cls.__getattribute__ is object.__getattribute__)
+    return ok
+
+
+# nn.Module.__init__ stores its 17 bookkeeping attributes one ``super().__setattr__`` at a time.
+# While a thread builds for analysis, for a class where that is ``object.__setattr__`` and none of
+# the names is a descriptor, they go into the instance dict directly, in the same order.
+_INIT_NAMES = ("training", "_parameters", "_buffers", "_non_persistent_buffers_set",
+               "_backward_pre_hooks", "_backward_hooks", "_is_full_backward_hook", "_forward_hooks",
+               "_forward_hooks_with_kwargs", "_forward_hooks_always_called", "_forward_pre_hooks",
+               "_forward_pre_hooks_with_kwargs", "_state_dict_hooks", "_state_dict_pre_hooks",
+               "_load_state_dict_pre_hooks", "_load_state_dict_post_hooks", "_modules")
+_PLAIN_INIT: dict[type, bool] = {}
+
+
+def _plain_init(cls: type) -> bool:
+    ok = _PLAIN_INIT.get(cls)
+    if ok is None:
+        ok = _direct_set(cls) and cls.call_super_init is False and "__slots__" not in cls.__dict__
+        for n in _INIT_NAMES:
+            for c in cls.__mro__:
+                if n in c.__dict__:
+                    ok = False
+        ok = _PLAIN_INIT[cls] = ok
+    return ok
+
+
+def _fast_init(orig: Callable) -> Callable:
+    from collections import OrderedDict
+    log = torch._C._log_api_usage_once
+
+    def __init__(self, *args, **kwargs):
+        if args or kwargs or not getattr(_BUILDING, "on", False) or not _plain_init(type(self)):
+            return orig(self, *args, **kwargs)
+        log("python.nn_module")
+        d = self.__dict__
+        d["training"] = True
+        d["_parameters"] = {}
+        d["_buffers"] = {}
+        d["_non_persistent_buffers_set"] = set()
+        d["_backward_pre_hooks"] = OrderedDict()
+        d["_backward_hooks"] = OrderedDict()
+        d["_is_full_backward_hook"] = None
+        d["_forward_hooks"] = OrderedDict()
+        d["_forward_hooks_with_kwargs"] = OrderedDict()
+        d["_forward_hooks_always_called"] = OrderedDict()
+        d["_forward_pre_hooks"] = OrderedDict()
+        d["_forward_pre_hooks_with_kwargs"] = OrderedDict()
+        d["_state_dict_hooks"] = OrderedDict()
+        d["_state_dict_pre_hooks"] = OrderedDict()
+        d["_load_state_dict_pre_hooks"] = OrderedDict()
+        d["_load_state_dict_post_hooks"] = OrderedDict()
+        d["_modules"] = {}
+    return functools.wraps(orig)(__init__)
+
+
+# nn.Conv2d and nn.BatchNorm2d, the bulk of a CNN, spend most of their construction in
+# Module.__setattr__ and register_parameter/register_buffer checks that cannot fail on a fresh
+# module. While a thread builds for analysis, an instance of exactly these classes with ordinary
+# arguments (ints, no device or dtype, zero padding mode) gets the state their __init__ leaves on
+# meta (the same attributes in the same order, the same parameters and buffers; reset_parameters
+# is skipped on meta anyway); anything else runs the original.
+def _int2(v) -> tuple | None:
+    """``torch.nn.modules.utils._pair(v)`` for an int or a pair of ints, else None."""
+    if type(v) is int:
+        return (v, v)
+    if type(v) in (tuple, list) and len(v) == 2 and type(v[0]) is int and type(v[1]) is int:
+        return tuple(v)
+    return None
+
+
+def _fresh(module: nn.Module) -> dict:
+    """Module.__init__'s instance state, for a class where it goes into the dict (_plain_init)."""
+    nn.Module.__init__(module)
+    return module.__dict__
+
+
+def _fast_conv2d_init(orig: Callable) -> Callable:
+    building = _BUILDING
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        k, st, pa, di = _int2(kernel_size), _int2(stride), _int2(padding), _int2(dilation)
+        if (type(self) is not nn.Conv2d or not building.__dict__.get("on") or device is not None
+                or dtype is not None or padding_mode != "zeros" or k is None or st is None
+                or pa is None or di is None or type(in_channels) is not int
+                or type(out_channels) is not int or type(groups) is not int or groups <= 0
+                or in_channels % groups or out_channels % groups or type(bias) is not bool
+                or _MM._global_parameter_registration_hooks or not _plain_init(nn.Conv2d)):
+            return orig(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
+                        groups, bias, padding_mode, device, dtype)
+        d = _fresh(self)
+        d["in_channels"] = in_channels
+        d["out_channels"] = out_channels
+        d["kernel_size"] = k
+        d["stride"] = st
+        d["padding"] = pa
+        d["dilation"] = di
+        d["transposed"] = False
+        d["output_padding"] = (0, 0)
+        d["groups"] = groups
+        d["padding_mode"] = padding_mode
+        d["_reversed_padding_repeated_twice"] = (pa[1], pa[1], pa[0], pa[0])
+        params = d["_parameters"]
+        with _DisableTorchFunction():
+            params["weight"] = _PARAMETER(torch.empty((out_channels, in_channels // groups, *k),
+                                                      device=_META))
+            params["bias"] = _PARAMETER(torch.empty(out_channels, device=_META)) if bias else None
+    return functools.wraps(orig)(__init__)
+
+
+def _fast_batch_norm_init(orig: Callable) -> Callable:
+    building = _BUILDING
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, device=None, dtype=None, *, bias=True):
+        if (type(self) is not nn.BatchNorm2d or not building.__dict__.get("on") or device is not None
+                or dtype is not None or type(num_features) is not int or type(affine) is not bool
+                or type(track_running_stats) is not bool or type(bias) is not bool
+                or _MM._global_parameter_registration_hooks or _MM._global_buffer_registration_hooks
+                or not _plain_init(nn.BatchNorm2d)):
+            return orig(self, num_features, eps, momentum, affine, track_running_stats, device,
+                        dtype, bias=bias)
+        d = _fresh(self)
+        d["num_features"] = num_features
+        d["eps"] = eps
+        d["momentum"] = momentum
+        d["affine"] = affine
+        d["track_running_stats"] = track_running_stats
+        params, buffers = d["_parameters"], d["_buffers"]
+        with _DisableTorchFunction():
+            if affine:
+                params["weight"] = _PARAMETER(torch.empty(num_features, device=_META))
+                params["bias"] = _PARAMETER(torch.empty(num_features, device=_META)) if bias else None
+            else:
+                params["weight"] = params["bias"] = None
+            if track_running_stats:
+                buffers["running_mean"] = torch.empty(num_features, device=_META)
+                buffers["running_var"] = torch.empty(num_features, device=_META)
+                buffers["num_batches_tracked"] = torch.tensor(0, dtype=torch.long, device=_META)
+            else:
+                buffers["running_mean"] = buffers["running_var"] = None
+                buffers["num_batches_tracked"] = None
+    return functools.wraps(orig)(__init__)
+
+
 def _fast_setattr(orig: Callable) -> Callable:
+    building, direct = _BUILDING, _DIRECT_SET
+
     def __setattr__(self, name, value):
         if type(value) in _PLAIN:
-            if getattr(_BUILDING, "on", False):
+            if building.__dict__.get("on"):
                 d = self.__dict__
                 params, modules, buffers = d.get("_parameters"), d.get("_modules"), d.get("_buffers")
                 if (params is not None and modules is not None and buffers is not None
                         and name not in params and name not in modules and name not in buffers
-                        and _direct_set(type(self))):
+                        and (direct.get(type(self)) or _direct_set(type(self)))):
                     _OBJECT_SETATTR(self, name, value)
                     return
         elif (isinstance(value, nn.Module) and not isinstance(value, torch.Tensor)
@@ -1221,6 +1547,27 @@ def _fast_setattr(orig: Callable) -> Callable:
                 self._non_persistent_buffers_set.discard(name)
                 modules[name] = value
                 return
+        elif (type(value) is _PARAMETER and type(name) is str and name and "." not in name
+                and not _MM._global_parameter_registration_hooks and getattr(_BUILDING, "on", False)):
+            # a parameter: Module.__setattr__'s branch for parameters and register_parameter's
+            # checks, for a plain class (the name no class attribute, a leaf tensor)
+            d = self.__dict__
+            params, modules, buffers = d.get("_parameters"), d.get("_modules"), d.get("_buffers")
+            nps = d.get("_non_persistent_buffers_set")
+            if (params is not None and modules is not None and buffers is not None and nps is not None
+                    and _plain_lookup(type(self)) and (name in params or not hasattr(type(self), name))):
+                with _DisableTorchFunction():
+                    leaf = value.grad_fn is None
+                if leaf:
+                    if name in d:
+                        del d[name]
+                    if name in buffers:
+                        del buffers[name]
+                    if name in modules:
+                        del modules[name]
+                    nps.discard(name)
+                    params[name] = value
+                    return
         orig(self, name, value)
     __setattr__.__wrapped__ = orig
     __setattr__.__doc__ = orig.__doc__
@@ -1297,6 +1644,14 @@ def _install_resets() -> None:
             wrapped = _fast_setattr(orig)
             _RESETS.append((nn.Module, orig, wrapped, "__setattr__"))
             nn.Module.__setattr__ = wrapped
+            from torch.nn.modules.batchnorm import _BatchNorm
+            for cls, wrap in ((nn.Module, _fast_init), (nn.Conv2d, _fast_conv2d_init),
+                              (_BatchNorm, _fast_batch_norm_init)):
+                orig = cls.__dict__.get("__init__")
+                if callable(orig):
+                    wrapped = wrap(orig)
+                    _RESETS.append((cls, orig, wrapped, "__init__"))
+                    cls.__init__ = wrapped
         _RESETS_USERS += 1
 
 
