@@ -18,6 +18,8 @@ classifier is torchvision's (a no-op at 224 px), so other input sizes work too.
 """
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 import torch.nn as nn
 
@@ -127,41 +129,11 @@ def _meta(depth: int, batch_norm: bool) -> dict:
     )
 
 
-@register("vgg11", **_meta(11, False))
-def vgg11(num_classes: int = 1000, dropout: float = 0.5) -> VGG:
-    return VGG("A", batch_norm=False, num_classes=num_classes, dropout=dropout)
+def vgg(config: str, batch_norm: bool, num_classes: int = 1000, dropout: float = 0.5) -> VGG:
+    """VGG of a Table 1 configuration; registered below as vgg11 … vgg19 and their ``_bn`` twins."""
+    return VGG(config, batch_norm=batch_norm, num_classes=num_classes, dropout=dropout)
 
 
-@register("vgg13", **_meta(13, False))
-def vgg13(num_classes: int = 1000, dropout: float = 0.5) -> VGG:
-    return VGG("B", batch_norm=False, num_classes=num_classes, dropout=dropout)
-
-
-@register("vgg16", **_meta(16, False))
-def vgg16(num_classes: int = 1000, dropout: float = 0.5) -> VGG:
-    return VGG("D", batch_norm=False, num_classes=num_classes, dropout=dropout)
-
-
-@register("vgg19", **_meta(19, False))
-def vgg19(num_classes: int = 1000, dropout: float = 0.5) -> VGG:
-    return VGG("E", batch_norm=False, num_classes=num_classes, dropout=dropout)
-
-
-@register("vgg11_bn", **_meta(11, True))
-def vgg11_bn(num_classes: int = 1000, dropout: float = 0.5) -> VGG:
-    return VGG("A", batch_norm=True, num_classes=num_classes, dropout=dropout)
-
-
-@register("vgg13_bn", **_meta(13, True))
-def vgg13_bn(num_classes: int = 1000, dropout: float = 0.5) -> VGG:
-    return VGG("B", batch_norm=True, num_classes=num_classes, dropout=dropout)
-
-
-@register("vgg16_bn", **_meta(16, True))
-def vgg16_bn(num_classes: int = 1000, dropout: float = 0.5) -> VGG:
-    return VGG("D", batch_norm=True, num_classes=num_classes, dropout=dropout)
-
-
-@register("vgg19_bn", **_meta(19, True))
-def vgg19_bn(num_classes: int = 1000, dropout: float = 0.5) -> VGG:
-    return VGG("E", batch_norm=True, num_classes=num_classes, dropout=dropout)
+for _depth, _config in DEPTH_TO_CONFIG.items():
+    for _bn in (False, True):
+        register(f"vgg{_depth}{'_bn' if _bn else ''}", partial(vgg, _config, _bn), **_meta(_depth, _bn))
