@@ -20,8 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, free_port, require_chromium, screenshot, \
-    start_streamlit, wait_for_app
+from conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_chromium, screenshot, wait_for_app
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "assets" / "samples" / "coffee.png"
@@ -70,12 +69,9 @@ def camera_browser(playwright, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def server():
-    port = free_port()
-    proc = start_streamlit(port)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=20)
+def server(app_url):
+    """The session's dashboard server (tests/conftest.py), not a second one."""
+    return app_url
 
 
 def open_page(page, server: str, title: str) -> None:
