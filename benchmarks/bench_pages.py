@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import zoo  # noqa: E402
-from ui import explore as ux  # noqa: E402
+from zoo import fmt  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -122,11 +122,11 @@ def first_renders(browser, base: str, repeats: int) -> dict[str, list[float]]:
     targets = {
         "home (timeline)": ("/", lambda p: p.locator(".js-plotly-plot")),
         "explorer (resnet50)": ("/explorer?model=resnet50",
-                                lambda p: metric_text(p, "MACs", ux.fmt_ops(zoo.analyze("resnet50").total_macs))),
+                                lambda p: metric_text(p, "MACs", fmt.fmt_ops(zoo.analyze("resnet50").total_macs))),
         "explorer (efficientnet_b7)": ("/explorer?model=efficientnet_b7",
-                                       lambda p: metric_text(p, "MACs", ux.fmt_ops(zoo.analyze("efficientnet_b7").total_macs))),
+                                       lambda p: metric_text(p, "MACs", fmt.fmt_ops(zoo.analyze("efficientnet_b7").total_macs))),
         "explorer (resnetrs420)": ("/explorer?model=resnetrs420",
-                                   lambda p: metric_text(p, "MACs", ux.fmt_ops(zoo.analyze("resnetrs420").total_macs))),
+                                   lambda p: metric_text(p, "MACs", fmt.fmt_ops(zoo.analyze("resnetrs420").total_macs))),
         "scaling lab": ("/scaling", lambda p: p.get_by_text("The scaled stage table")),
         "pareto": ("/pareto", lambda p: p.locator(".js-plotly-plot")),
     }
@@ -158,35 +158,35 @@ def interactions(browser, base: str, repeats: int) -> dict[str, list[float]]:
     page = ctx.new_page()
     page.goto(base + "/explorer?model=efficientnet_b7")
     b7, rs = zoo.analyze("efficientnet_b7"), zoo.analyze("resnetrs420")
-    metric_text(page, "MACs", ux.fmt_ops(b7.total_macs)).first.wait_for(timeout=60_000)
+    metric_text(page, "MACs", fmt.fmt_ops(b7.total_macs)).first.wait_for(timeout=60_000)
     b6 = zoo.analyze("efficientnet_b6")
     for _ in range(repeats):
         out.setdefault("explorer: model → efficientnet_b6 (one selectbox)", []).append(timed(
-            lambda: choose(page, "Model", "efficientnet_b6"), metric_text(page, "MACs", ux.fmt_ops(b6.total_macs))))
+            lambda: choose(page, "Model", "efficientnet_b6"), metric_text(page, "MACs", fmt.fmt_ops(b6.total_macs))))
         out.setdefault("explorer: model → efficientnet_b7 (one selectbox)", []).append(timed(
-            lambda: choose(page, "Model", "efficientnet_b7"), metric_text(page, "MACs", ux.fmt_ops(b7.total_macs))))
+            lambda: choose(page, "Model", "efficientnet_b7"), metric_text(page, "MACs", fmt.fmt_ops(b7.total_macs))))
     rs50, b0 = zoo.analyze("resnetrs50"), zoo.analyze("efficientnet_b0")
     for _ in range(repeats):
         # a family change shows that family's first model; then the model selectbox picks the big one
         out.setdefault("explorer: family → ResNet-RS (resnetrs50 shown)", []).append(timed(
-            lambda: choose(page, "Family", "ResNet-RS"), metric_text(page, "MACs", ux.fmt_ops(rs50.total_macs))))
+            lambda: choose(page, "Family", "ResNet-RS"), metric_text(page, "MACs", fmt.fmt_ops(rs50.total_macs))))
         out.setdefault("explorer: model → resnetrs420", []).append(timed(
-            lambda: choose(page, "Model", "resnetrs420"), metric_text(page, "MACs", ux.fmt_ops(rs.total_macs))))
+            lambda: choose(page, "Model", "resnetrs420"), metric_text(page, "MACs", fmt.fmt_ops(rs.total_macs))))
         out.setdefault("explorer: family → EfficientNet (efficientnet_b0 shown)", []).append(timed(
-            lambda: choose(page, "Family", "EfficientNet"), metric_text(page, "MACs", ux.fmt_ops(b0.total_macs))))
+            lambda: choose(page, "Family", "EfficientNet"), metric_text(page, "MACs", fmt.fmt_ops(b0.total_macs))))
         out.setdefault("explorer: model → efficientnet_b7 (from b0)", []).append(timed(
-            lambda: choose(page, "Model", "efficientnet_b7"), metric_text(page, "MACs", ux.fmt_ops(b7.total_macs))))
+            lambda: choose(page, "Model", "efficientnet_b7"), metric_text(page, "MACs", fmt.fmt_ops(b7.total_macs))))
         out.setdefault("explorer: MACs → FLOPs toggle (b7)", []).append(timed(
             lambda: segment(page, "FLOPs").click(),
-            metric_text(page, "FLOPs", ux.fmt_ops(b7.total_macs, "FLOPs"))))
+            metric_text(page, "FLOPs", fmt.fmt_ops(b7.total_macs, "FLOPs"))))
         segment(page, "MACs").click()
-        metric_text(page, "MACs", ux.fmt_ops(b7.total_macs)).first.wait_for()
+        metric_text(page, "MACs", fmt.fmt_ops(b7.total_macs)).first.wait_for()
     # resolution slider: each press is a resolution never analysed before (a cache miss)
     for model, res in (("efficientnet_b7", 600), ("resnetrs420", 320)):
         page.goto(base + f"/explorer?model={model}")
-        metric_text(page, "Parameters", ux.fmt_params(zoo.analyze(model).total_params)).first.wait_for(timeout=60_000)
+        metric_text(page, "Parameters", fmt.fmt_params(zoo.analyze(model).total_params)).first.wait_for(timeout=60_000)
         for k in range(1, repeats + 1):
-            expect = ux.fmt_ops(zoo.analyze(model, res + k).total_macs)
+            expect = fmt.fmt_ops(zoo.analyze(model, res + k).total_macs)
             slider = page.get_by_role("slider").first
             out.setdefault(f"explorer: resolution slider +1 px ({model}, uncached)", []).append(timed(
                 lambda: (slider.focus(), slider.press("ArrowRight")), metric_text(page, "MACs", expect)))
@@ -205,7 +205,7 @@ def interactions(browser, base: str, repeats: int) -> dict[str, list[float]]:
         macs = zoo.analyze("efficientnet", r, phi=phi, alpha=1.2, beta=1.1, gamma=1.15).total_macs
         out.setdefault("scaling: φ slider +0.1 (uncached)", []).append(timed(
             lambda: (phi_slider.focus(), phi_slider.press("ArrowRight")),
-            metric_text(page, "MACs", ux.fmt_ops(macs))))
+            metric_text(page, "MACs", fmt.fmt_ops(macs))))
     ctx.close()
     return out
 

@@ -18,7 +18,7 @@ import streamlit as st
 
 import zoo
 from ui import lessons as L
-from ui.explore import si
+from zoo import fmt
 from ui import state
 from ui.state import ensure_router
 
@@ -59,7 +59,7 @@ def read_inputs() -> dict:
 
 def short(macs: int) -> str:
     """Exact below a million, SI prefix above, so the metric fits its column."""
-    return f"{L.fmt_int(macs)} MACs" if macs < 1e6 else f"{si(macs)}MACs"
+    return f"{fmt.count(macs)} MACs" if macs < 1e6 else f"{fmt.si(macs)}MACs"
 
 
 def counts(p: dict) -> list[dict]:
@@ -67,9 +67,9 @@ def counts(p: dict) -> list[dict]:
     cases = L.conv_cases(layers)
     reg, sep = cases[0], cases[1]
     c = st.columns(4)
-    c[0].metric("Regular k×k", short(reg["macs"]), help=f"{L.fmt_int(reg['macs'])} MACs = {L.fmt_int(reg['flops'])} FLOPs")
+    c[0].metric("Regular k×k", short(reg["macs"]), help=f"{fmt.count(reg['macs'])} MACs = {fmt.count(reg['flops'])} FLOPs")
     c[1].metric("Depthwise + pointwise", short(sep["macs"]),
-                help=f"{L.fmt_int(sep['macs'])} MACs = {L.fmt_int(sep['flops'])} FLOPs")
+                help=f"{fmt.count(sep['macs'])} MACs = {fmt.count(sep['flops'])} FLOPs")
     c[2].metric("Fewer multiplications", f"{sep['vs_regular']:.2f}×")
     c[3].metric("1 / (1/C_out + 1/k²)", f"{1 / zoo.costs.separable_ratio(p['c_out'], p['k']):.2f}×",
                 help="The closed form; equal to the ratio when the depthwise layer keeps the output size.")

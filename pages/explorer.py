@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 import zoo
+from zoo import fmt
 from ui import explore as ux
 from ui import state
 
@@ -86,7 +87,7 @@ def pick_model() -> tuple[str, int, dict, str]:
     res = cols[2].slider("Input resolution (px)", RES_MIN, RES_MAX, value=default_res, step=1,
                          key="res", bind="query-params",
                          help=f"The default for {model} is {default_res} px.")
-    unit = cols[4].segmented_control("Count", ux.UNITS, default="MACs", key="unit", required=True,
+    unit = cols[4].segmented_control("Count", fmt.UNITS, default="MACs", key="unit", required=True,
                                      bind="query-params")
     return model, res, overrides, unit
 
@@ -107,16 +108,16 @@ def header(model: str, s: dict, unit: str) -> None:
     if mi.note:
         st.caption(mi.note)
     if s.get("unused_params"):
-        st.caption(f"{ux.fmt_params(s['unused_params'])} of the parameters belong to modules that do not run "
+        st.caption(f"{fmt.fmt_params(s['unused_params'])} of the parameters belong to modules that do not run "
                    "at inference (auxiliary classifiers); they are counted in the total, as the reference "
                    "implementation counts them, but carry no MACs.")
     m = st.columns(4)
-    m[0].metric("Parameters", ux.fmt_params(s["total_params"]), help=f"{s['total_params']:,} (zoo.analyze)")
-    m[1].metric(unit, ux.fmt_ops(s["total_macs"], unit),
-                help=f"{ux.ops(s['total_macs'], unit):,} {unit} at {s['resolution']} px, batch 1 (zoo.analyze)")
-    m[2].metric("Activation memory", ux.fmt_bytes(s["total_act_bytes"]),
+    m[0].metric("Parameters", fmt.fmt_params(s["total_params"]), help=f"{s['total_params']:,} (zoo.analyze)")
+    m[1].metric(unit, fmt.fmt_ops(s["total_macs"], unit),
+                help=f"{fmt.ops(s['total_macs'], unit):,} {unit} at {s['resolution']} px, batch 1 (zoo.analyze)")
+    m[2].metric("Activation memory", fmt.fmt_bytes(s["total_act_bytes"]),
                 help="Bytes of all layer outputs, fp32, batch 1 (zoo.analyze)")
-    m[3].metric("Memory access (elements)", ux.si(s["total_mem_access"]).rstrip(),
+    m[3].metric("Memory access (elements)", fmt.si(s["total_mem_access"]).rstrip(),
                 help=f"{s['total_mem_access']:,} elements read and written, weights included "
                      "(ShuffleNet v2's memory access cost, zoo.analyze)")
     st.caption(ux.ops_convention(*_resnet50_pair()))
@@ -198,8 +199,8 @@ def layer_table(model: str, s: dict, unit: str) -> None:
             "mem_access": st.column_config.NumberColumn("memory access", format="localized"),
         },
     )
-    st.caption(f"{len(view)} of {len(df)} layers · {ux.fmt_params(view['params'].sum())} parameters · "
-               f"{ux.fmt_ops(view['macs'].sum(), unit)} in the rows shown. Click a column header to sort.")
+    st.caption(f"{len(view)} of {len(df)} layers · {fmt.fmt_params(view['params'].sum())} parameters · "
+               f"{fmt.fmt_ops(view['macs'].sum(), unit)} in the rows shown. Click a column header to sort.")
     st.download_button("Download these rows as CSV", view.to_csv(index=False).encode(),
                        file_name=f"{model}_{s['resolution']}px_layers.csv", mime="text/csv")
 

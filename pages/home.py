@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from zoo import fmt
 from ui import explore as ux
 from ui import state
 
@@ -53,7 +54,7 @@ def entries(rows: list[dict]) -> None:
             left, right = st.columns([5, 1.2], vertical_alignment="center")
             top1 = f"{r['top1']:.1f} % top-1" if r["top1"] is not None else "top-1 not published"
             left.markdown(f"**{r['year']} · {r['label']}** — {r['idea']}  \n"
-                          f"{top1} · {ux.fmt_params(r['params'])} parameters · {r['event']}")
+                          f"{top1} · {fmt.fmt_params(r['params'])} parameters · {r['event']}")
             left.caption(f"Top-1: {r['top1_source']} · Idea: {r['idea_source']} · Event: {r['event_source']}")
             open_link(right, r)
 

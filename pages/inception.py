@@ -18,6 +18,7 @@ import streamlit as st
 
 import zoo
 from ui import lessons as L
+from zoo import fmt
 from zoo import googlenet as gnet
 from ui.state import ensure_router
 
@@ -64,9 +65,9 @@ def module() -> None:
     naive, reduced = L.inception_module_cost(row, cin, side)
     st.markdown(
         f"**Why the 1×1 reductions** (Szegedy et al. 2015, Figure 2): on its {side}×{side}×{cin} input, the naive "
-        f"module (1×1, 3×3, 5×5 on the full input, pooled input concatenated) costs **{L.fmt_macs(naive['macs'])}** "
+        f"module (1×1, 3×3, 5×5 on the full input, pooled input concatenated) costs **{fmt.macs_and_flops(naive['macs'])}** "
         f"and outputs {naive['out_channels']} channels; with 1×1 reductions before the 3×3 and 5×5 and a projection "
-        f"after the pool it costs **{L.fmt_macs(reduced['macs'])}** ({naive['macs'] / reduced['macs']:.1f}× less) "
+        f"after the pool it costs **{fmt.macs_and_flops(reduced['macs'])}** ({naive['macs'] / reduced['macs']:.1f}× less) "
         f"and outputs {reduced['out_channels']} — so the next module's cost does not snowball.")
 
 

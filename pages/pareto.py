@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
+from zoo import fmt
 from ui import explore as ux
 from ui import state
 
@@ -25,10 +26,10 @@ def with_labels(pts: list[dict], unit: str, latency: dict) -> list[dict]:
     out = []
     for p in pts:
         q = dict(p)
-        q["macs"] = ux.ops(p["macs"], unit)
+        q["macs"] = fmt.ops(p["macs"], unit)
         lat = latency.get((p["name"], p["resolution"]))
         q["latency_ms"] = lat["median_ms"] if lat else None
-        q["x_label"] = (f"{ux.fmt_params(p['params'])} parameters · {ux.fmt_ops(p['macs'], unit)} at "
+        q["x_label"] = (f"{fmt.fmt_params(p['params'])} parameters · {fmt.fmt_ops(p['macs'], unit)} at "
                         f"{p['resolution']} px" + (f" · {lat['median_ms']:.1f} ms" if lat else ""))
         out.append(q)
     return out
@@ -65,7 +66,7 @@ def latency_section(pts: list[dict]) -> dict:
     st.subheader("Measure latency on this machine")
     light = [p for p in pts if p["macs"] <= state.LATENCY_MAX_MACS]
     heavy = sorted(p["name"] for p in pts if p["macs"] > state.LATENCY_MAX_MACS)
-    st.caption(f"Models above {ux.fmt_ops(state.LATENCY_MAX_MACS)} stay on the meta device and are not "
+    st.caption(f"Models above {fmt.fmt_ops(state.LATENCY_MAX_MACS)} stay on the meta device and are not "
                f"timed here: {', '.join(heavy) or 'none'}.")
     names = [p["name"] for p in light]
     default = [n for n in ("mobilenet_v2", "shufflenet_v2_x1_0", "resnet50", "efficientnet_b0",
@@ -114,7 +115,7 @@ def seed_tables(pts: list[dict]) -> None:
         p = by_name.get(f"efficientnet_b{i}")
         t5.append({"model": f"EfficientNet-B{i}", "top-1 % (paper)": ux.num(r.get("top1_paper")),
                    "top-5 % (paper)": ux.num(r.get("top5_paper")), "params (paper, M)": ux.num(r.get("params_m")),
-                   "params (zoo)": ux.fmt_params(p["params"]) if p else "–"})
+                   "params (zoo)": fmt.fmt_params(p["params"]) if p else "–"})
     st.dataframe(pd.DataFrame(t5), hide_index=True,
                  column_config={c: st.column_config.NumberColumn(format="%.1f")
                                 for c in ("top-1 % (paper)", "top-5 % (paper)")})
@@ -125,7 +126,7 @@ def seed_tables(pts: list[dict]) -> None:
         top1, src = ux.published_top1(prim, "paper")
         p = by_name.get(r["model"])
         t6.append({"seed row": r["row"], "seed top-1 %": ux.num(r["top1"]), "seed params (M)": ux.num(r["params_m"]),
-                   "primary top-1 %": top1, "params (zoo)": ux.fmt_params(p["params"]) if p else "–",
+                   "primary top-1 %": top1, "params (zoo)": fmt.fmt_params(p["params"]) if p else "–",
                    "primary model": f"{r['primary_model']} {r['primary_variant']}",
                    "note": r["note"], "primary source": src})
     st.dataframe(pd.DataFrame(t6), hide_index=True,
@@ -135,15 +136,15 @@ def seed_tables(pts: list[dict]) -> None:
     x1 = by_name.get("shufflenet_v2_x1_0")
     if x2 and x1:
         st.warning(f"Seed Table 6 prints **ShuffleNet V2: 75.4 %, 2 M parameters**. A ShuffleNet v2 at that "
-                   f"accuracy is the 2× model, which has {ux.fmt_params(x2['params'])} parameters "
+                   f"accuracy is the 2× model, which has {fmt.fmt_params(x2['params'])} parameters "
                    f"({x2['params']:,} counted by zoo; 7.4 M in Ma et al. 2018, Table 5); the 1× model has "
-                   f"{ux.fmt_params(x1['params'])} and {x1['top1']:.1f} % top-1 ({x1['source'].split(':')[0]}).")
+                   f"{fmt.fmt_params(x1['params'])} and {x1['top1']:.1f} % top-1 ({x1['source'].split(':')[0]}).")
 
 def main() -> None:
     st.title("Accuracy against cost")
     c1, c2 = st.columns(2)
     acc = c1.radio("Top-1 from", list(ACC), horizontal=True, key="acc", bind="query-params")
-    unit = c2.segmented_control("Count", ux.UNITS, default="MACs", key="unit", required=True, bind="query-params")
+    unit = c2.segmented_control("Count", fmt.UNITS, default="MACs", key="unit", required=True, bind="query-params")
     pts = state.pareto_points(ACC[acc])
     if not pts:
         st.warning("No registered model has a published top-1 yet.")

@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 import zoo
+from zoo import fmt
 from ui import explore as ux
 from ui import state
 from zoo import efficientnet as eff
@@ -80,8 +81,8 @@ def built(alpha, beta, gamma, phi) -> dict | None:
     b0 = state.totals("efficientnet_b0")
     predicted = cost_factor(alpha, beta, gamma, phi) * b0["total_macs"]
     if predicted > MAX_MACS:
-        st.error(f"Predicted cost {ux.fmt_ops(predicted)} is far beyond any real network "
-                 f"(limit here {ux.fmt_ops(MAX_MACS)}); choose a smaller φ.")
+        st.error(f"Predicted cost {fmt.fmt_ops(predicted)} is far beyond any real network "
+                 f"(limit here {fmt.fmt_ops(MAX_MACS)}); choose a smaller φ.")
         return None
     s = state.totals("efficientnet", r, state.compound_overrides(alpha, beta, gamma, phi))
     return {"w": w, "d": d, "r": r, "s": s, "b0": b0, "predicted": predicted}
@@ -104,10 +105,10 @@ def compound_section(alpha, beta, gamma, phi, preset, unit) -> None:
     m[0].metric("depth d = α^φ", f"{b['d']:.3f}×")
     m[1].metric("width w = β^φ", f"{b['w']:.3f}×")
     m[2].metric("resolution r = 224·γ^φ", f"{b['r']} px")
-    m[3].metric("Parameters", ux.fmt_params(s["total_params"]), help=f"{s['total_params']:,} (zoo.analyze)")
-    m[4].metric(unit, ux.fmt_ops(s["total_macs"], unit),
-                help=f"{ux.ops(s['total_macs'], unit):,} {unit} (zoo.analyze, meta device)")
-    st.caption(f"B0: {ux.fmt_ops(b0['total_macs'], unit)} at 224 px. The actual factor differs from the "
+    m[3].metric("Parameters", fmt.fmt_params(s["total_params"]), help=f"{s['total_params']:,} (zoo.analyze)")
+    m[4].metric(unit, fmt.fmt_ops(s["total_macs"], unit),
+                help=f"{fmt.ops(s['total_macs'], unit):,} {unit} (zoo.analyze, meta device)")
+    st.caption(f"B0: {fmt.fmt_ops(b0['total_macs'], unit)} at 224 px. The actual factor differs from the "
                "prediction because channels round to multiples of 8, repeats round up, and the stem, the "
                "head and the classifier do not scale as w²·d·r².")
     memory_note(s)
@@ -139,9 +140,9 @@ def memory_note(s: dict) -> None:
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") if hasattr(os, "sysconf") else None
     need = weights + acts
     text = (f"Analysed on the meta device (no weights allocated). A real fp32 copy would need "
-            f"{ux.fmt_bytes(weights)} of weights and {ux.fmt_bytes(acts)} of activations per image")
+            f"{fmt.fmt_bytes(weights)} of weights and {fmt.fmt_bytes(acts)} of activations per image")
     if ram and need > 0.5 * ram:
-        st.warning(text + f": more than half of this machine's {ux.fmt_bytes(ram)} of memory.")
+        st.warning(text + f": more than half of this machine's {fmt.fmt_bytes(ram)} of memory.")
     else:
         st.caption(text + ".")
 
@@ -153,10 +154,10 @@ def official(preset: str, s: dict, unit: str) -> None:
     mi = zoo.info(f"efficientnet_{key}")
     top1 = mi.figures.get("top1_paper")
     st.info(f"**Official {preset}** (reference table): width ×{w}, depth ×{d}, {r} px → "
-            f"{ux.fmt_params(o['total_params'])} parameters, {ux.fmt_ops(o['total_macs'], unit)}"
+            f"{fmt.fmt_params(o['total_params'])} parameters, {fmt.fmt_ops(o['total_macs'], unit)}"
             + (f", {top1.value:.1f} % top-1 [{ux.short_source(top1.source, 'paper')}]" if top1 else "")
-            + f". The formula network above: {ux.fmt_params(s['total_params'])} parameters, "
-              f"{ux.fmt_ops(s['total_macs'], unit)}.")
+            + f". The formula network above: {fmt.fmt_params(s['total_params'])} parameters, "
+              f"{fmt.fmt_ops(s['total_macs'], unit)}.")
 
 
 def stage_frame(w: float, d: float) -> pd.DataFrame:
@@ -186,10 +187,10 @@ def official_section(unit: str) -> None:
         fw, fd, fr = eff.compound_coefficients(i)
         f = state.totals("efficientnet", fr, state.compound_overrides(eff.ALPHA, eff.BETA, eff.GAMMA, i))
         top1 = zoo.info(f"efficientnet_{key}").figures.get("top1_paper")
-        rows.append({"model": key.upper(), "φ": i, f"official {unit}": ux.fmt_ops(o["total_macs"], unit),
-                     "official params": ux.fmt_params(o["total_params"]),
-                     f"formula {unit}": ux.fmt_ops(f["total_macs"], unit),
-                     "formula params": ux.fmt_params(f["total_params"]),
+        rows.append({"model": key.upper(), "φ": i, f"official {unit}": fmt.fmt_ops(o["total_macs"], unit),
+                     "official params": fmt.fmt_params(o["total_params"]),
+                     f"formula {unit}": fmt.fmt_ops(f["total_macs"], unit),
+                     "formula params": fmt.fmt_params(f["total_params"]),
                      "formula / official cost": f"{f['total_macs'] / o['total_macs']:.2f}×",
                      "top-1 % (paper)": top1.value if top1 else None})
     st.dataframe(pd.DataFrame(rows), hide_index=True)
@@ -221,7 +222,7 @@ def one_dimension_section(unit: str) -> None:
         top1 = zoo.info(name).figures.get("top1_paper")
         if top1:
             points.append({"name": name, "family": "EfficientNet B0–B7 (compound)",
-                           "macs": ux.ops(state.totals(name)["total_macs"], unit), "top1": top1.value,
+                           "macs": fmt.ops(state.totals(name)["total_macs"], unit), "top1": top1.value,
                            "source": ux.short_source(top1.source, "paper")})
     st.plotly_chart(ux.pareto_figure(points, "macs", unit, frontier=False,
                                      title=f"Compound scaling: published top-1 against computed {unit}"),
@@ -233,7 +234,7 @@ def main() -> None:
     st.markdown("EfficientNet scales depth, width and resolution together: d = α^φ, w = β^φ, r = γ^φ, "
                 "with α·β²·γ² ≈ 2 so that each step of φ roughly doubles the cost (Tan & Le 2019, §3.3).")
     alpha, beta, gamma, phi, preset = controls()
-    unit = st.segmented_control("Count", ux.UNITS, default="MACs", key="unit", required=True, bind="query-params")
+    unit = st.segmented_control("Count", fmt.UNITS, default="MACs", key="unit", required=True, bind="query-params")
     tabs = st.tabs(["Compound scaling", "Official B0–B7 vs formula", "One dimension at a time"],
                    key="view", bind="query-params")
     if tabs[0].open:

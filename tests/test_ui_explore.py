@@ -20,32 +20,6 @@ from zoo import latency
 ROOT = Path(__file__).resolve().parent.parent
 
 
-# --- numbers ----------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("x, text", [
-    (4_089_184_256, "4.09 G"), (25_557_032, "25.6 M"), (999_000, "999 k"), (999_960, "1.00 M"),
-    (1.5e12, "1.50 T"), (12, "12.0 "), (0, "0 "), (61_100_840, "61.1 M"),
-])
-def test_si_three_significant_digits(x, text):
-    assert ux.si(x) == text
-
-
-def test_ops_units_say_macs_or_flops_and_flops_are_twice_macs():
-    assert ux.fmt_ops(4_089_184_256) == "4.09 GMACs"
-    assert ux.fmt_ops(4_089_184_256, "FLOPs") == "8.18 GFLOPs"
-    assert ux.ops(10, "FLOPs") == 20 and ux.ops(10, "MACs") == 10
-    with pytest.raises(ValueError):
-        ux.ops(10, "GFLOPS")
-
-
-def test_parse_si_reads_what_the_pages_print():
-    assert ux.parse_si("4.09 GMACs") == pytest.approx(4.09e9)
-    assert ux.parse_si("25.6 M") == pytest.approx(25.6e6)
-    assert ux.parse_si("714 MMACs") == pytest.approx(714e6)
-    with pytest.raises(ValueError):
-        ux.parse_si("n/a")
-
-
 def test_ops_convention_cites_both_resnet50_layouts():
     line = ux.ops_convention(4_089_184_256, 3_858_000_000)
     assert "1 MAC (multiply-accumulate) = 2 FLOPs" in line

@@ -237,7 +237,3 @@ def test_scaling_figure_has_three_dimensions():
     fig = L.scaling_figure(rows)
     assert [t.name for t in fig.data] == ["depth", "width", "resolution"]
 
-
-def test_fmt_macs_names_both_units():
-    assert L.fmt_macs(10275) == "10,275 MACs (20,550 FLOPs)"
-    assert "GMACs" in L.fmt_macs(4.089e9) and "GFLOPs" in L.fmt_macs(4.089e9)

@@ -1,4 +1,4 @@
-"""Streamlit-free helpers of the Explore pages: number formatting, tables and plotly figures.
+"""Streamlit-free helpers of the Explore pages: tables and plotly figures (numbers: ``zoo.fmt``).
 
 Everything here is a plain function of plain data (dicts, lists, DataFrames), so it is tested
 without Streamlit (tests/test_ui_explore.py). The numbers come from ``zoo`` (analysis, registry)
@@ -13,71 +13,15 @@ from __future__ import annotations
 
 import csv
 import math
-import re
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
 
+from zoo.fmt import UNITS, fmt_ops, fmt_params, ops, si
+
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-
-UNITS = ("MACs", "FLOPs")
-
-# --- numbers ----------------------------------------------------------------------------------
-
-_PREFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
-
-
-def si(x: float, digits: int = 3) -> str:
-    """``4089184256`` -> ``"4.09 G"``: three significant digits and an SI prefix."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    ax = abs(x)
-    if ax == 0:
-        return "0 "
-    for scale, prefix in _PREFIXES:
-        if ax >= scale * (1 - 0.5 * 10 ** -digits):  # 999.96 k rounds up to 1.00 M
-            return f"{_sig(x / scale, digits)} {prefix}"
-    return f"{_sig(x, digits)} " if ax >= 1 else f"{x:.{digits}g} "
-
-
-def _sig(v: float, digits: int) -> str:
-    """``v`` with ``digits`` significant digits and no exponent (callers keep |v| < 1000)."""
-    return f"{v:#.{digits}g}".rstrip(".")
-
-
-def ops(macs: float, unit: str) -> float:
-    """The count in the unit asked for: MACs as they are, FLOPs = 2 × MACs."""
-    if unit not in UNITS:
-        raise ValueError(f"unit must be one of {UNITS}, not {unit!r}")
-    return macs if unit == "MACs" else 2 * macs
-
-
-def fmt_ops(macs: float, unit: str = "MACs") -> str:
-    """``fmt_ops(4.089e9)`` -> ``"4.09 GMACs"``; ``fmt_ops(4.089e9, "FLOPs")`` -> ``"8.18 GFLOPs"``."""
-    return f"{si(ops(macs, unit))}{unit}"
-
-
-def fmt_params(n: float) -> str:
-    """``25557032`` -> ``"25.6 M"`` parameters."""
-    return si(n).rstrip()
-
-
-def fmt_bytes(n: float) -> str:
-    """Bytes in decimal units: ``12_345_678`` -> ``"12.3 MB"``."""
-    return f"{si(n)}B"
-
-
-_SI_RE = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)\s*([kMGT]?)")
-
-
-def parse_si(text: str) -> float:
-    """Inverse of ``si``, for tests and tables: ``"4.09 GMACs"`` -> ``4.09e9``."""
-    m = _SI_RE.match(text.replace(",", ""))
-    if not m:
-        raise ValueError(f"not a number: {text!r}")
-    return float(m.group(1)) * {"T": 1e12, "G": 1e9, "M": 1e6, "k": 1e3, "": 1.0}[m.group(2)]
 
 
 def ops_convention(resnet50_macs: float | None = None, resnet50_paper_macs: float | None = None) -> str:

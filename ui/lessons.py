@@ -22,8 +22,9 @@ import torch
 import torch.nn as nn
 from plotly.subplots import make_subplots
 
-from ui.explore import num, si  # noqa: F401 - num is part of this module's helpers for pages
+from ui.explore import num  # noqa: F401 - num is part of this module's helpers for pages
 from zoo import costs
+from zoo.fmt import count, macs_and_flops
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 LESSONS = ASSETS / "lessons"
@@ -38,17 +39,6 @@ def read_csv(name: str) -> list[dict]:
     """Rows of ``assets/lessons/<name>`` (or of an ``assets/`` file given as ``../file.csv``)."""
     with open(LESSONS / name, newline="") as f:
         return list(csv.DictReader(f))
-
-
-def fmt_int(n: float) -> str:
-    return f"{int(round(n)):,}"
-
-
-def fmt_macs(n: float) -> str:
-    """``10275`` -> ``"10,275 MACs (20,550 FLOPs)"`` below a million, SI prefixes above."""
-    if n < 1e6:
-        return f"{fmt_int(n)} MACs ({fmt_int(2 * n)} FLOPs)"
-    return f"{si(n)}MACs ({si(2 * n)}FLOPs)"
 
 
 # --- 1. the convolution cost lab (seed §3.2, Table 3) -----------------------------------------
@@ -231,7 +221,7 @@ def cases_figure(cases: Sequence[dict]) -> go.Figure:
     reg = next(c for c in cases if c["case"] == "regular")
     for key, label in (("macs", "MACs"), ("params", "parameters"), ("mem_access", "memory access")):
         fig.add_bar(name=label, x=[c["case"] for c in cases], y=[c[key] / reg[key] for c in cases],
-                    text=[fmt_int(c[key]) for c in cases], textposition="outside",
+                    text=[count(c[key]) for c in cases], textposition="outside",
                     hovertemplate="%{x}<br>" + label + ": %{text} (%{y:.3f} × regular)<extra></extra>")
     fig.update_layout(barmode="group", yaxis_title="relative to the regular convolution", height=340,
                       margin=MARGIN, title="Cost of each case (numbers on the bars: absolute counts)",
@@ -265,7 +255,7 @@ def kind_split_figure(rows: Sequence[dict]) -> go.Figure:
             continue
         fig.add_bar(name=names.get(kind, kind), y=[r["model"] for r in rows], x=ys, orientation="h",
                     marker_color=palette[kind], text=[f"{y:.1f} %" if y >= 4 else "" for y in ys],
-                    customdata=[fmt_macs(r[kind]) for r in rows],
+                    customdata=[macs_and_flops(r[kind]) for r in rows],
                     hovertemplate="%{y}: %{x:.1f} % of MACs in " + kind + " layers (%{customdata})<extra></extra>")
     fig.update_layout(barmode="stack", xaxis_title="% of the network's MACs", height=320, margin=MARGIN,
                       yaxis=dict(autorange="reversed"),
@@ -332,7 +322,7 @@ def speed_bars(rows: Sequence[dict], x: str, title: str, x_title: str) -> go.Fig
     fig = go.Figure(go.Bar(x=[str(r[x]) for r in rows], y=[r["images_per_s"] for r in rows],
                            marker_color=COLORS["measured"],
                            text=[f"{r['images_per_s']:.1f}" for r in rows], textposition="outside",
-                           customdata=[fmt_macs(r["macs"]) for r in rows],
+                           customdata=[macs_and_flops(r["macs"]) for r in rows],
                            hovertemplate="%{x}: %{y:.1f} images/s<br>%{customdata} per image<extra></extra>"))
     fig.update_layout(height=320, margin=MARGIN, title=dict(text=title, font_size=13), xaxis_title=x_title,
                       yaxis_title="images/s (measured)")
@@ -422,7 +412,7 @@ def branch_figure(rows: Sequence[dict], title: str) -> go.Figure:
     fig = go.Figure(go.Bar(x=[r["branch"] for r in rows], y=[r["macs"] for r in rows],
                            marker_color=COLORS["measured"],
                            text=[f"{100 * r['share']:.0f} %" for r in rows], textposition="outside",
-                           customdata=[[r["path"], fmt_int(r["params"]), r["out_channels"]] for r in rows],
+                           customdata=[[r["path"], count(r["params"]), r["out_channels"]] for r in rows],
                            hovertemplate="%{x}: %{customdata[0]}<br>%{y:,} MACs, %{customdata[1]} params, "
                                          "%{customdata[2]} output channels<extra></extra>"))
     fig.update_layout(height=320, margin=MARGIN, yaxis_title="MACs (engine)", title=dict(text=title, font_size=13))

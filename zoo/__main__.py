@@ -9,6 +9,7 @@ import json
 import sys
 
 import zoo
+from zoo import fmt
 
 
 def cmd_list(args) -> int:
@@ -18,7 +19,7 @@ def cmd_list(args) -> int:
     for n in names:
         mi = zoo.info(n)
         figs = mi.figures
-        p = f"{int(figs['params'].value):,}" if "params" in figs else "-"
+        p = fmt.count(figs["params"].value) if "params" in figs else "-"
         if "top1" in figs:
             t = f"{figs['top1'].value:.1f}% (weights)"
         elif "top1_paper" in figs:
@@ -84,9 +85,9 @@ def _reference_line(a) -> str | None:
     ref = zoo.registry.reference_models().get(mi.reference) if mi.reference else None
     if not ref or ref["resolution"] != a.resolution:
         return None
-    same = "equal" if ref["macs"] == a.total_macs else f"DIFFERENT (ours {a.total_macs:,})"
-    return (f"reference {mi.reference} ({ref['source'].split('+')[0]}): {ref['macs']:,} MACs at "
-            f"{ref['resolution']}px, {ref['params']:,} parameters; MACs {same}")
+    same = "equal" if ref["macs"] == a.total_macs else f"DIFFERENT (ours {fmt.count(a.total_macs)})"
+    return (f"reference {mi.reference} ({ref['source'].split('+')[0]}): {fmt.count(ref['macs'])} MACs at "
+            f"{ref['resolution']}px, {fmt.count(ref['params'])} parameters; MACs {same}")
 
 
 def format_table(a, rows: list[dict], first: str = "layer") -> str:
@@ -94,9 +95,9 @@ def format_table(a, rows: list[dict], first: str = "layer") -> str:
     cols = [c for c in COLUMNS if any(str(r[c]) != "" for r in rows) or c == "name"]
     cells = [[first if c == "name" else HEADERS[c] for c in cols]]
     for r in rows:
-        cells.append([f"{r[c]:,}" if c in NUMERIC else str(r[c]) for c in cols])
+        cells.append([fmt.count(r[c]) if c in NUMERIC else str(r[c]) for c in cols])
     total = {"name": "total", **{k: sum(r[k] for r in rows) for k in NUMERIC}}
-    cells.append([f"{total[c]:,}" if c in NUMERIC else total.get(c, "") for c in cols])
+    cells.append([fmt.count(total[c]) if c in NUMERIC else total.get(c, "") for c in cols])
     widths = [max(len(row[i]) for row in cells) for i in range(len(cols))]
 
     def line(row):
@@ -111,9 +112,9 @@ def format_table(a, rows: list[dict], first: str = "layer") -> str:
 def summary_header(a) -> list[str]:
     h, w = a.input_shape[2:]
     lines = [f"{a.name} at {h}×{w} (input {_dims(a.input_shape)}, output {_dims(a.output_shape)}): "
-             f"{a.total_params:,} parameters, {a.total_macs:,} MACs = {a.total_flops:,} FLOPs"]
+             f"{fmt.count(a.total_params)} parameters, {fmt.count(a.total_macs)} MACs = {fmt.count(a.total_flops)} FLOPs"]
     if a.unused_params:
-        lines.append(f"{a.unused_params:,} of the parameters belong to modules not run in eval "
+        lines.append(f"{fmt.count(a.unused_params)} of the parameters belong to modules not run in eval "
                      "(auxiliary heads); the table lists what runs")
     return lines
 

@@ -54,8 +54,7 @@ import torch.nn as nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._device import _device_constructors
 
-__all__ = ["KINDS", "KIND_LABELS", "CONVENTIONS", "Layer", "Analysis", "analyze", "trace", "build_meta",
-           "format_count"]
+__all__ = ["KINDS", "KIND_LABELS", "CONVENTIONS", "Layer", "Analysis", "analyze", "trace", "build_meta"]
 
 KINDS = ("conv", "pointwise", "depthwise", "grouped", "linear", "se", "pool", "norm", "act",
          "add", "concat", "shuffle", "mul", "other")
@@ -156,15 +155,6 @@ def block_name(module: nn.Module, root: nn.Module | None = None) -> str:
     if name == "InvertedResidual" and root is not None and "shuffle" in type(root).__name__.lower():
         return "ShuffleUnit"
     return name
-
-
-def format_count(n: float) -> str:
-    """A count with an SI prefix and a trailing space for the unit: 4_089_184_256 -> "4.09 G"."""
-    for div, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
-        if abs(n) >= div:
-            v = n / div
-            return f"{v:.3g} {prefix}" if v < 100 else f"{v:.0f} {prefix}"
-    return f"{n:g} "
 
 
 # --- the table --------------------------------------------------------------------------------

@@ -22,7 +22,8 @@ from collections import Counter
 
 import torch.nn as nn
 
-from .analysis import Analysis, Layer, analyze, format_count
+from .analysis import Analysis, Layer, analyze
+from .fmt import si
 
 __all__ = ["macro_dot", "micro_dot", "macro_nodes", "micro_nodes", "shade_color"]
 
@@ -199,7 +200,7 @@ def macro_nodes(a: Analysis, shade: str | None = "macs") -> list[dict]:
                 lines.append(_shape(last))
         macs = sum(x.macs for x in group)
         params = sum(x.params for x in group)
-        lines.append(f"{format_count(macs)}MACs · {format_count(params)}params")
+        lines.append(f"{si(macs)}MACs · {si(params)}params")
         value = params if shade == "params" else macs
         nodes.append({"id": f"s{len(nodes)}", "title": unit["title"], "lines": lines,
                       "share": value / total, "macs": macs, "params": params,
@@ -251,8 +252,8 @@ def macro_dot(name_or_model: str | nn.Module | Analysis, resolution: int | None 
             "shape": "ellipse", "fill": "#eeeeee"}
     chain = [first, *nodes, last]
     edges = [(chain[i]["id"], chain[i + 1]["id"]) for i in range(len(chain) - 1)]
-    title = (f"{a.name} at {_side(a.input_shape) or a.resolution}: {format_count(a.total_macs)}MACs "
-             f"({format_count(a.total_flops)}FLOPs), {format_count(a.total_params)}params")
+    title = (f"{a.name} at {_side(a.input_shape) or a.resolution}: {si(a.total_macs)}MACs "
+             f"({si(a.total_flops)}FLOPs), {si(a.total_params)}params")
     return _graph(chain, edges, a, shade, title)
 
 
@@ -293,7 +294,7 @@ def micro_nodes(a: Analysis, block: str, shade: str | None = "macs") -> tuple[li
         macs = sum(g.macs for g in group)
         params = sum(g.params for g in group)
         if macs:
-            lines.append(f"{format_count(macs)}MACs")
+            lines.append(f"{si(macs)}MACs")
         value = params / total_params if shade == "params" else macs / total_macs
         shape = "ellipse" if x.base_kind in ("add", "mul", "concat", "shuffle") else "box"
         nodes.append({"id": f"n{x.index}", "title": desc, "lines": lines, "share": value,
@@ -334,5 +335,5 @@ def micro_dot(name_or_model: str | nn.Module | Analysis, block: str | None = Non
     kind = next(iter(types)) if len(types) == 1 else ""
     macs = sum(n.get("macs", 0) for n in nodes)
     params = sum(n.get("params", 0) for n in nodes)
-    title = f"{a.name} {block} ({kind}): {format_count(macs)}MACs, {format_count(params)}params"
+    title = f"{a.name} {block} ({kind}): {si(macs)}MACs, {si(params)}params"
     return _graph(nodes, edges, a, shade, title)
