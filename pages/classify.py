@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from ui import page
 from ui import classify as uc
 from ui.state import ensure_router
 
@@ -163,7 +164,7 @@ def show_prediction(clf: uc.Classifier, decoded: uc.Decoded) -> uc.Prediction:
                   delta_arrow="off")
         c2.metric("Time per image", f"{pred.ms:.0f} ms", help="One forward pass and softmax, batch 1, "
                   "after a warm-up run; preprocessing excluded.")
-        st.plotly_chart(uc.top5_figure(pred.top, f"{clf.name}: top-5"), width="stretch")
+        page.chart(uc.top5_figure(pred.top, f"{clf.name}: top-5"), width="stretch")
     return pred
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 import streamlit as st
 
 import zoo
+from ui import page
 from ui import lessons as L
 from zoo import fmt
 from ui import state
@@ -96,7 +97,7 @@ def counts(p: dict) -> list[dict]:
     left.dataframe(tot, hide_index=True, width="stretch")
     left.caption("Memory access falls far less than MACs: the depthwise layer still reads and writes "
                  "whole feature maps, which is why ShuffleNet v2 measures speed instead of counting.")
-    right.plotly_chart(L.cases_figure(cases), width="stretch")
+    page.chart(L.cases_figure(cases), width="stretch", where=right)
     if p["groups"] == 1:
         st.caption("Set *groups* above 1 (it must divide C_in and C_out) to add a grouped convolution.")
     return cases
@@ -104,7 +105,7 @@ def counts(p: dict) -> list[dict]:
 
 def filters(p: dict) -> None:
     st.subheader("The filters")
-    st.plotly_chart(L.filters_figure(p["c_in"], p["c_out"], p["k"], p["groups"]), width="stretch")
+    page.chart(L.filters_figure(p["c_in"], p["c_out"], p["k"], p["groups"]), width="stretch")
     st.caption("One column per filter (output channel), one row per input channel; a filled cell is one "
                "k×k (or 1×1) slice of weights. Beyond 12 channels an even sample is drawn, with the true channel numbers on the axes.")
 
@@ -151,7 +152,7 @@ def networks() -> None:
     except Exception as e:  # a model being rewritten must not take the page down
         st.warning(f"Could not analyse the networks: {e}")
         return
-    st.plotly_chart(L.kind_split_figure(rows), width="stretch")
+    page.chart(L.kind_split_figure(rows), width="stretch")
     df = pd.DataFrame([{"model": r["model"], "total MACs": r["total_macs"],
                         "pointwise %": round(r["pointwise %"], 1), "depthwise %": round(r["depthwise %"], 1),
                         "pointwise / depthwise": round(r["pointwise"] / r["depthwise"], 1) if r["depthwise"] else None}

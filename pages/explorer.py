@@ -11,6 +11,7 @@ import streamlit as st
 
 import zoo
 from zoo import fmt
+from ui import page
 from ui import explore as ux
 from ui import state
 
@@ -207,8 +208,8 @@ def layer_table(model: str, s: dict, unit: str) -> None:
 
 def charts(s: dict, unit: str) -> None:
     left, right = st.columns(2)
-    left.plotly_chart(ux.cost_share_figure(s["by_stage"], unit, "by stage"), key="by_stage")
-    right.plotly_chart(ux.cost_share_figure(s["by_kind"], unit, "by layer kind"), key="by_kind")
+    page.chart(ux.cost_share_figure(s["by_stage"], unit, "by stage"), key="by_stage", where=left)
+    page.chart(ux.cost_share_figure(s["by_kind"], unit, "by layer kind"), key="by_kind", where=right)
     st.dataframe(ux.groups_frame(s["by_stage"], unit), hide_index=True)
 
 
@@ -236,8 +237,8 @@ def compare(model: str, s: dict, unit: str) -> None:
                  column_config={c: st.column_config.NumberColumn(format="localized")
                                 for c in ("params A", "params B", f"{unit} A", f"{unit} B", "Δ params", f"Δ {unit}")})
     l, r = st.columns(2)
-    l.plotly_chart(ux.cost_share_figure(s["by_stage"], unit, f"by stage: {model}"), key="cmp_a")
-    r.plotly_chart(ux.cost_share_figure(b["by_stage"], unit, f"by stage: {other}"), key="cmp_b")
+    page.chart(ux.cost_share_figure(s["by_stage"], unit, f"by stage: {model}"), key="cmp_a", where=l)
+    page.chart(ux.cost_share_figure(b["by_stage"], unit, f"by stage: {other}"), key="cmp_b", where=r)
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from zoo import fmt
+from ui import page
 from ui import explore as ux
 from ui import state
 
@@ -31,7 +32,7 @@ def open_link(container, row: dict) -> None:
 
 
 def chart(rows: list[dict]) -> None:
-    event = st.plotly_chart(ux.timeline_figure(rows), key="timeline", on_select="rerun",
+    event = page.chart(ux.timeline_figure(rows), key="timeline", on_select="rerun",
                             selection_mode="points")
     points = (event or {}).get("selection", {}).get("points", []) if event else []
     if points:

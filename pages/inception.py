@@ -17,6 +17,7 @@ import pandas as pd
 import streamlit as st
 
 import zoo
+from ui import page
 from ui import lessons as L
 from zoo import fmt
 from zoo import googlenet as gnet
@@ -53,7 +54,7 @@ def module() -> None:
         st.warning(f"Could not analyse GoogLeNet: {e}")
         return
     left, right = st.columns([1, 1.25])
-    left.plotly_chart(L.branch_figure(branches, f"{block}: MACs per branch (zoo GoogLeNet, engine)"), width="stretch")
+    page.chart(L.branch_figure(branches, f"{block}: MACs per branch (zoo GoogLeNet, engine)"), width="stretch", where=left)
     right.dataframe(pd.DataFrame([{"branch": b["branch"], "path": b["path"], "output channels": b["out_channels"],
                                    "MACs": b["macs"], "parameters": b["params"], "share of MACs": f"{100 * b['share']:.1f} %"}
                                   for b in branches]), hide_index=True, width="stretch")

@@ -15,6 +15,7 @@ import streamlit as st
 import torch
 
 from zoo import fmt
+from ui import page
 from ui import explore as ux
 from ui import state
 
@@ -55,7 +56,7 @@ def charts(pts: list[dict], unit: str) -> None:
                         hovertemplate="seed paper (Zhao), Table 6: %{text}<br>%{y} % · %{x:.3s} params<extra></extra>")
     elif seed:
         st.caption("Seed Table 6 prints parameters only: switch the cost axis to parameters to overlay it.")
-    st.plotly_chart(fig, key=f"pareto_{x}")
+    page.chart(fig, key=f"pareto_{x}")
     n_front = len(ux.pareto_front([p[x] for p in pts if p.get(x)], [p["top1"] for p in pts if p.get(x)]))
     st.caption(f"{len(pts)} models; {n_front} on the Pareto frontier (no other model is both cheaper and more "
                "accurate). Parameters are those used at inference (auxiliary heads excluded). Hover a "

@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 import zoo
+from ui import page
 from ui import lesson_runs as runs
 from ui import lessons as L
 from zoo import experiments as X
@@ -105,7 +106,7 @@ def gradients() -> None:
         st.caption("Not computed yet for these settings.")
         return
     r = entry["result"]
-    st.plotly_chart(L.grad_norm_figure(r["series"], value), width="stretch")
+    page.chart(L.grad_norm_figure(r["series"], value), width="stretch")
     spread = pd.DataFrame([{"network": k, "weight layers": len(v),
                             "first layer": f"{v[0][value]:.3g}", "last conv": f"{v[-2][value]:.3g}",
                             "largest / smallest": f"{L.grad_spread(v, value):.3g}"} for k, v in r["series"].items()])
@@ -147,7 +148,7 @@ def training() -> None:
         st.caption("Not run yet.")
         return
     r = entry["result"]
-    st.plotly_chart(L.loss_figure(r["losses"]), width="stretch")
+    page.chart(L.loss_figure(r["losses"]), width="stretch")
     df = pd.DataFrame([{"network": k, "parameters": r["params"][k],
                         "final loss (mean of last 10 steps)": round(X.final_loss(v), 3),
                         "training accuracy at the end": f"{100 * r['accuracy'][k]:.1f} %",

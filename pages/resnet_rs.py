@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import zoo
+from ui import page
 from ui import lessons as L
 from ui.state import ensure_router
 
@@ -32,7 +33,7 @@ st.caption("Seed paper §3.1.1, Figures 3–6 · Bello et al. 2021 (arXiv 2103.0
 def waterfall() -> None:
     st.subheader("The training-recipe waterfall (seed Figure 6)")
     rows = L.read_csv("resnet_rs_waterfall.csv")
-    st.plotly_chart(L.waterfall_figure(rows), width="stretch")
+    page.chart(L.waterfall_figure(rows), width="stretch")
     df = pd.DataFrame([{"step": r["step"], "kind": r["kind"], "top-1 %": float(r["top1"]),
                         "Δ": L.num(r["delta"]), "verified": "✓" if r["verified"] == "yes" else "unverified",
                         "source": r["source"]} for r in rows])
@@ -71,7 +72,7 @@ def scaling() -> None:
     except Exception as e:  # noqa: BLE001 - a model being rewritten must not take the page down
         st.warning(f"Could not analyse ResNet-RS: {e}")
         return
-    st.plotly_chart(L.scaling_figure(rows), width="stretch")
+    page.chart(L.scaling_figure(rows), width="stretch")
     st.caption("Depth: the registered ResNet-RS-101…420 (factor = layers / 50). Resolution: ResNet-RS-50 at a "
                "larger input. Width: the engine's per-layer counts of ResNet-RS-50 with every channel count "
                "multiplied (a convolution's MACs scale by width², the first convolution and the classifier by "
@@ -121,7 +122,7 @@ def model_table() -> None:
     fig.update_layout(height=380, margin=L.MARGIN, xaxis_type="log", xaxis_title="GMACs (engine; FLOPs = 2 × MACs)",
                       yaxis_title="ImageNet top-1 % (published.csv source column)",
                       title="ResNet-RS: top-1 against computed cost")
-    st.plotly_chart(fig, width="stretch")
+    page.chart(fig, width="stretch")
 
 
 waterfall()

@@ -17,6 +17,7 @@ import streamlit as st
 
 import zoo
 from zoo import fmt
+from ui import page
 from ui import explore as ux
 from ui import state
 from zoo import efficientnet as eff
@@ -117,7 +118,7 @@ def compound_section(alpha, beta, gamma, phi, preset, unit) -> None:
     st.markdown("**The scaled stage table** (Table 1 of the paper, B0 → this network)")
     st.dataframe(stage_frame(b["w"], b["d"]), hide_index=True)
     rows = factor_rows(alpha, beta, gamma, b0["total_macs"])
-    st.plotly_chart(ux.factor_figure(rows, (phi, factor, actual)), key="factors")
+    page.chart(ux.factor_figure(rows, (phi, factor, actual)), key="factors")
 
 
 def factor_rows(alpha, beta, gamma, b0_macs: float) -> list[tuple[float, float, float]]:
@@ -215,7 +216,7 @@ def one_dimension_section(unit: str) -> None:
                 "published accuracies available are B0–B7's (compound scaling), in the second chart.")
     curves = {dim: [(f, state.totals("efficientnet", r, state.dims_overrides(w, d))["total_macs"])
                     for f, w, d, r in pts] for dim, pts in ux.one_dimension_grid().items()}
-    st.plotly_chart(ux.scaling_curves_figure(curves, unit), key="curves")
+    page.chart(ux.scaling_curves_figure(curves, unit), key="curves")
     points = []
     for key in eff.COMPOUND:
         name = f"efficientnet_{key}"
@@ -224,7 +225,7 @@ def one_dimension_section(unit: str) -> None:
             points.append({"name": name, "family": "EfficientNet B0–B7 (compound)",
                            "macs": fmt.ops(state.totals(name)["total_macs"], unit), "top1": top1.value,
                            "source": ux.short_source(top1.source, "paper")})
-    st.plotly_chart(ux.pareto_figure(points, "macs", unit, frontier=False,
+    page.chart(ux.pareto_figure(points, "macs", unit, frontier=False,
                                      title=f"Compound scaling: published top-1 against computed {unit}"),
                     key="compound_points")
 

@@ -21,6 +21,7 @@ import os
 import pandas as pd
 import streamlit as st
 
+from ui import page
 from ui import lesson_runs as runs
 from ui import lessons as L
 from zoo import costs
@@ -84,12 +85,12 @@ def g1(s: dict) -> None:
                    hide_index=True, width="stretch")
     left.caption(f"Source: {paper[0]['source']}.")
     h = s["size"]
-    right.plotly_chart(L.mem_access_figure(h, h, h * h * 128 * 128), width="stretch")
+    page.chart(L.mem_access_figure(h, h, h * h * 128 * 128), width="stretch", where=right)
     res = run_button("G1", s, "12 cases, ~5–10 s")
     if res is None:
         return
     rows = res["rows"]
-    st.plotly_chart(L.g1_figure(rows, paper, res["label"]), width="stretch")
+    page.chart(L.g1_figure(rows, paper, res["label"]), width="stretch")
     rel = L.g1_relative(rows)
     df = pd.DataFrame([{"width": f"×{r['scale']}", "c1:c2": r["ratio"], "c1": r["c1"], "c2": r["c2"],
                         "MACs / image": r["macs"], "memory access (elements)": r["mem_access"],
@@ -118,7 +119,7 @@ def g2(s: dict) -> None:
     if res is None:
         return
     rows = res["rows"]
-    st.plotly_chart(L.speed_bars(rows, "groups", f"G2 — measured on {res['label']}", "groups g"), width="stretch")
+    page.chart(L.speed_bars(rows, "groups", f"G2 — measured on {res['label']}", "groups g"), width="stretch")
     st.dataframe(pd.DataFrame([{"groups": r["groups"], "channels": r["channels"], "MACs / image": r["macs"],
                                 "memory access": r["mem_access"], "images/s": round(r["images_per_s"], 2)}
                                for r in rows]), hide_index=True, width="stretch")
@@ -135,7 +136,7 @@ def g3(s: dict) -> None:
     if res is None:
         return
     rows = res["rows"]
-    st.plotly_chart(L.speed_bars(rows, "variant", f"G3 — measured on {res['label']}", "structure (10 blocks)"),
+    page.chart(L.speed_bars(rows, "variant", f"G3 — measured on {res['label']}", "structure (10 blocks)"),
                     width="stretch")
     st.dataframe(pd.DataFrame([{"structure": r["variant"], "channels": r["channels"], "kernels per forward": r["kernels_launched"],
                                 "MACs / image": r["macs"], "images/s": round(r["images_per_s"], 2)} for r in rows]),
@@ -160,7 +161,7 @@ def g4(s: dict) -> None:
     if res is None:
         return
     rows = res["rows"]
-    st.plotly_chart(L.speed_bars(rows, "variant", f"G4 — measured on {res['label']}", "bottleneck variant"),
+    page.chart(L.speed_bars(rows, "variant", f"G4 — measured on {res['label']}", "bottleneck variant"),
                     width="stretch")
     st.dataframe(pd.DataFrame([{"variant": r["variant"], "MACs / image": r["macs"], "ms / image": round(r["ms_per_batch"], 2),
                                 "images/s": round(r["images_per_s"], 2), "time saved": f"{100 * r['time_saved']:.1f} %"}

@@ -38,7 +38,7 @@ def exact(m) -> int:
 
 
 def shown(m) -> float:
-    from ui.explore import parse_si
+    from zoo.fmt import parse_si
     return parse_si(m.value)
 
 
@@ -168,7 +168,7 @@ def test_explorer_compare_two_models():
     at = run("explorer.py", model="resnet50", view="Compare", vs="resnet18")
     a, b = zoo.analyze("resnet50"), zoo.analyze("resnet18")
     totals = frame(at, "quantity").set_index("quantity")
-    from ui.explore import parse_si
+    from zoo.fmt import parse_si
     assert parse_si(totals.loc["parameters", "A"]) == pytest.approx(a.total_params, rel=5e-3)
     assert parse_si(totals.loc["parameters", "B"]) == pytest.approx(b.total_params, rel=5e-3)
     assert totals.loc["parameters", "B − A"].startswith("−")
@@ -253,7 +253,7 @@ def test_scaling_official_vs_formula_tab():
     assert table.loc["B7", "depth (official)"] == 3.1
     assert table.loc["B7", "depth α^φ"] == pytest.approx(1.2 ** 7, abs=1e-3)
     costs = frame(at, "official MACs").set_index("model")
-    from ui.explore import parse_si
+    from zoo.fmt import parse_si
     assert parse_si(costs.loc["B7", "official MACs"]) == pytest.approx(
         zoo.analyze("efficientnet_b7").total_macs, rel=5e-3)
     assert costs.loc["B4", "top-1 % (paper)"] == float(published("EfficientNet", "B4")["top1_paper"])

@@ -1,0 +1,45 @@
+"""ui.theme: chart text legible in a hall, titles clear of legends, families distinct in greyscale."""
+import plotly.graph_objects as go
+
+from ui import theme
+
+
+def _fig():
+    fig = go.Figure()
+    fig.add_scatter(x=[1, 2], y=[3, 4], mode="markers+text", text=["a", "b"], name="s")
+    fig.add_annotation(text="note", x=1, y=3, font=dict(size=9))
+    fig.update_layout(title="A title", legend=dict(orientation="h", y=1.02), font=dict(size=12))
+    return fig
+
+
+def test_style_sizes_at_least_the_hall_minimum():
+    fig = theme.style(_fig())
+    assert fig.layout.font.size >= 16 and fig.layout.title.font.size >= 16
+    assert fig.layout.xaxis.tickfont.size >= 14 and fig.layout.yaxis.tickfont.size >= 14
+    assert fig.layout.annotations[0].font.size >= 14
+    assert fig.data[0].textfont.size >= 14
+
+
+def test_presentation_sizes_are_larger():
+    fig = theme.style(_fig(), present=True)
+    assert fig.layout.font.size >= 20 and fig.layout.xaxis.tickfont.size >= 18
+
+
+def test_horizontal_legend_moves_out_of_the_title_band():
+    fig = theme.style(_fig())
+    assert fig.layout.legend.y < 0 and fig.layout.margin.t >= 60
+
+
+def test_bigger_text_is_kept():
+    fig = _fig()
+    fig.update_layout(font=dict(size=30))
+    assert theme.style(fig).layout.font.size == 30
+
+
+def test_family_styles_distinct_pairs_and_at_most_ten_colours():
+    fams = [f"family{i}" for i in range(17)]
+    st = theme.family_styles(fams)
+    pairs = {(v["color"], v["symbol"]) for v in st.values()}
+    assert len(pairs) == 17
+    assert len({v["color"] for v in st.values()}) <= 10
+    assert theme.family_styles(reversed(fams)) == st

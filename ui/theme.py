@@ -1,0 +1,61 @@
+"""The atlas's chart style: legible from the back row of a lecture hall.
+
+Every plotly figure the pages show goes through :func:`style` (pages call ``ui.page.chart``, which
+does it): base text 16 px (20 px in presentation mode), tick labels 14 px (18 px), titles that sit
+above the plot with the legend below it so the two never collide, and one palette of ten colours
+paired with ten marker symbols, so that families still differ when projected in greyscale or seen by
+a colour-blind student.
+
+Streamlit-free: plain functions of ``go.Figure``, tested in tests/test_theme.py.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import plotly.graph_objects as go
+
+# Okabe & Ito's colour-blind-safe set (2008) extended to ten, darkest first where it matters.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#8C564B", "#000000",
+           "#F0E442", "#7F7F7F")
+SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "cross", "star", "triangle-down",
+           "pentagon", "hexagon")
+
+FONT = "Source Sans 3, Source Sans Pro, Helvetica, Arial, sans-serif"
+SIZES = {False: {"base": 16, "tick": 14, "title": 18},   # laptop / normal
+         True: {"base": 20, "tick": 18, "title": 22}}    # presentation mode (?present=1)
+
+
+def family_styles(families: Iterable[str]) -> dict[str, dict]:
+    """A stable ``{"color", "symbol"}`` per family (sorted names): colour i % 10, symbol i // 10
+    shifted, so up to 100 families get distinct pairs and neighbours never share a symbol."""
+    out = {}
+    for i, f in enumerate(sorted(set(families))):
+        out[f] = {"color": PALETTE[i % len(PALETTE)], "symbol": SYMBOLS[(i + i // len(PALETTE)) % len(SYMBOLS)]}
+    return out
+
+
+def style(fig: go.Figure, present: bool = False) -> go.Figure:
+    """Apply the atlas's fonts, title and legend placement to ``fig`` (in place; returned).
+
+    Sizes only ever grow: a figure that asks for larger text keeps it.
+    """
+    s = SIZES[bool(present)]
+    lay = fig.layout
+    fig.update_layout(font=dict(family=FONT, size=max(s["base"], (lay.font.size or 0))),
+                      hoverlabel=dict(font_size=s["base"]),
+                      title=dict(font=dict(size=max(s["title"], lay.title.font.size or 0)),
+                                 x=0, xanchor="left", y=0.98, yanchor="top", yref="container"),
+                      legend=dict(font=dict(size=max(s["tick"], lay.legend.font.size or 0))))
+    # A legend never sits in the title's band: horizontal legends go under the plot area.
+    if lay.legend.orientation == "h" and (lay.legend.y is None or lay.legend.y >= 1):
+        fig.update_layout(legend=dict(y=-0.18, yanchor="top", x=0, xanchor="left"))
+    top = max(lay.margin.t or 0, 60 if lay.title.text else 20)
+    fig.update_layout(margin=dict(t=top))
+    fig.update_xaxes(tickfont_size=s["tick"], title_font_size=s["base"], automargin=True)
+    fig.update_yaxes(tickfont_size=s["tick"], title_font_size=s["base"], automargin=True)
+    for ann in lay.annotations or ():
+        ann.font.size = max(s["tick"], ann.font.size or 0)
+    for tr in fig.data:
+        if "textfont" in tr:
+            tr.textfont.size = max(s["tick"], getattr(tr.textfont, "size", None) or 0)
+    return fig
