@@ -8,7 +8,9 @@ import os
 
 import streamlit as st
 
-st.set_page_config(page_title="CNN Atlas", page_icon="🧭", layout="wide")
+from ui import page as ui_page
+
+ui_page.setup()
 
 # url_path is each file's stem: until some run calls st.navigation, Streamlit serves a server's
 # first request in its legacy pages/ mode, which only knows file stems; with equal names a deep
@@ -37,6 +39,7 @@ PAGES = {
 page = st.navigation(PAGES)
 
 with st.sidebar:
+    ui_page.presentation_switch()
     if os.environ.get("CNN_ATLAS_WARM_UP", "1") != "0":
         from ui.state import WARM_UP, start_warm_up
 

@@ -45,7 +45,7 @@ def test_page_renders_in_chromium(page, app_url, path, text, name):
     if path == "/explorer?model=resnet50":
         assert page.locator('[data-testid="stMetric"]').count() >= 4
         page.get_by_text("4.09 GMACs").first.wait_for()
-        page.get_by_text("% of macs)").first.wait_for(timeout=30_000)      # the macro diagram
+        page.get_by_text("% of MACs)").first.wait_for(timeout=30_000)      # the macro diagram
     page.set_viewport_size({"width": 1400, "height": 2400})   # the app scrolls inside: show more of it
     page.wait_for_timeout(1500)
     screenshot(page, name)

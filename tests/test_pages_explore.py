@@ -59,11 +59,18 @@ def published(model: str, variant: str) -> dict:
 
 
 def frame(at: AppTest, *columns: str):
-    """The first dataframe on the page having all ``columns``."""
-    for d in at.dataframe:
+    """The first dataframe or table on the page having all ``columns`` (tables hold the
+    formatted text a reader sees: parse counts with ``number``)."""
+    for d in list(at.dataframe) + list(at.table):
         if all(c in d.value.columns for c in columns):
             return d.value
-    raise AssertionError(f"no dataframe with columns {columns}")
+    raise AssertionError(f"no dataframe or table with columns {columns}")
+
+
+def number(text) -> float:
+    """A count as a table shows it ("924,844,032", "4.09 GMACs") read back; "—" is None."""
+    from zoo.fmt import parse_si
+    return None if text == "—" else parse_si(str(text))
 
 
 def plotly_specs(at: AppTest) -> list[dict]:
@@ -145,7 +152,7 @@ def test_explorer_macro_diagram_shows_the_stages_and_their_shares():
     for stage in ("stem", "layer1", "layer2", "layer3", "layer4", "head"):
         assert f"<b>{stage}</b>" in body
     layer3 = next(r for r in a.by_stage() if r["group"] == "layer3")
-    assert f"({100 * layer3['macs'] / a.total_macs:.1f} % of macs)" in body       # 35.8 % of the MACs
+    assert f"({100 * layer3['macs'] / a.total_macs:.1f} % of MACs)" in body       # 35.8 % of the MACs
     assert "input 3×224×224" in body and "output 1000" in body
     at.toggle(key="dot").set_value(True).run()                                    # the DOT drawing
     dot = at.get("graphviz_chart")[0].proto.spec
@@ -172,10 +179,14 @@ def test_explorer_compare_two_models():
     assert parse_si(totals.loc["parameters", "A"]) == pytest.approx(a.total_params, rel=5e-3)
     assert parse_si(totals.loc["parameters", "B"]) == pytest.approx(b.total_params, rel=5e-3)
     assert totals.loc["parameters", "B − A"].startswith("−")
-    stages = frame(at, "stage", "MACs A").set_index("stage")
-    a3 = next(r for r in a.by_stage() if r["group"] == "layer3")
-    b3 = next(r for r in b.by_stage() if r["group"] == "layer3")
-    assert stages.loc["layer3", "MACs A"] == a3["macs"] and stages.loc["layer3", "MACs B"] == b3["macs"]
+    levels = frame(at, "feature map", "MACs A").set_index("feature map")
+    at14 = lambda an: sum(l.macs for l in an.layers if len(l.out_shape) == 4 and l.out_shape[2] == 14)  # noqa: E731
+    assert number(levels.loc["1/16", "MACs A"]) == at14(a) and number(levels.loc["1/16", "MACs B"]) == at14(b)
+    assert number(levels.loc["total", "MACs A"]) == a.total_macs and number(levels.loc["total", "params B"]) == b.total_params
+    assert "None" not in levels.to_string()
+    kinds = frame(at, "layer kind", "MACs A").set_index("layer kind")
+    assert number(kinds.loc["1×1 (pointwise) convolution", "MACs A"]) == sum(l.macs for l in a.layers if l.kind == "pointwise")
+    assert number(kinds.loc["total", "MACs B"]) == b.total_macs
     at.selectbox(key="vs").set_value("resnetrs50").run()                # B's resolution follows B
     assert not at.exception and at.number_input(key="vsres").value == 160
     totals = frame(at, "quantity").set_index("quantity")

@@ -231,15 +231,32 @@ def ensure_router() -> None:
 
 
 
-def seed_family_from_model(family_key: str = "family", model_key: str = "model") -> None:
-    """A URL naming only ``model=`` opens that model's family (set before the widgets exist)."""
-    qp = st.query_params
-    model = qp.get(model_key)
-    if model and family_key not in qp and family_key not in st.session_state:
-        try:
-            st.session_state[family_key] = zoo.info(model).family
-        except KeyError:
-            pass
+def model_from_url(family_key: str = "family", model_key: str = "model") -> str | None:
+    """Before the widgets exist: a URL naming a model opens it, its family following from the
+    registry (``?model=efficientnet_b0`` alone is enough). An unknown name gets a visible message
+    naming the closest registered models, and the page opens its default. Returns the model opened
+    from the URL, if any.
+
+    Only a fresh view is seeded: once a callback has moved the session to another model (a family
+    change picks that family's first model), the session wins until the URL catches up.
+    """
+    name = st.query_params.get(model_key)
+    if not name:
+        return None
+    current = st.session_state.get(model_key)
+    if current is not None and current != name:
+        return None
+    try:
+        family = zoo.info(name).family
+    except KeyError:
+        import difflib
+        close = difflib.get_close_matches(name.lower(), zoo.list_models(), n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(f'**{c}**' for c in close)}?" if close else ""
+        st.warning(f"There is no model called **{name}** in the atlas.{hint} Showing the default model instead.")
+        return None
+    st.session_state[family_key] = family
+    st.session_state[model_key] = name
+    return name
 
 
 def clamp_query_number(key: str, lo: float, hi: float) -> None:
