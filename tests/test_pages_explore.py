@@ -218,19 +218,36 @@ def test_scaling_preset_b3_against_the_built_network():
     b0 = zoo.analyze("efficientnet_b0").total_macs
     assert metric(at, "Actual factor (exact MACs / B0's)").value == f"{a.total_macs / b0:.3g}×"
     official = zoo.analyze("efficientnet_b3")
-    info = " ".join(i.value for i in at.info)
-    assert "Official B3" in info and f"{official.total_params / 1e6:.1f} M parameters" in info
-    assert "81.1 % top-1" in info and published("EfficientNet", "B3")["top1_paper"] == "81.1"
+    text = " ".join(m.value for m in at.markdown)
+    assert "**Official B3**" in text and "**Formula at φ = 3**" in text
+    params = [m for m in at.metric if m.label == "Parameters"]
+    assert [exact(m) for m in params] == [a.total_params, official.total_params, a.total_params]
+    assert f"{a.total_macs / official.total_macs:.2f}×" in text          # the one-sentence difference
+    captions = " ".join(c.value for c in at.caption)
+    assert "81.1 % top-1" in captions and published("EfficientNet", "B3")["top1_paper"] == "81.1"
     rows = frame(at, "layers (B0)")
-    assert list(rows["layers (B0)"]) == [1, 2, 2, 3, 3, 4, 1]               # Table 1 of the paper
-    assert list(rows["layers"]) == [2, 4, 4, 6, 6, 7, 2]                   # ceil(n · 1.728)
+    assert [int(v) for v in rows["layers (B0)"]] == [1, 2, 2, 3, 3, 4, 1]   # Table 1 of the paper
+    assert [int(v) for v in rows["layers"]] == [2, 4, 4, 6, 6, 7, 2]        # ceil(n · 1.728)
 
 
-def test_scaling_sliders_clear_the_preset_and_rebuild():
+def test_scaling_preset_follows_the_sliders():
     at = run("scaling.py", preset="B1")
-    at.slider(key="phi").set_value(2.0).run()
-    assert not at.exception and at.get("button_group")[0].value is None
+    assert at.get("button_group")[0].value == "B1" and at.slider(key="phi").value == 1.0
+    at.slider(key="phi").set_value(2.0).run()                  # φ = 2 with the paper's α, β, γ is B2
+    assert not at.exception and at.get("button_group")[0].value == "B2"
     assert_totals(at, zoo.analyze("efficientnet", 296, phi=2.0, alpha=1.2, beta=1.1, gamma=1.15))
+    at.slider(key="phi").set_value(2.3).run()                  # off the presets: none is lit
+    assert not at.exception and at.get("button_group")[0].value is None
+    at.slider(key="phi").set_value(3.0).run()
+    at.slider(key="beta").set_value(1.12).run()                # other coefficients: not a preset either
+    assert at.get("button_group")[0].value is None
+    at.get("button_group")[0].set_value("B5").run()            # a preset sets all four sliders
+    assert at.slider(key="phi").value == 5.0 and at.slider(key="beta").value == pytest.approx(1.1)
+
+
+def test_scaling_bad_preset_in_url_is_reported():
+    at = run("scaling.py", preset="B9")
+    assert any("preset=B9" in w.value for w in at.warning)
 
 
 @pytest.mark.parametrize("key, value, needle", [
@@ -267,7 +284,7 @@ def test_scaling_official_vs_formula_tab():
     from zoo.fmt import parse_si
     assert parse_si(costs.loc["B7", "official MACs"]) == pytest.approx(
         zoo.analyze("efficientnet_b7").total_macs, rel=5e-3)
-    assert costs.loc["B4", "top-1 % (paper)"] == float(published("EfficientNet", "B4")["top1_paper"])
+    assert float(costs.loc["B4", "top-1 % (paper)"]) == float(published("EfficientNet", "B4")["top1_paper"])
 
 
 def test_scaling_one_dimension_curves_are_computed():
@@ -338,4 +355,4 @@ def test_home_timeline_entries_and_links():
     assert f"{a.total_params / 1e6:.1f} M parameters" in text
     goo = zoo.analyze("googlenet")
     assert f"{(goo.total_params - goo.unused_params) / 1e6:.2f} M parameters" in text   # 6.62 M
-    assert "/explorer?family=ResNet&model=resnet50" in text
+    assert "/explorer?model=resnet50" in text

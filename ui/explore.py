@@ -298,9 +298,12 @@ def timeline_figure(rows: Sequence[dict]) -> go.Figure:
     fig.update_layout(
         title="ImageNet top-1 (published) by year; marker area ∝ parameters",
         xaxis=dict(title="year", dtick=1, range=[2011.4, 2021.8]),
-        yaxis=dict(title="top-1 accuracy (%), as published"),
-        height=520, margin=dict(l=10, r=10, t=50, b=10), legend_title_text="family",
+        yaxis=dict(title="top-1 accuracy (%), as published",
+                   range=[floor - 2, max((r["top1"] for r in known), default=80.0) + 4]),
+        height=640, margin=dict(l=10, r=10, t=60, b=10),
+        legend=dict(orientation="h", title_text="family"),
     )
+    fig.update_traces(cliponaxis=False)
     return fig
 
 

@@ -259,6 +259,39 @@ def model_from_url(family_key: str = "family", model_key: str = "model") -> str 
     return name
 
 
+def number_from_url(key: str, lo: float, hi: float) -> None:
+    """Before an unbound widget exists: on a fresh view, its number in the URL seeds its state; a
+    value that is not a number or lies outside [lo, hi] is ignored with a message.
+
+    For widgets whose values are also set by other widgets (a preset setting four sliders): a
+    bound widget only writes itself into the URL when it changes, so such pages keep their values
+    in the URL by hand, with this and ``numbers_to_url``.
+    """
+    raw = st.query_params.get(key)
+    if raw is None or key in st.session_state:
+        return
+    try:
+        v = float(raw)
+    except ValueError:
+        st.warning(f"Ignored `{key}={raw}` from the URL: not a number.")
+        return
+    if not lo <= v <= hi:
+        st.warning(f"Ignored `{key}={raw}` from the URL: it must lie between {lo:g} and {hi:g}.")
+        return
+    st.session_state[key] = v
+
+
+def numbers_to_url(values: dict[str, tuple[float, float]]) -> None:
+    """After the widgets: ``{key: (value, default)}`` written to the URL, defaults left out."""
+    for key, (value, default) in values.items():
+        if value != default:
+            text = f"{value:g}"
+            if st.query_params.get(key) != text:
+                st.query_params[key] = text
+        elif key in st.query_params:
+            del st.query_params[key]
+
+
 def clamp_query_number(key: str, lo: float, hi: float) -> None:
     """A numeric URL value outside the widget's range is dropped, with a message, before binding."""
     raw = st.query_params.get(key)

@@ -50,7 +50,7 @@ def style(fig: go.Figure, present: bool = False) -> go.Figure:
     if lay.legend.orientation == "h" and (lay.legend.y is None or lay.legend.y >= 1):
         fig.update_layout(legend=dict(y=-0.18, yanchor="top", x=0, xanchor="left"))
     top = max(lay.margin.t or 0, 60 if lay.title.text else 20)
-    fig.update_layout(margin=dict(t=top))
+    fig.update_layout(margin=dict(t=top, r=max(lay.margin.r or 0, 30)))
     fig.update_xaxes(tickfont_size=s["tick"], title_font_size=s["base"], automargin=True)
     fig.update_yaxes(tickfont_size=s["tick"], title_font_size=s["base"], automargin=True)
     for ann in lay.annotations or ():
