@@ -306,7 +306,7 @@ def test_pareto_points_are_zoo_costs_and_published_accuracies():
     traces = {d["name"]: d for d in spec["data"]}
     assert "Pareto frontier" in traces and spec["layout"]["xaxis"]["type"] == "log"
     resnet = traces["ResNet"]
-    i = resnet["text"].index("resnet50")
+    i = [c[0] for c in resnet["customdata"]].index("resnet50")
     assert resnet["x"][i] == zoo.analyze("resnet50").total_macs
     assert resnet["y"][i] == float(published("ResNet-50", "torchvision (v1.5: stride on 3x3)")["top1_paper"])
 
@@ -318,7 +318,7 @@ def test_pareto_parameters_axis_with_seed_table_6():
     i = seed["text"].index("ShuffleNet v2")
     assert seed["x"][i] == 2e6 and seed["y"][i] == 75.4
     goo = traces["GoogLeNet"]
-    j = goo["text"].index("googlenet")
+    j = [c[0] for c in goo["customdata"]].index("googlenet")
     a = zoo.analyze("googlenet")
     assert goo["x"][j] == a.total_params - a.unused_params              # aux heads excluded
     warning = " ".join(w.value for w in at.warning)
@@ -336,7 +336,7 @@ def test_pareto_latency_button_measures_and_plots():
     at.get("button_group")[1].set_value("latency (this CPU)").run()
     traces = {d["name"]: d for d in plotly_specs(at)[0]["data"]}
     sq = traces["SqueezeNet"]
-    assert sq["x"][sq["text"].index("squeezenet1_1")] == pytest.approx(df["median_ms"][0])
+    assert sq["x"][[c[0] for c in sq["customdata"]].index("squeezenet1_1")] == pytest.approx(df["median_ms"][0])
 
 
 # --- home -------------------------------------------------------------------------------------

@@ -130,6 +130,19 @@ def test_pareto_figure_traces_frontier_and_log_axis():
     assert lin.layout.xaxis.type == "linear" and [t.name for t in lin.data] == ["F1", "F2"]
 
 
+def test_spaced_labels_keep_the_ends_and_skip_crowded_points():
+    pts = [(1e8, 60, "a"), (1.1e8, 60.5, "b"), (1e9, 70, "c"), (1.2e9, 70.4, "d"), (1e10, 80, "e")]
+    assert ux.spaced_labels(pts) == ["a", "c", "e"]
+    assert ux.spaced_labels(pts, dx=0.01) == ["a", "b", "c", "d", "e"]
+    assert ux.spaced_labels([(1e9, 70, "only")]) == ["only"]
+
+
+def test_pareto_figure_names_the_frontier_points():
+    fig = ux.pareto_figure(POINTS, "params", "parameters")
+    f1 = next(t for t in fig.data if t.name == "F1")
+    assert list(f1.text) == ["a", ""]                 # a is on the frontier, b is dominated
+
+
 def test_family_colours_are_stable_across_charts():
     assert ux.family_colors(["B", "A"]) == ux.family_colors(["A", "B", "A"])
 
@@ -201,6 +214,17 @@ def test_seed_tables_csv_matches_the_seed_figures():
                   "EfficientNet-B3": (81.1, 12), "EfficientNet-B7": (84.4, 66)}
     t5 = next(r for r in rows if r["table"] == "5")
     assert (float(t5["alpha"]), float(t5["beta"]), float(t5["gamma"])) == (1.2, 1.1, 1.15)
+    # seed paper (Zhao), Table 5, as printed: top-1 %, top-5 %, parameters (M)
+    printed = {"EfficientNet-B0": (76.3, 93.2, 5.3), "EfficientNet-B1": (78.8, 94.4, 7.8),
+               "EfficientNet-B2": (79.8, 94.9, 9.2), "EfficientNet-B3": (81.1, 95.5, 12),
+               "EfficientNet-B4": (82.6, 96.3, 19), "EfficientNet-B5": (83.3, 96.7, 30),
+               "EfficientNet-B6": (84.0, 96.9, 43)}
+    assert {r["row"]: (float(r["top1"]), float(r["top5"]), float(r["params_m"]))
+            for r in rows if r["table"] == "5" and r["model"]} == printed
+    from zoo.registry import published_rows
+    for row, (top1, top5, _) in printed.items():                  # the seed agrees with Tan & Le, Table 2
+        prim = published_rows()[("EfficientNet", row.split("-")[1])]
+        assert (float(prim["top1_paper"]), float(prim["top5_paper"])) == (top1, top5)
     for r in rows:
         if r["model"]:
             assert r["model"] in zoo.list_models()

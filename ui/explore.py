@@ -349,7 +349,8 @@ def pareto_figure(points: Sequence[dict], x: str, x_title: str, *, log_x: bool =
     pts = [p for p in points if p.get(x) is not None and p.get(y) is not None and p[x] > 0]
     styles = family_styles(p["family"] for p in pts)
     front = pareto_front([p[x] for p in pts], [p[y] for p in pts]) if pts else []
-    named = set(labels) if labels is not None else {pts[i]["name"] for i in front}
+    named = set(labels) if labels is not None else set(spaced_labels(
+        [(pts[i][x], pts[i][y], pts[i]["name"]) for i in front], log_x=log_x))
     fig = go.Figure()
     by_family: dict[str, list[dict]] = {}
     for p in pts:
@@ -360,7 +361,7 @@ def pareto_figure(points: Sequence[dict], x: str, x_title: str, *, log_x: bool =
             marker=dict(color=styles[fam]["color"], symbol=styles[fam]["symbol"], size=13,
                         line=dict(width=1, color="white")),
             text=[p.get("label", p["name"]) if p["name"] in named else "" for p in ps],
-            textposition="top center", cliponaxis=False,
+            textposition="top left", cliponaxis=False,
             customdata=[[p["name"], p.get("x_label", ""), p.get("source", "")] for p in ps],
             hovertemplate=("<b>%{customdata[0]}</b><br>%{y:.1f} % top-1<br>%{customdata[1]}"
                            "<br><i>%{customdata[2]}</i><extra></extra>"),
@@ -369,12 +370,41 @@ def pareto_figure(points: Sequence[dict], x: str, x_title: str, *, log_x: bool =
         fig.add_scatter(x=[pts[i][x] for i in front], y=[pts[i][y] for i in front], mode="lines",
                         line=dict(shape="hv", color="black", dash="dot", width=1.5),
                         name="Pareto frontier", hoverinfo="skip")
+    xs = [p[x] for p in pts]
+    if xs and log_x:       # room on the left for the cheapest model's name (labels sit to the upper left)
+        x_range = [math.log10(min(xs)) - 0.65, math.log10(max(xs)) + 0.15]
+    elif xs:
+        span = (max(xs) - min(xs)) or abs(max(xs)) or 1.0
+        x_range = [min(xs) - 0.18 * span, max(xs) + 0.05 * span]
+    else:
+        x_range = None
     fig.update_layout(title=title or f"top-1 against {x_title}",
                       xaxis=dict(title=x_title + (" (log scale)" if log_x else ""),
-                                 type="log" if log_x else "linear"),
-                      yaxis=dict(title=y_title), height=560, margin=dict(l=10, r=10, t=60, b=10),
-                      legend_title_text="family")
+                                 type="log" if log_x else "linear", range=x_range),
+                      yaxis=dict(title=y_title), height=600, margin=dict(l=10, r=10, t=60, b=10),
+                      legend=dict(orientation="h", title_text="family"))
     return fig
+
+
+def spaced_labels(points: Sequence[tuple[float, float, str]], *, log_x: bool = True, dx: float = 0.35,
+                  dy: float = 2.5) -> list[str]:
+    """Names of the points to write on a chart so that no two labels crowd: walking by cost, a point
+    is named when it is at least ``dx`` (decades on a log axis) or ``dy`` (accuracy points) away
+    from the last named one. The cheapest and the most accurate are always named."""
+    pts = sorted(points)
+    if not pts:
+        return []
+    pos = (lambda v: math.log10(v)) if log_x else (lambda v: v)
+    out = [pts[0]]
+    for p in pts[1:-1]:
+        last = out[-1]
+        if abs(pos(p[0]) - pos(last[0])) >= dx or abs(p[1] - last[1]) >= dy:
+            out.append(p)
+    if len(pts) > 1:
+        if out[-1] is not pts[-1] and abs(pos(pts[-1][0]) - pos(out[-1][0])) < dx and abs(pts[-1][1] - out[-1][1]) < dy:
+            out.pop()
+        out.append(pts[-1])
+    return [p[2] for p in out]
 
 
 def scaling_curves_figure(curves: dict[str, Sequence[tuple[float, float]]], unit: str = "MACs") -> go.Figure:

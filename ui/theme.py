@@ -53,6 +53,9 @@ def style(fig: go.Figure, present: bool = False) -> go.Figure:
     fig.update_layout(margin=dict(t=top, r=max(lay.margin.r or 0, 30)))
     fig.update_xaxes(tickfont_size=s["tick"], title_font_size=s["base"], automargin=True)
     fig.update_yaxes(tickfont_size=s["tick"], title_font_size=s["base"], automargin=True)
+    # Log axes label whole decades only: plotly's in-between "2" and "5" labels are 9-px minor ticks.
+    fig.for_each_xaxis(lambda ax: ax.update(dtick=1) if ax.type == "log" and ax.dtick is None and ax.tickvals is None else None)
+    fig.for_each_yaxis(lambda ax: ax.update(dtick=1) if ax.type == "log" and ax.dtick is None and ax.tickvals is None else None)
     for ann in lay.annotations or ():
         ann.font.size = max(s["tick"], ann.font.size or 0)
     for tr in fig.data:
