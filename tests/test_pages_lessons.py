@@ -11,6 +11,12 @@ def page(name: str) -> AppTest:
     return AppTest.from_file(str(PAGES / name), default_timeout=120)
 
 
+def number(text) -> float:
+    """A count as a table shows it ("924,844,032") read back."""
+    from zoo.fmt import parse_si
+    return parse_si(str(text))
+
+
 def texts(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
     parts += [e.value for e in at.success] + [e.value for e in at.error] + [e.value for e in at.warning]
@@ -29,7 +35,7 @@ def test_conv_cost_reproduces_table3_and_verifies():
     at = page("conv_cost.py").run()
     ok = [s.value for s in at.success]
     assert any("Reproduced exactly" in s and "10,275" in s and "86,400" in s for s in ok), ok
-    assert any("zoo.analyze" in s for s in ok)
+    assert any("analysis engine" in s for s in ok)
     assert any("Pointwise layers hold more MACs" in s for s in ok)
     assert not at.error
 
@@ -42,7 +48,7 @@ def test_conv_cost_bad_groups_is_a_message_not_a_crash():
     # the session goes on: a valid value brings the lesson back
     at.number_input(key="cin").set_value(4).run()
     assert not at.exception and not at.error
-    assert any("grouped (g = 2)" in str(df.value) for df in at.dataframe)
+    assert any("grouped (g = 2)" in str(df.value) for df in at.table)
 
 
 def test_conv_cost_reads_the_url():
@@ -51,8 +57,20 @@ def test_conv_cost_reads_the_url():
     at.run()
     assert not at.exception
     assert not any("Reproduced exactly" in s.value for s in at.success)  # not Table 3 any more
-    first = at.dataframe[0].value
-    assert int(first.loc[0, "MACs"]) == 12 * 12 * 64 * 32 * 9
+    first = at.table[0].value
+    assert number(first.loc[0, "MACs"]) == 12 * 12 * 64 * 32 * 9
+    assert first.loc[0, "MACs"] == "2,654,208"                   # exact, with separators
+
+
+def test_conv_cost_large_counts_are_shown_whole():
+    """The lecture-ready report: 56×56, 128 → 256, padding 1, groups 4 read "24844032" and "02760448"."""
+    at = page("conv_cost.py")
+    at.query_params.update({"h": "56", "w": "56", "cin": "128", "cout": "256", "pad": "1", "groups": "4"})
+    at.run()
+    assert not at.exception and not at.error
+    cells = " ".join(str(v) for t in at.table for v in t.value.to_numpy().ravel())
+    assert "924,844,032" in cells and "102,760,448" in cells          # 56·56·256·128·9 and 56·56·128·256
+    assert "924844032" not in cells
 
 
 def test_shufflenet_g2_measures_with_machine_label():

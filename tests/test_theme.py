@@ -27,7 +27,8 @@ def test_presentation_sizes_are_larger():
 
 def test_horizontal_legend_moves_out_of_the_title_band():
     fig = theme.style(_fig())
-    assert fig.layout.legend.y < 0 and fig.layout.margin.t >= 60
+    assert fig.layout.legend.yref == "container" and fig.layout.legend.y == 0
+    assert fig.layout.legend.yanchor == "bottom" and fig.layout.margin.t >= 60
 
 
 def test_bigger_text_is_kept():

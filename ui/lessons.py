@@ -186,11 +186,11 @@ def filters_figure(c_in: int, c_out: int, k: int, groups: int = 1, max_show: int
     fills ``groups`` diagonal blocks. Beyond ``max_show`` channels an even sample is drawn, with
     the true channel numbers on the axes.
     """
-    panels = [("regular", f"regular {k}×{k}: {c_out} filters of {k}×{k}×{c_in}", connectivity(c_in, c_out, 1), k),
-              ("depthwise", f"depthwise {k}×{k}: {c_in} filters of {k}×{k}×1", connectivity(c_in, c_in, c_in), k),
-              ("pointwise", f"pointwise 1×1: {c_out} filters of 1×1×{c_in}", connectivity(c_in, c_out, 1), 1)]
+    panels = [("regular", f"<b>regular {k}×{k}</b><br>{c_out} filters of {k}×{k}×{c_in}", connectivity(c_in, c_out, 1), k),
+              ("depthwise", f"<b>depthwise {k}×{k}</b><br>{c_in} filters of {k}×{k}×1", connectivity(c_in, c_in, c_in), k),
+              ("pointwise", f"<b>pointwise 1×1</b><br>{c_out} filters of 1×1×{c_in}", connectivity(c_in, c_out, 1), 1)]
     if groups > 1:
-        panels.append(("grouped", f"grouped {k}×{k}, g = {groups}: {c_out} filters of {k}×{k}×{c_in // groups}",
+        panels.append(("grouped", f"<b>grouped {k}×{k}, g = {groups}</b><br>{c_out} filters of {k}×{k}×{c_in // groups}",
                        connectivity(c_in, c_out, groups), k))
     fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[1] for p in panels],
                         horizontal_spacing=0.06)
@@ -199,19 +199,20 @@ def filters_figure(c_in: int, c_out: int, k: int, groups: int = 1, max_show: int
         cols_idx = shown_channels(m.shape[1], max_show)   # input channels
         z = m[np.ix_(rows_idx, cols_idx)].T.astype(float)  # rows: input channels, columns: filters
         z[z == 0] = np.nan
-        text = np.where(np.isnan(z), "", f"{kk}×{kk}")
+        # the slice size written in each cell only where cells are wide enough to read it
+        text = np.where(np.isnan(z), "", f"{kk}×{kk}") if len(rows_idx) <= 4 else np.full(z.shape, "")
         fig.add_trace(go.Heatmap(z=z, x=[str(j) for j in rows_idx], y=[str(j) for j in cols_idx], text=text,
-                                 texttemplate="%{text}", textfont_size=8,
+                                 texttemplate="%{text}",
                                  colorscale=[[0, COLORS[kind]], [1, COLORS[kind]]] if kind != "grouped" else "Viridis",
                                  showscale=False, xgap=2, ygap=2,
                                  hovertemplate="filter %{x} reads input channel %{y}<extra></extra>"), 1, i)
         sampled = len(rows_idx) < m.shape[0] or len(cols_idx) < m.shape[1]
-        fig.update_xaxes(title_text="filter (output channel)" + (", sampled" if sampled else ""), row=1, col=i,
+        fig.update_xaxes(title_text="filters" + (" (sampled)" if sampled else ""), row=1, col=i,
                          type="category", showgrid=False, zeroline=False)
         fig.update_yaxes(title_text="input channel" if i == 1 else None, type="category", autorange="reversed",
                          row=1, col=i, showgrid=False, zeroline=False)
-    fig.update_annotations(font_size=12)
-    fig.update_layout(height=360, margin=dict(l=10, r=10, t=60, b=10), plot_bgcolor="#f4f4f4")
+    fig.update_annotations(font_size=14)
+    fig.update_layout(height=400, margin=dict(l=10, r=10, t=80, b=10), plot_bgcolor="#f4f4f4")
     return fig
 
 
@@ -221,11 +222,12 @@ def cases_figure(cases: Sequence[dict]) -> go.Figure:
     reg = next(c for c in cases if c["case"] == "regular")
     for key, label in (("macs", "MACs"), ("params", "parameters"), ("mem_access", "memory access")):
         fig.add_bar(name=label, x=[c["case"] for c in cases], y=[c[key] / reg[key] for c in cases],
-                    text=[count(c[key]) for c in cases], textposition="outside",
-                    hovertemplate="%{x}<br>" + label + ": %{text} (%{y:.3f} × regular)<extra></extra>")
-    fig.update_layout(barmode="group", yaxis_title="relative to the regular convolution", height=340,
-                      margin=MARGIN, title="Cost of each case (numbers on the bars: absolute counts)",
-                      legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+                    text=[f"{c[key] / reg[key]:.2f}×" for c in cases], textposition="outside", cliponaxis=False,
+                    customdata=[count(c[key]) for c in cases],
+                    hovertemplate="%{x}<br>" + label + ": %{customdata} (%{y:.3f} × regular)<extra></extra>")
+    fig.update_layout(barmode="group", yaxis_title="× the regular convolution", height=400,
+                      margin=MARGIN, title="Cost of each case, relative to the regular convolution",
+                      legend=dict(orientation="h"))
     return fig
 
 

@@ -20,7 +20,7 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#8
 SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "cross", "star", "triangle-down",
            "pentagon", "hexagon")
 
-FONT = "Source Sans 3, Source Sans Pro, Helvetica, Arial, sans-serif"
+FONT = "Arial, Helvetica, sans-serif"
 SIZES = {False: {"base": 16, "tick": 14, "title": 18},   # laptop / normal
          True: {"base": 20, "tick": 18, "title": 22}}    # presentation mode (?present=1)
 
@@ -46,9 +46,10 @@ def style(fig: go.Figure, present: bool = False) -> go.Figure:
                       title=dict(font=dict(size=max(s["title"], lay.title.font.size or 0)),
                                  x=0, xanchor="left", y=0.98, yanchor="top", yref="container"),
                       legend=dict(font=dict(size=max(s["tick"], lay.legend.font.size or 0))))
-    # A legend never sits in the title's band: horizontal legends go under the plot area.
-    if lay.legend.orientation == "h" and (lay.legend.y is None or lay.legend.y >= 1):
-        fig.update_layout(legend=dict(y=-0.18, yanchor="top", x=0, xanchor="left"))
+    # A legend never sits in the title's band: horizontal legends go to the bottom of the figure,
+    # below the axis title (container coordinates, so plotly reserves the margin for them).
+    if lay.legend.orientation == "h":
+        fig.update_layout(legend=dict(yref="container", y=0, yanchor="bottom", x=0, xanchor="left"))
     top = max(lay.margin.t or 0, 60 if lay.title.text else 20)
     fig.update_layout(margin=dict(t=top, r=max(lay.margin.r or 0, 30)))
     fig.update_xaxes(tickfont_size=s["tick"], title_font_size=s["base"], automargin=True)
