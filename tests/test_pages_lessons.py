@@ -97,27 +97,28 @@ def test_residual_gradient_norms_small():
 
 def test_residual_table1():
     at = page("residual.py").run()
-    df = at.dataframe[0].value
-    assert list(df["top-1 error % (seed)"]) == [27.94, 27.88, 28.54, 25.03]
-    assert list(df["parameters (zoo)"][[0, 2]]) == [11_515_688, 21_623_848]  # published.csv's plain-18/34
+    df = at.table[0].value
+    assert [float(v) for v in df["top-1 error % (seed)"]] == [27.94, 27.88, 28.54, 25.03]   # seed Table 1
+    assert list(df["parameters (counted)"][[0, 2]]) == ["11,515,688", "21,623,848"]  # published.csv's plain-18/34
 
 
 def test_inception_branch_table_and_table2():
     at = page("inception.py").run()
-    branches = at.dataframe[0].value
+    branches = at.table[0].value
     assert list(branches["branch"]) == ["branch1", "branch2", "branch3", "branch4"]
-    t2 = at.dataframe[-1].value
-    assert list(t2["top-5 error % (seed)"]) == [5.6, 5.5, 5.0, 4.9]
+    t2 = at.table[-1].value
+    assert [float(v) for v in t2["top-5 error % (seed)"]] == [5.6, 5.5, 5.0, 4.9]      # seed Table 2
+    assert "UNVERIFIED" not in t2.to_string() and "published.csv" not in t2.to_string()
 
 
-def test_resnet_rs_marks_unverified_steps_and_counts_macs():
+def test_resnet_rs_waterfall_from_the_seed_and_counts_macs():
     at = page("resnet_rs.py").run()
-    wf = at.dataframe[0].value
-    assert (wf["verified"] == "unverified").sum() == 8 and (wf["verified"] == "✓").sum() == 3
-    models = next(df.value for df in at.dataframe if "GMACs (engine)" in df.value.columns)
+    wf = at.table[0].value
+    assert len(wf) == 11 and list(wf["top-1 %"])[2] == "78.8 †"           # seed Figure 6, as printed
+    models = next(df.value for df in at.table if "GMACs (counted)" in df.value.columns)
     rs420 = models[models["model"] == "ResNet-RS-420"].iloc[0]
-    assert round(rs420["GMACs (engine)"], 1) == 63.9   # published.csv: 63.942 GMACs at 320
-    assert rs420["GFLOPs = 2 × GMACs"] == pytest.approx(2 * rs420["GMACs (engine)"], abs=0.011)
+    assert float(rs420["GMACs (counted)"]) == 63.94   # published.csv: 63.942 GMACs at 320
+    assert float(rs420["GFLOPs = 2 × GMACs"]) == pytest.approx(2 * 63.94, abs=0.011)
     assert any("equal the reference" in s.value for s in at.success)
 
 

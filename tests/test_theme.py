@@ -44,3 +44,12 @@ def test_family_styles_distinct_pairs_and_at_most_ten_colours():
     assert len(pairs) == 17
     assert len({v["color"] for v in st.values()}) <= 10
     assert theme.family_styles(reversed(fams)) == st
+
+
+def test_page_table_formats_counts_dashes_and_escapes_markdown():
+    import pandas as pd
+    from ui.page import table_view
+    df = pd.DataFrame({"step": ["+ Cosine LR decay", "ResNet-200"], "n": [924_844_032, None], "x": [1.234, None]})
+    out = table_view(df, counts=["n"], digits={"x": 2}).data
+    assert list(out["n"]) == ["924,844,032", "—"] and list(out["x"]) == ["1.23", "—"]
+    assert out["step"][0] == "\\+ Cosine LR decay" and out["step"][1] == "ResNet-200"

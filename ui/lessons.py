@@ -470,34 +470,43 @@ def factorization(h: int, w: int, c_in: int, c_out: int, n: int, mid: int | None
 
 # --- 5. ResNet-RS (seed §3.1.1, Figures 3-6) ---------------------------------------------------
 
+def waterfall_label(r: dict) -> str:
+    """``"78.8 † (−0.5)"``: the top-1 after the step, the seed's mark, the step's change."""
+    text = f"{num(r['top1']):.1f}" + (f" {r['mark']}" if r.get("mark") else "")
+    return text if r["kind"] == "start" else text + f" ({num(r['delta']):+.1f})".replace("-", "−")
+
+
+WATERFALL_KINDS = {"start": "#7F7F7F", "training": "#CC79A7", "regularisation": "#009E73", "architecture": "#E69F00"}
+
+
 def waterfall_figure(rows: Sequence[dict]) -> go.Figure:
-    """The training-recipe waterfall: ResNet-200 79.0 → 83.4 top-1; unverified steps greyed."""
-    xs, ys, measure, colors, text = [], [], [], [], []
-    for i, r in enumerate(rows):
-        xs.append(r["step"])
-        verified = r["verified"].strip().lower() == "yes"
-        if i == 0:
-            ys.append(num(r["top1"]))
-            measure.append("absolute")
-        else:
-            ys.append(num(r["delta"]))
-            measure.append("relative")
-        colors.append(verified)
-        text.append(f"{num(r['top1']):.1f}" + ("" if verified else " *"))
-    fig = go.Figure(go.Waterfall(
-        x=xs, y=ys, measure=measure, text=text, textposition="outside",
-        increasing=dict(marker_color=COLORS["verified"]), decreasing=dict(marker_color=COLORS["plain"]),
-        totals=dict(marker_color=COLORS["residual"]), connector=dict(line=dict(color="#999", width=1)),
-        customdata=[[r["top1"], r["source"]] for r in rows],
-        hovertemplate="%{x}<br>top-1 %{customdata[0]} %<br>%{customdata[1]}<extra></extra>"))
-    for i, ok in enumerate(colors):
-        if not ok:
-            fig.add_vrect(x0=i - 0.45, x1=i + 0.45, fillcolor=COLORS["unverified"], opacity=0.18, line_width=0)
+    """The training-recipe waterfall (seed Figure 6): ResNet-200 79.0 → 83.4 top-1, one horizontal bar
+    per step, coloured by kind as the seed's figure is (training, regularisation, architecture), the
+    printed footnote marks (†, ‡) kept beside their values."""
+    steps = list(reversed(rows))                 # plotly draws the first category at the bottom
+    fig = go.Figure()
+    base = num(rows[0]["top1"])
+    for kind, color in WATERFALL_KINDS.items():
+        pick = [r for r in steps if r["kind"] == kind]
+        if not pick:
+            continue
+        starts = [base if r["kind"] == "start" else num(r["top1"]) - num(r["delta"]) for r in pick]
+        widths = [0.08 if r["kind"] == "start" else num(r["delta"]) for r in pick]
+        fig.add_bar(y=[r["step"] for r in pick], x=widths, base=starts, orientation="h", name=kind,
+                    marker_color=color, customdata=[waterfall_label(r) for r in pick],
+                    hovertemplate="%{y}<br>top-1 %{customdata}<extra></extra>")
+    # the values to the right of each bar, whichever way the step went
+    fig.add_scatter(y=[r["step"] for r in steps], x=[max(num(r["top1"]), num(r["top1"]) - (num(r["delta"]) or 0)) + 0.08
+                                                    for r in steps],
+                    text=[waterfall_label(r) for r in steps], mode="text", textposition="middle right",
+                    cliponaxis=False, showlegend=False, hoverinfo="skip")
     lo = min(num(r["top1"]) for r in rows)
     hi = max(num(r["top1"]) for r in rows)
-    fig.update_layout(height=420, margin=dict(l=10, r=10, t=60, b=120), yaxis_range=[lo - 1.0, hi + 0.8],
-                      yaxis_title="ImageNet top-1 (%)", xaxis_tickangle=-35,
-                      title="ResNet-200: training recipe, then two architecture changes (* and grey band: step not verified)")
+    fig.update_layout(height=520, margin=dict(l=10, r=40, t=60, b=10), barmode="overlay",
+                      xaxis=dict(title="ImageNet top-1 (%)", range=[lo - 0.6, hi + 1.2]),
+                      yaxis=dict(categoryorder="array", categoryarray=[r["step"] for r in steps]),
+                      title="ResNet-200 → ResNet-RS: the training recipe, then two architecture changes",
+                      legend=dict(orientation="h"))
     return fig
 
 
@@ -542,7 +551,8 @@ def scaling_figure(rows: Sequence[dict]) -> go.Figure:
 
 
 def rs_table_rows(published: Iterable[dict]) -> list[dict]:
-    """ResNet-RS rows of ``assets/published.csv`` with the zoo name, depth and resolution."""
+    """ResNet-RS rows of the published figures (``zoo.registry.published_rows().values()``) with the
+    zoo name, depth, resolution and the citation of the top-1."""
     out = []
     for r in published:
         if not r["model"].startswith("ResNet-RS-"):
@@ -550,7 +560,7 @@ def rs_table_rows(published: Iterable[dict]) -> list[dict]:
         depth = int(r["model"].split("-")[-1])
         out.append({"model": r["model"], "zoo": f"resnetrs{depth}", "depth": depth, "variant": r["variant"],
                     "resolution": int(r["resolution"]), "params": int(r["params_exact"]),
-                    "top1": num(r["top1_paper"]), "source": r["source"]})
+                    "top1": num(r["top1_paper"]), "source": r.get("cite_paper", "")})
     return out
 
 

@@ -155,12 +155,20 @@ def table_view(df: pd.DataFrame | Sequence[dict], counts: Iterable[str] = (),
         elif col in digits:
             df[col] = df[col].map(lambda v, d=digits[col]: fmt.DASH if _missing(v) else f"{v:,.{d}f}")
         else:
-            df[col] = df[col].map(lambda v: fmt.DASH if _missing(v) else v)
+            df[col] = df[col].map(lambda v: fmt.DASH if _missing(v) else _literal(v))
     right = [c for c in df.columns if c in counts or c in digits]
     styler = df.style
     if right:
         styler = styler.set_properties(subset=right, **{"text-align": "right", "white-space": "nowrap"})
     return styler
+
+
+def _literal(v):
+    """st.table reads cells as Markdown: "+ Cosine LR decay" would become a bullet. Escape a leading
+    list or heading marker so the cell shows what it says."""
+    if isinstance(v, str) and v[:2] in ("+ ", "- ", "* ", "# "):
+        return "\\" + v
+    return v
 
 
 def _missing(v) -> bool:
