@@ -116,7 +116,8 @@ def model_table() -> None:
                    f"{rs420['GFLOPs = 2 × GMACs']} GFLOPs**." if rs420 else ""))
     fig = go.Figure(go.Scatter(
         x=[o["GMACs (counted)"] for o in out], y=[o["top-1 %"] for o in out], mode="markers+text",
-        text=[f"{o['model'].replace('ResNet-RS-', 'RS-')} @ {o['resolution']}" for o in out], textposition="top left",
+        text=[f"{o['model'].replace('ResNet-RS-', 'RS-')} @ {o['resolution']}" for o in out],
+        textposition=["top left" if i % 2 else "bottom right" for i in range(len(out))],
         cliponaxis=False, hovertemplate="%{text}<br>%{x} GMACs, %{y} % top-1<extra></extra>"))
     fig.update_layout(height=460, margin=L.MARGIN, xaxis_type="log", xaxis_title="GMACs (counted; FLOPs = 2 × MACs)",
                       yaxis_title="ImageNet top-1 % (published)", title="ResNet-RS: top-1 against counted cost")

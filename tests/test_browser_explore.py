@@ -16,7 +16,7 @@ PAGES = [
     ("/explorer?model=efficientnet_b7&view=Layers", "Download these rows as CSV", "explore_explorer_b7_layers"),
     ("/explorer?model=mobilenet_v2&view=Block+diagram&block=features.2", "InvertedResidual",
      "explore_explorer_block"),
-    ("/explorer?model=resnet50&view=Compare&vs=efficientnet_b0", "Stages", "explore_explorer_compare"),
+    ("/explorer?model=resnet50&view=Compare&vs=efficientnet_b0", "By feature-map size", "explore_explorer_compare"),
     ("/scaling?preset=B3", "Official B3", "explore_scaling"),
     ("/scaling?view=Official+B0%E2%80%93B7+vs+formula", "not** exactly", "explore_scaling_official"),
     ("/pareto", "Seed Table 6 prints", "explore_pareto"),

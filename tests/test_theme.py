@@ -53,3 +53,11 @@ def test_page_table_formats_counts_dashes_and_escapes_markdown():
     out = table_view(df, counts=["n"], digits={"x": 2}).data
     assert list(out["n"]) == ["924,844,032", "—"] and list(out["x"]) == ["1.23", "—"]
     assert out["step"][0] == "\\+ Cosine LR decay" and out["step"][1] == "ResNet-200"
+
+
+def test_log_ticks_are_1_2_5_over_short_spans_and_decades_over_long_ones():
+    assert theme.log_ticks(1.2, 40) == [1, 2, 5, 10, 20, 50]
+    assert theme.log_ticks(3e7, 6e10) == [1e7, 1e8, 1e9, 1e10, 1e11]
+    fig = go.Figure(go.Scatter(x=[1.5, 30], y=[1, 2]))
+    fig.update_xaxes(type="log")
+    assert list(theme.style(fig).layout.xaxis.tickvals) == [1, 2, 5, 10, 20, 50]

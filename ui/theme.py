@@ -10,6 +10,7 @@ Streamlit-free: plain functions of ``go.Figure``, tested in tests/test_theme.py.
 """
 from __future__ import annotations
 
+import math
 from typing import Iterable
 
 import plotly.graph_objects as go
@@ -34,6 +35,18 @@ def family_styles(families: Iterable[str]) -> dict[str, dict]:
     return out
 
 
+def log_ticks(lo: float, hi: float) -> list[float]:
+    """Tick values for a log axis from ``lo`` to ``hi``: 1, 2, 5 × 10^k when the data span at most
+    two decades, 10^k beyond (one bracketing tick each side)."""
+    k0, k1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    steps = (1, 2, 5) if k1 - k0 <= 2 else (1,)
+    ticks = [m * 10 ** k for k in range(k0, k1 + 1) for m in steps]
+    below = [t for t in ticks if t <= lo]
+    above = [t for t in ticks if t >= hi]
+    first, last = (below[-1] if below else ticks[0]), (above[0] if above else ticks[-1])
+    return [t for t in ticks if first <= t <= last]
+
+
 def style(fig: go.Figure, present: bool = False) -> go.Figure:
     """Apply the atlas's fonts, title and legend placement to ``fig`` (in place; returned).
 
@@ -54,9 +67,14 @@ def style(fig: go.Figure, present: bool = False) -> go.Figure:
     fig.update_layout(margin=dict(t=top, r=max(lay.margin.r or 0, 30)))
     fig.update_xaxes(tickfont_size=s["tick"], title_font_size=s["base"], automargin=True)
     fig.update_yaxes(tickfont_size=s["tick"], title_font_size=s["base"], automargin=True)
-    # Log axes label whole decades only: plotly's in-between "2" and "5" labels are 9-px minor ticks.
-    fig.for_each_xaxis(lambda ax: ax.update(dtick=1) if ax.type == "log" and ax.dtick is None and ax.tickvals is None else None)
-    fig.for_each_yaxis(lambda ax: ax.update(dtick=1) if ax.type == "log" and ax.dtick is None and ax.tickvals is None else None)
+    # Log axes get full-size labels at 1-2-5 steps (plotly's own in-between "2" and "5" are 9-px minor
+    # labels), thinned to whole decades when the data span many of them.
+    for axis, letter in ((fig.layout.xaxis, "x"), (fig.layout.yaxis, "y")):
+        if axis.type == "log" and axis.dtick is None and axis.tickvals is None:
+            values = [v for tr in fig.data for v in (getattr(tr, letter, None) or ())
+                      if isinstance(v, (int, float)) and v > 0]
+            if values:
+                axis.tickvals = log_ticks(min(values), max(values))
     for ann in lay.annotations or ():
         ann.font.size = max(s["tick"], ann.font.size or 0)
     for tr in fig.data:
