@@ -20,7 +20,7 @@ OVERFLOW = """() => [...document.querySelectorAll([
     "[data-testid='stMain'] [data-testid='stMetricValue']", "[data-testid='stMain'] [data-testid='stMetricValue'] *",
     "[data-testid='stMain'] [data-testid='stMetricLabel'] *", "[data-testid='stMain'] button",
     "[data-testid='stMain'] [role='tab']", "[data-testid='stMain'] [data-testid='stPageLink'] a",
-    "[data-testid='stMain'] [data-baseweb='select'] [value]", "[data-testid='stMain'] [data-testid='stTable']",
+    "[data-testid='stMain'] input[role=combobox]", "[data-testid='stMain'] [data-testid='stTable']",
     "[data-testid='stMain'] [data-testid='stTable'] > div", "[data-testid='stMain'] [data-testid='stTable'] td",
     "[data-testid='stMain'] [data-testid='stTable'] th"].join(", "))]
   .filter(e => e.offsetParent && e.scrollWidth > e.clientWidth + 2)
