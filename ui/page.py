@@ -44,7 +44,8 @@ _PRESENT_CSS = """
 html { font-size: 20px; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li,
 [data-testid="stTable"] td, [data-testid="stTable"] th, .atlas-diagram { font-size: 1rem !important; }
-[data-testid="stMainBlockContainer"] { padding-left: 1.5rem; padding-right: 1.5rem; padding-top: 2.5rem;
+[data-testid="stMetricValue"] p, [data-testid="stMetricLabel"] p { font-size: inherit !important; }
+[data-testid="stMainBlockContainer"] { padding-left: 1.5rem; padding-right: 1.5rem; padding-top: 4rem;
   max-width: none; }
 [data-testid="stCaptionContainer"] { font-size: 0.8rem; }
 h1 { font-size: 2.1rem !important; }
@@ -61,17 +62,20 @@ def presenting() -> bool:
     raw = st.query_params.get(PRESENT_KEY)
     if raw is not None:
         st.session_state[_STATE] = raw.lower() in ("1", "true", "yes", "on")
-    return bool(st.session_state.get(_STATE, False))
+    return bool(st.session_state.get(_STATE, st.session_state.get(_DEFAULT, False)))
 
 
 _STATE = "_presenting"
+_DEFAULT = "_presenting_by_default"
 _SWITCH = "presentation_switch"
 
 
-def setup() -> None:
-    """Page config and the atlas's CSS; the router calls this once per run, before any element."""
+def setup(default_present: bool = False) -> None:
+    """Page config and the atlas's CSS; the router calls this once per run, before the page runs.
+    ``default_present``: the page opens in presentation mode unless the URL or the switch says no."""
+    st.session_state[_DEFAULT] = default_present
     present = presenting()
-    if present and st.query_params.get(PRESENT_KEY) != "1":
+    if present and not default_present and st.query_params.get(PRESENT_KEY) != "1":
         st.query_params[PRESENT_KEY] = "1"          # a copied link opens the same way
     st.set_page_config(page_title="CNN Atlas", page_icon="🧭", layout="wide",
                        initial_sidebar_state="collapsed" if present else 260)
