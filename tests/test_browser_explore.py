@@ -109,6 +109,12 @@ def choose(page, label: str, option: str):
     page.get_by_role("option", name=option, exact=True).first.click()
 
 
+def resolution(page) -> str:
+    """The explorer's input-resolution slider value, as the page shows it."""
+    box = page.locator("[data-testid=stSlider]").filter(has_text="Input resolution").first
+    return box.get_by_role("slider").get_attribute("aria-valuetext")
+
+
 def test_changing_model_resets_url_bound_resolution_and_knobs(page, app_url):
     """A resolution or φ kept in the URL belongs to the model: a new model starts from its own."""
     open_page(page, app_url + "/explorer?model=resnet34&res=227", "Deep Residual Learning")
@@ -117,12 +123,12 @@ def test_changing_model_resets_url_bound_resolution_and_knobs(page, app_url):
     page.wait_for_timeout(1000)
     assert "res=" not in page.url and "model=resnet50" in page.url
     open_page(page, app_url + "/explorer?model=efficientnet&phi=2", "EfficientNet: Rethinking")
-    assert page.get_by_role("slider").first.get_attribute("aria-valuetext") == "296"
+    assert resolution(page) == "296"
     choose(page, "Model", "efficientnet_b1")
     page.get_by_text("official coefficients: width ×1.0, depth ×1.1").first.wait_for(timeout=60_000)
     page.wait_for_timeout(1000)
     assert "phi=" not in page.url and "res=" not in page.url
-    assert page.get_by_role("slider").first.get_attribute("aria-valuetext") == "240"
+    assert resolution(page) == "240"
 
 
 @pytest.mark.parametrize("path, text", [
