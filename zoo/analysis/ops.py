@@ -37,7 +37,7 @@ OPS: dict[str, str] = {}
 for _kind, _names in {
     "conv": "conv1d conv2d conv3d conv_transpose1d conv_transpose2d conv_transpose3d",
     "linear": "linear",
-    "matmul": ("matmul __matmul__ __rmatmul__ mm bmm addmm baddbmm addbmm einsum tensordot "
+    "matmul": ("matmul linalg_matmul __matmul__ __rmatmul__ mm bmm addmm baddbmm addbmm einsum tensordot "
                "scaled_dot_product_attention multi_head_attention_forward"),
     "pool": ("max_pool1d max_pool2d max_pool3d avg_pool1d avg_pool2d avg_pool3d adaptive_avg_pool1d "
              "adaptive_avg_pool2d adaptive_avg_pool3d adaptive_max_pool1d adaptive_max_pool2d "
