@@ -11,6 +11,7 @@ import streamlit as st
 
 import zoo
 from zoo import fmt
+from zoo.analysis import uncounted_note
 from ui import page
 from ui import explore as ux
 from ui import state
@@ -122,6 +123,8 @@ def header(model: str, s: dict, unit: str) -> None:
                 help=f"{s['total_mem_access']:,} elements read and written, weights included "
                      "(ShuffleNet v2's memory access cost, zoo.analyze)")
     st.caption(ux.ops_convention(*_resnet50_pair()))
+    if s.get("uncounted"):  # matrix work in functions the engine does not know: said, not hidden
+        st.caption(uncounted_note(s["uncounted"], s.get("uncounted_macs", 0)))
     figs = mi.figures
     if figs:
         with st.expander("Reference and published figures, with sources"):

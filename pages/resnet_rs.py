@@ -18,9 +18,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-import zoo
 from ui import page
 from ui import lessons as L
+from ui import state
 from ui.state import ensure_router
 
 ensure_router()  # a deep link as the server's first request still goes through app.py
@@ -44,11 +44,9 @@ def waterfall() -> None:
                "(grey band and *). Their deltas add up to the verified totals.")
 
 
-@st.cache_data(show_spinner="Analysing ResNet-RS on the meta device…")
 def _analysis(name: str, resolution: int) -> dict:
-    a = zoo.analyze(name, resolution=resolution)
-    return {"params": a.total_params, "macs": a.total_macs,
-            "records": [{k: r[k] for k in ("kind", "macs", "in_shape")} for r in a.records()]}
+    s = state.summary(name, resolution)
+    return {"params": s["total_params"], "macs": s["total_macs"], "records": s["records"]}
 
 
 def scaling() -> None:
@@ -80,10 +78,9 @@ def scaling() -> None:
                "quadratically with width and with resolution.")
 
 
-@st.cache_data(show_spinner=False)
 def _rs_counts(name: str, resolution: int) -> dict:
-    a = zoo.analyze(name, resolution=resolution)
-    return {"params": a.total_params, "macs": a.total_macs}
+    t = state.totals(name, resolution)
+    return {"params": t["total_params"], "macs": t["total_macs"]}
 
 
 def model_table() -> None:
