@@ -201,7 +201,7 @@ CASES = [
 
 @pytest.mark.parametrize("kind,func,args,kwargs", CASES, ids=[f"{c[1].__name__}-{i}" for i, c in enumerate(CASES)])
 def test_allocated_outputs_equal_torchs(kind, func, args, kwargs):
-    got = ops.elementwise(func, func.__name__, kind, args, kwargs)
+    got = ops.allocate(func, func.__name__, kind, args, kwargs)
     want = func(*args, **kwargs)
     assert got is not None and (got.shape, got.dtype, got.device) == (want.shape, want.dtype, want.device)
 
@@ -210,7 +210,7 @@ def test_mismatched_shapes_still_raise_torchs_error():
     with pytest.raises(ValueError, match="cannot run"):
         zoo.analyze(nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(5)), 8)
     bad = ([X, torch.empty(2, 3, 4, 7, device=M)], 1)
-    assert ops.elementwise(torch.cat, "cat", "concat", bad, {}) is None  # torch raises, not us
+    assert ops.allocate(torch.cat, "cat", "concat", bad, {}) is None  # torch raises, not us
 
 
 # --- caches -----------------------------------------------------------------------------------

@@ -40,7 +40,8 @@ from .labels import block_name, is_block, is_se
 from .result import CONVENTIONS, KIND_LABELS, KINDS, Analysis, Layer, uncounted_note
 from .trace import Index, Trace, build_meta as _build_meta
 
-__all__ = ["KINDS", "KIND_LABELS", "CONVENTIONS", "Layer", "Analysis", "analyze", "build_meta", "uncounted_note", "is_block", "is_se", "block_name", "clear_cache"]
+__all__ = ["KINDS", "KIND_LABELS", "CONVENTIONS", "Layer", "Analysis", "analyze", "build_meta",
+           "uncounted_note", "is_block", "is_se", "block_name", "clear_cache"]
 
 MODELS_CACHED = 16      # meta models kept (each a few MB of Python objects, no tensor storage)
 ANALYSES_CACHED = 256   # analyses kept
@@ -78,15 +79,11 @@ def _meta_model(name: str, overrides: tuple) -> Index:
     return index
 
 
-def _resolution(resolution) -> tuple[int, int]:
-    h, w = tuple(resolution) if isinstance(resolution, (tuple, list)) else (resolution, resolution)
+def _analyze(index: Index, name: str, resolution, input_channels: int) -> Analysis:
+    h, w = tuple(resolution) if isinstance(resolution, tuple) else (resolution, resolution)
     if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in (h, w)):
         raise ValueError(f"resolution must be a positive integer or (H, W), got {resolution!r}")
-    return int(h), int(w)
-
-
-def _analyze(index: Index, name: str, resolution, h: int, w: int, input_channels: int) -> Analysis:
-    x = torch.empty(1, input_channels, h, w, device="meta")
+    x = torch.empty(1, input_channels, int(h), int(w), device="meta")
     t = Trace(index)
     try:
         if index.handles:  # a cached model: its hooks stay
@@ -112,8 +109,7 @@ def _analyze(index: Index, name: str, resolution, h: int, w: int, input_channels
 
 @functools.lru_cache(maxsize=ANALYSES_CACHED)
 def _cached(name: str, overrides: tuple, resolution, input_channels: int) -> Analysis:
-    h, w = _resolution(resolution)
-    return _analyze(_meta_model(name, overrides), name, resolution, h, w, input_channels)
+    return _analyze(_meta_model(name, overrides), name, resolution, input_channels)
 
 
 def clear_cache() -> None:
@@ -135,22 +131,20 @@ def analyze(name_or_model: str | nn.Module, resolution: int | tuple | None = Non
     """
     from .. import registry
 
+    resolution = tuple(resolution) if isinstance(resolution, list) else resolution
     if isinstance(name_or_model, str):
         mi = registry.info(name_or_model)
+        key = tuple(sorted(overrides.items()))
         try:
-            key = tuple(sorted(overrides.items()))
-            hash(key)
-        except TypeError:  # an unhashable override: built and traced, not cached
-            key = None
-        index = _meta_model(mi.name, key) if key is not None else Index(build_meta(mi.name, **overrides))
+            index = _meta_model(mi.name, key)
+        except TypeError:  # an unhashable override (or a bad one): built and traced, not cached
+            index, key = Index(build_meta(mi.name, **overrides)), None
         if resolution is None:  # a builder may know its own (EfficientNet with phi=…)
             own = getattr(index.root, "resolution", None)
             resolution = own if isinstance(own, int) and overrides else mi.resolution
-        h, w = _resolution(resolution)
         if key is None:
-            return _analyze(index, mi.name, resolution, h, w, input_channels)
-        return _cached(mi.name, key, tuple(resolution) if isinstance(resolution, list) else resolution,
-                       input_channels)
+            return _analyze(index, mi.name, resolution, input_channels)
+        return _cached(mi.name, key, resolution, input_channels)
     if not isinstance(name_or_model, nn.Module):
         raise TypeError(f"expected a model name or an nn.Module, got {type(name_or_model).__name__}")
     if overrides:
@@ -159,13 +153,12 @@ def analyze(name_or_model: str | nn.Module, resolution: int | tuple | None = Non
     if resolution is None:
         own = getattr(model, "resolution", None)
         resolution = own if isinstance(own, int) else 224
-    h, w = _resolution(resolution)
     if not _on_meta(model):
         model = _to_meta(model)
     modes = [(m, m.training) for m in model.modules()]
     model.eval()
     try:
-        return _analyze(Index(model), type(name_or_model).__name__, resolution, h, w, input_channels)
+        return _analyze(Index(model), type(name_or_model).__name__, resolution, input_channels)
     finally:
         for m, training in modes:
             m.training = training

@@ -90,9 +90,11 @@ def tensors(obj) -> list[torch.Tensor]:
         return [obj]
     if isinstance(obj, (tuple, list)):
         return [t for o in obj for t in tensors(o)]
-    if isinstance(obj, dict):
-        return tensors(list(obj.values()))
-    return []
+    return tensors(list(obj.values())) if isinstance(obj, dict) else []
+
+
+def _pair(v, n: int = 2) -> tuple:
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
 
 
 # --- the counting core ------------------------------------------------------------------------
@@ -107,15 +109,7 @@ def conv_macs(x_shape, w_shape, out_shape, transposed: bool = False) -> int:
 
 def linear_macs(x_shape, w_shape) -> int:
     """MACs of ``F.linear``: the matrix product of the (rows, in) input by the (in, out) weight."""
-    rows = math.prod(x_shape[:-1])
-    return flop_counter.mm_flop((rows, w_shape[1]), (w_shape[1], w_shape[0])) // 2
-
-
-def conv_kind(c_in: int, kernel, groups: int) -> str:
-    """``pointwise`` (1×1), ``conv`` (k×k), ``depthwise`` (one group per channel) or ``grouped``."""
-    if groups == 1:
-        return "pointwise" if all(k == 1 for k in kernel) else "conv"
-    return "depthwise" if groups == c_in else "grouped"
+    return flop_counter.mm_flop((math.prod(x_shape[:-1]), w_shape[1]), (w_shape[1], w_shape[0])) // 2
 
 
 def mem_access(read: int, written: int, weights: int = 0) -> int:
@@ -124,12 +118,11 @@ def mem_access(read: int, written: int, weights: int = 0) -> int:
     return read + written + weights
 
 
-def flop_counter_macs(func, args, kwargs) -> tuple[object, int, dict]:
-    """Run ``func`` under ``FlopCounterMode``: (its output, the MACs counted, {aten op: MACs})."""
+def flop_counter_macs(func, args, kwargs) -> tuple[object, int]:
+    """Run ``func`` under ``FlopCounterMode``: (its output, the MACs it counted)."""
     with flop_counter.FlopCounterMode(display=False) as fc:
         out = func(*args, **kwargs)
-    counts = {str(op): n // 2 for op, n in fc.get_flop_counts().get("Global", {}).items()}
-    return out, fc.get_total_flops() // 2, counts
+    return out, fc.get_total_flops() // 2
 
 
 def conv2d_cost(h: int, w: int, c_in: int, c_out: int, kernel, stride=1, padding=0, dilation=1,
@@ -140,15 +133,45 @@ def conv2d_cost(h: int, w: int, c_in: int, c_out: int, kernel, stride=1, padding
     does not fit); the counts are the trace's. Returns ``dict(macs, flops, params, mem_access,
     out_h, out_w)``; memory access reads the input and the weights and writes the output.
     """
-    kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
     x = torch.empty(1, c_in, h, w, device=META)
-    wt = torch.empty(c_out, c_in // groups, kh, kw, device=META)
+    wt = torch.empty(c_out, c_in // groups, *_pair(kernel), device=META)
     out = torch.nn.functional.conv2d(x, wt, None, stride, padding, dilation, groups)
     macs = conv_macs(x.shape, wt.shape, out.shape)
     params = wt.numel() + (c_out if bias else 0)
-    return {"macs": macs, "flops": 2 * macs, "params": params,
-            "mem_access": mem_access(x.numel(), out.numel(), params),
-            "out_h": out.shape[2], "out_w": out.shape[3]}
+    return {"macs": macs, "flops": 2 * macs, "params": params, "out_h": out.shape[2],
+            "out_w": out.shape[3], "mem_access": mem_access(x.numel(), out.numel(), params)}
+
+
+def conv_details(fname: str, args, kwargs, out) -> tuple:
+    """(kind, MACs, kernel, stride, groups) of a convolution call. The kind: ``pointwise`` (1×1),
+    ``conv`` (k×k), ``depthwise`` (a group per input channel) or ``grouped``."""
+    x, w = args[0], arg(args, kwargs, 1, "weight")
+    transposed = fname.startswith("conv_transpose")
+    groups = arg(args, kwargs, 7 if transposed else 6, "groups", 1)
+    kernel = tuple(w.shape[2:])
+    if groups == 1:
+        kind = "pointwise" if all(k == 1 for k in kernel) else "conv"
+    else:
+        kind = "depthwise" if groups == x.shape[-len(kernel) - 1] else "grouped"
+    return (kind, conv_macs(x.shape, w.shape, out.shape, transposed), kernel,
+            _pair(arg(args, kwargs, 3, "stride", 1), len(kernel)), groups)
+
+
+def window(fname: str, args, kwargs) -> tuple:
+    """(kernel, stride) of a pooling call with a window, else (None, None)."""
+    if not fname.startswith(("max_pool", "avg_pool", "lp_pool", "_max_pool")):
+        return None, None
+    i = 2 if fname.startswith("lp_pool") else 1
+    k = arg(args, kwargs, i, "kernel_size")
+    return _pair(k), _pair(arg(args, kwargs, i + 1, "stride") or k)
+
+
+def spatial(x, dims) -> bool:
+    """Whether ``x.mean(dims)`` reduces only spatial axes (``x.mean((2, 3))``: global pooling)."""
+    if not isinstance(x, torch.Tensor) or x.dim() < 3 or dims is None:
+        return False
+    dims = {d % x.dim() for d in _pair(dims, 1)}
+    return bool(dims) and min(dims) >= 2
 
 
 # --- outputs without torch's Python reference kernels -----------------------------------------
@@ -174,106 +197,97 @@ def _new(shape, like: torch.Tensor) -> torch.Tensor:
     return torch.empty(shape, dtype=like.dtype, device=META)
 
 
-def elementwise(func, fname: str, kind: str, args, kwargs):
-    """The output of an elementwise op on meta tensors (see the module docstring), or None where
-    anything is unusual (mixed dtypes, non-float scalars, training mode…): torch runs it then."""
-    x = args[0] if args else kwargs.get("input")
-    if kind == "concat":
-        x = x[0] if isinstance(x, (list, tuple)) and x else None
-    if not isinstance(x, torch.Tensor) or not x.is_meta:
-        return None
-    if kind in ("add", "mul"):
-        if len(args) < 2:
+def _binary(a, b):
+    """The broadcast shape of ``a ∘ b`` (same dtype, or a float tensor and a Python number)."""
+    if not isinstance(a, torch.Tensor):
+        a, b = b, a
+    if isinstance(b, torch.Tensor):
+        if b.dtype != a.dtype or not b.is_meta:
             return None
-        a, b = args[0], args[1]
-        if not isinstance(a, torch.Tensor):
-            a, b = b, a
-        if isinstance(b, torch.Tensor):
-            if b.dtype != a.dtype or not b.is_meta:
-                return None
-            shape = a.shape if a.shape == b.shape else torch.broadcast_shapes(a.shape, b.shape)
-        elif type(b) in (int, float) and a.is_floating_point():
-            shape = a.shape
-        else:
+        try:
+            return a.shape if a.shape == b.shape else torch.broadcast_shapes(a.shape, b.shape)
+        except RuntimeError:
             return None
-        if _inplace(func, fname, args, kwargs):
-            return args[0] if shape == args[0].shape else None
-        return _new(shape, a)
-    if kind == "norm":
-        if fname == "batch_norm":
-            mean = arg(args, kwargs, 1, "running_mean")
-            if arg(args, kwargs, 5, "training", False) or mean is None or x.dim() < 2 \
-                    or mean.numel() != x.shape[1]:
-                return None
-        elif fname not in ("layer_norm", "group_norm", "rms_norm"):
-            return None
-    elif kind == "other":
-        if fname in DROPOUTS and not arg(args, kwargs, 2, "training", True):
-            return x  # dropout in eval returns its input
-        return None
-    elif kind == "concat":
-        return _concat(fname, arg(args, kwargs, 0, "tensors"), arg(args, kwargs, 1, "dim", 0))
-    elif kind == "pool":
-        if fname in ("mean", "amax"):
-            return _reduce(x, arg(args, kwargs, 1, "dim"), arg(args, kwargs, 2, "keepdim", False),
-                           kwargs.get("dtype"))
-        if not fname.startswith("adaptive_avg_pool"):
-            return None
-        nd = int(fname[-2])
-        size = arg(args, kwargs, 1, "output_size")
-        size = (size,) * nd if isinstance(size, int) else tuple(size)
-        if x.dim() not in (nd + 1, nd + 2) or len(size) != nd:
-            return None
-        return _new((*x.shape[:-nd], *(i if o is None else o for i, o in zip(x.shape[-nd:], size))), x)
-    if _inplace(func, fname, args, kwargs):
-        return x
-    return _new(x.shape, x)
+    return a.shape if type(b) in (int, float) and a.is_floating_point() else None
 
 
 def _reduce(x: torch.Tensor, dims, keepdim: bool, dtype):
-    """``x.mean(dims)`` / ``amax``: the reduced axes dropped, or kept as 1 (on meta torch runs
-    its Python reference, whose first call imports torch._dynamo)."""
+    """``x.mean(dims)`` / ``amax``: the reduced axes dropped, or kept as 1."""
     if dims is None or dtype is not None or x.dim() == 0:
         return None
-    dims = {d % x.dim() for d in ((dims,) if isinstance(dims, int) else dims)}
-    shape = [1 if i in dims else n for i, n in enumerate(x.shape) if keepdim or i not in dims]
-    return _new(shape, x)
+    dims = {d % x.dim() for d in _pair(dims, 1)}
+    return _new([1 if i in dims else n for i, n in enumerate(x.shape) if keepdim or i not in dims], x)
+
+
+def _adaptive(fname: str, x: torch.Tensor, size):
+    """Adaptive pooling: ``output_size`` (None keeps the input's size on that axis)."""
+    nd = int(fname[-2])
+    size = _pair(size, nd)
+    if x.dim() not in (nd + 1, nd + 2) or len(size) != nd:
+        return None
+    return _new((*x.shape[:-nd], *(i if o is None else o for i, o in zip(x.shape[-nd:], size))), x)
 
 
 def _concat(fname: str, ts, dim: int):
-    """``torch.cat`` / ``stack``: the inputs side by side along ``dim`` (on meta torch runs its
-    Python reference, whose first call imports torch._dynamo: 2 s)."""
-    if not isinstance(ts, (list, tuple)) or not all(isinstance(t, torch.Tensor) and t.is_meta for t in ts):
+    """``torch.cat`` / ``stack``: the inputs side by side along ``dim``."""
+    if not all(isinstance(t, torch.Tensor) and t.is_meta and t.dtype == ts[0].dtype for t in ts):
         return None
-    first = ts[0]
-    shapes = [list(t.shape) for t in ts]
-    if any(t.dtype != first.dtype for t in ts) or any(len(s) != first.dim() for s in shapes):
-        return None
+    first, shapes = ts[0], [list(t.shape) for t in ts]
     if fname == "stack":
-        if any(s != shapes[0] for s in shapes):
-            return None
         d = dim % (first.dim() + 1)
-        return _new((*first.shape[:d], len(ts), *first.shape[d:]), first)
-    if first.dim() == 0:
+        return _new((*first.shape[:d], len(ts), *first.shape[d:]), first) if all(
+            s == shapes[0] for s in shapes) else None
+    if first.dim() == 0 or any(len(s) != first.dim() for s in shapes):
         return None
     d = dim % first.dim()
-    rest = [s[:d] + s[d + 1:] for s in shapes]
-    if any(r != rest[0] for r in rest):
+    if any(s[:d] + s[d + 1:] != shapes[0][:d] + shapes[0][d + 1:] for s in shapes):
         return None
     return _new((*first.shape[:d], sum(s[d] for s in shapes), *first.shape[d + 1:]), first)
 
 
+def allocate(func, fname: str, kind: str, args, kwargs):
+    """The output of an op whose shape is its definition (see the module docstring), allocated
+    on meta; None where anything is unusual (mixed dtypes, shapes that do not fit, training mode,
+    a dtype argument…): torch runs it then, and raises its own error."""
+    x = args[0] if args else kwargs.get("input")
+    if kind == "concat":
+        ts = arg(args, kwargs, 0, "tensors")
+        return _concat(fname, ts, arg(args, kwargs, 1, "dim", 0)) if isinstance(ts, (list, tuple)) and ts else None
+    if not isinstance(x, torch.Tensor) or not x.is_meta or kwargs.get("dtype") is not None:
+        return None
+    if kind in ("add", "mul"):
+        shape = _binary(x, args[1]) if len(args) > 1 else None
+        if shape is None or not _inplace(func, fname, args, kwargs):
+            return None if shape is None else _new(shape, x)
+        return x if shape == x.shape else None
+    if kind == "pool":
+        if fname in ("mean", "amax"):
+            return _reduce(x, arg(args, kwargs, 1, "dim"), arg(args, kwargs, 2, "keepdim", False), None)
+        return _adaptive(fname, x, arg(args, kwargs, 1, "output_size")) if fname.startswith("adaptive_avg") else None
+    if kind == "other":  # dropout in eval returns its input; anything else runs
+        return x if fname in DROPOUTS and not arg(args, kwargs, 2, "training", True) else None
+    if kind == "norm" and (fname not in ("batch_norm", "layer_norm", "group_norm", "rms_norm") or (
+            fname == "batch_norm" and (arg(args, kwargs, 5, "training", False) or x.dim() < 2
+                                       or getattr(arg(args, kwargs, 1, "running_mean"), "shape", None)
+                                       != (x.shape[1],)))):
+        return None
+    if not x.is_floating_point():
+        return None
+    return x if _inplace(func, fname, args, kwargs) else _new(x.shape, x)
+
+
 def linear(x: torch.Tensor, w: torch.Tensor, b) -> torch.Tensor | None:
-    """``F.linear``'s output on meta: torch's kernel for x·wᵀ, and the bias (which changes no
-    shape) left out, since on meta torch runs addmm through Python decompositions that import
-    torch._dynamo (seconds, the first time). None where torch should raise or count (a 1-d input,
-    a bias of the wrong size)."""
-    if x.dim() < 2 or not x.is_meta or (b is not None and tuple(b.shape) not in ((), (w.shape[0],))):
+    """``F.linear``'s output on meta: torch's kernel for x·wᵀ, the bias (which changes no shape)
+    left out, since on meta torch runs addmm through Python decompositions that import
+    torch._dynamo (seconds, the first time). None where torch should raise (a bias of the wrong
+    size)."""
+    if not x.is_meta or (b is not None and tuple(b.shape) not in ((), (w.shape[0],))):
         return None
     return torch.nn.functional.linear(x, w)
 
 
 SHORTCUT = {"add", "mul", "norm", "act", "shuffle", "other", "pool", "concat"}
+
 
 # torch's meta kernel for convolutions checks shapes with torch._check, whose first call imports
 # torch.fx.experimental.symbolic_shapes (and sympy): ~0.4 s, once per process. Imported with the

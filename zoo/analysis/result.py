@@ -82,25 +82,14 @@ class Analysis:
     conventions: str = CONVENTIONS
 
     # totals
-    @property
-    def total_macs(self) -> int:
-        return sum(layer.macs for layer in self.layers)
+    def _sum(self, key: str) -> int:
+        return sum(getattr(layer, key) for layer in self.layers)
 
-    @property
-    def total_flops(self) -> int:
-        return 2 * self.total_macs
-
-    @property
-    def total_act_elems(self) -> int:
-        return sum(layer.act_elems for layer in self.layers)
-
-    @property
-    def total_act_bytes(self) -> int:
-        return sum(layer.act_bytes for layer in self.layers)
-
-    @property
-    def total_mem_access(self) -> int:
-        return sum(layer.mem_access for layer in self.layers)
+    total_macs = property(lambda self: self._sum("macs"))
+    total_flops = property(lambda self: 2 * self._sum("macs"))
+    total_act_elems = property(lambda self: self._sum("act_elems"))
+    total_act_bytes = property(lambda self: self._sum("act_bytes"))
+    total_mem_access = property(lambda self: self._sum("mem_access"))
 
     def totals(self) -> dict:
         return {"params": self.total_params, "macs": self.total_macs, "flops": self.total_flops,
@@ -113,14 +102,9 @@ class Analysis:
         rows: dict[str, dict] = {}
         for layer in self.layers:
             g = key(layer)
-            row = rows.get(g)
-            if row is None:
-                row = rows[g] = {"group": g, **{k: 0 for k in _SUMS}, "layers": 0}
-            row["params"] += layer.params
-            row["macs"] += layer.macs
-            row["flops"] += layer.flops
-            row["act_bytes"] += layer.act_bytes
-            row["mem_access"] += layer.mem_access
+            row = rows.get(g) or rows.setdefault(g, {"group": g, **{k: 0 for k in _SUMS}, "layers": 0})
+            for k in _SUMS:
+                row[k] += getattr(layer, k)
             row["layers"] += 1
         return list(rows.values())
 
