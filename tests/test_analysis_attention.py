@@ -229,3 +229,29 @@ def test_a_new_resolution_reuses_the_meta_model():
     # overrides are part of the key
     assert zoo.analyze("resnet18", 64, num_classes=10).output_shape == (1, 10)
     assert zoo.analyze("resnet18", 64).output_shape == (1, 1000)
+
+
+def test_two_threads_trace_one_cached_model():
+    """The cached model's hooks record into the calling thread's trace only."""
+    import threading
+    from zoo import analysis as A
+
+    expected = {r: (a.total_macs, len(a.layers)) for r in (64, 96) for a in [zoo.analyze("resnet18", r)]}
+    A._cached.cache_clear()  # the model stays cached: both threads trace the same one
+    got, errors = [], []
+
+    def run(r):
+        try:
+            for _ in range(5):
+                A._cached.cache_clear()
+                a = zoo.analyze("resnet18", r)
+                got.append((r, (a.total_macs, len(a.layers))))
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(r,)) for r in (64, 96)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(got) == 10 and all(v == expected[r] for r, v in got)

@@ -62,16 +62,15 @@ def build_meta(builder, **kwargs) -> nn.Module:
 _CURRENT = threading.local()  # the trace running in this thread, if any
 
 
-def _pre_hook(module, args):
-    t = _CURRENT.__dict__.get("trace")
-    if t is not None:
-        t.pre_hook(module, args)
+def _hook(method: str):
+    def hook(module, *args):
+        t = _CURRENT.__dict__.get("trace")
+        if t is not None:
+            getattr(t, method)(module, *args)
+    return hook
 
 
-def _post_hook(module, args, output):
-    t = _CURRENT.__dict__.get("trace")
-    if t is not None:
-        t.post_hook(module, args, output)
+_PRE, _POST = _hook("pre_hook"), _hook("post_hook")
 
 
 class Index:
@@ -99,7 +98,7 @@ class Index:
 
     def attach(self) -> None:
         for m in self.named.values():
-            self.handles += [m.register_forward_pre_hook(_pre_hook), m.register_forward_hook(_post_hook)]
+            self.handles += [m.register_forward_pre_hook(_PRE), m.register_forward_hook(_POST)]
 
     def detach(self) -> None:
         while self.handles:
@@ -137,10 +136,11 @@ class Trace(TorchFunctionMode):
         self._module_params(self.stack[0], self.ix.root)
         return out
 
-    def _describe(self, t: torch.Tensor) -> tuple:
-        """(shape, elements, bytes) of a tensor. Read in the mode's handler, where tensor reads
-        are direct; in the hooks each read would pass through the mode, so they look here first."""
-        d = self.info.get(id(t))
+    def _describe(self, t: torch.Tensor, fresh: bool = False) -> tuple:
+        """(shape, elements, bytes) of a tensor, read once: the handler describes what each
+        function returns (there tensor reads are direct; in the hooks each would pass through
+        the mode)."""
+        d = None if fresh else self.info.get(id(t))
         if d is None:
             n = t.numel()
             d = self.info[id(t)] = (tuple(t.shape), n, n * t.element_size())
@@ -264,9 +264,7 @@ class Trace(TorchFunctionMode):
         if out is None:
             out = func(*args, **kwargs)
         for t in tensors(out):
-            n = t.numel()
-            self.info[id(t)] = (tuple(t.shape), n, n * t.element_size())
-            self.keep.append(t)
+            self._describe(t, fresh=True)
         return out, macs
 
     def _view(self, top, fname, first, out) -> None:
