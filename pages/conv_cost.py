@@ -111,9 +111,8 @@ def filters(p: dict) -> None:
                "k×k (or 1×1) slice of weights. Beyond 12 channels an even sample is drawn, with the true channel numbers on the axes.")
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def _verify(p: tuple) -> list[dict]:
-    return L.verify_with_engine(*p)
+    return state.conv_check(p)
 
 
 def verify(p: dict) -> None:
@@ -135,12 +134,11 @@ def verify(p: dict) -> None:
         st.error("The engine and the formula disagree on at least one layer (✗ above).")
 
 
-@st.cache_data(show_spinner="Analysing four networks on the meta device…")
 def _splits() -> list[dict]:
     out = []
     for name in L.SPLIT_MODELS:
-        a = zoo.analyze(name)
-        out.append(L.kind_split(name, a.by_kind(), a.total_macs))
+        s = state.summary(name)
+        out.append(L.kind_split(name, s["by_kind"], s["total_macs"]))
     return out
 
 

@@ -15,7 +15,7 @@ from ui import explore as ux
 from ui import page
 from ui import state
 from zoo import fmt
-from zoo.analysis import KIND_LABELS, KINDS
+from zoo.analysis import KIND_LABELS, KINDS, uncounted_note
 
 RES_MIN, RES_MAX = 32, 1024
 SHADES = {"MACs share": "macs", "parameter share": "params", "none": None}
@@ -128,6 +128,8 @@ def header(model: str, s: dict, unit: str) -> None:
          f"(ShuffleNet v2's memory access cost), {ENGINE}"),
     ])
     page.note(ux.ops_convention(*_resnet50_pair()))
+    if s.get("uncounted"):  # matrix work in functions the engine does not know: said, not hidden
+        page.cite(uncounted_note(s["uncounted"], s.get("uncounted_macs", 0)))
     figs = mi.figures
     if figs:
         with st.expander("Reference and published figures, with their sources"):

@@ -33,15 +33,12 @@ page.cite("Seed paper (Zhao), §3.1.2, Table 2 and Figures 7–8 · Szegedy et a
 SIDES = {"3": 28, "4": 14, "5": 7}  # grid side of GoogLeNet's stages 3, 4, 5 at 224×224 (Table 1)
 
 
-@st.cache_data(show_spinner="Analysing on the meta device…")
 def _records(name: str) -> list[dict]:
-    return [{k: r[k] for k in ("name", "kind", "kernel", "macs", "params", "out_shape", "block", "block_type")}
-            for r in zoo.analyze(name).records()]
+    return state.summary(name)["records"]
 
 
-@st.cache_data(show_spinner=False)
 def _blocks(name: str) -> list[dict]:
-    return zoo.analyze(name).by_block()
+    return state.summary(name)["by_block"]
 
 
 def module() -> None:
@@ -125,10 +122,9 @@ def inception_resnet() -> None:
             st.info(f"Diagram unavailable: {e}")
 
 
-@st.cache_data(show_spinner=False)
 def _counts(name: str) -> dict:
-    a = zoo.analyze(name)
-    return {"params": a.total_params - a.unused_params, "macs": a.total_macs, "resolution": a.resolution}
+    t = state.totals(name)
+    return {"params": t["total_params"] - t["unused_params"], "macs": t["total_macs"], "resolution": t["resolution"]}
 
 
 def table2() -> None:

@@ -20,6 +20,7 @@ from ui import page
 from ui import lesson_runs as runs
 from ui import lessons as L
 from zoo import experiments as X
+from ui import state
 from ui.state import ensure_router
 
 ensure_router()  # a deep link as the server's first request still goes through app.py
@@ -34,10 +35,9 @@ PAIRS = {
 }
 
 
-@st.cache_data(show_spinner=False)
 def _counts(name: str) -> dict:
-    a = zoo.analyze(name)
-    return {"params": a.total_params, "macs": a.total_macs}
+    t = state.totals(name)
+    return {"params": t["total_params"], "macs": t["total_macs"]}
 
 
 def table() -> None:

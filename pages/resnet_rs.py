@@ -18,7 +18,6 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-import zoo
 from zoo import fmt
 from ui import page
 from ui import lessons as L
@@ -43,11 +42,9 @@ def waterfall() -> None:
               "top-1; squeeze-and-excitation and ResNet-D add the last 1.2 points.")
 
 
-@st.cache_data(show_spinner="Analysing ResNet-RS on the meta device…")
 def _analysis(name: str, resolution: int) -> dict:
-    a = zoo.analyze(name, resolution=resolution)
-    return {"params": a.total_params, "macs": a.total_macs,
-            "records": [{k: r[k] for k in ("kind", "macs", "in_shape")} for r in a.records()]}
+    s = state.summary(name, resolution)
+    return {"params": s["total_params"], "macs": s["total_macs"], "records": s["records"]}
 
 
 def scaling() -> None:
@@ -79,10 +76,9 @@ def scaling() -> None:
                "quadratically with width and with resolution.")
 
 
-@st.cache_data(show_spinner=False)
 def _rs_counts(name: str, resolution: int) -> dict:
-    a = zoo.analyze(name, resolution=resolution)
-    return {"params": a.total_params, "macs": a.total_macs}
+    t = state.totals(name, resolution)
+    return {"params": t["total_params"], "macs": t["total_macs"]}
 
 
 def model_table() -> None:

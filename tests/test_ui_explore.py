@@ -56,6 +56,13 @@ def test_layers_frame_and_filters():
     assert ux.filter_layers(df, [], "nothing like this").empty
 
 
+def test_summary_carries_what_the_engine_did_not_count():
+    from test_analysis_attention import Unknown
+    s = ux.summarize(zoo.analyze(Unknown(), 16))
+    assert s["uncounted"] == {"linalg_multi_dot": 1} and s["uncounted_macs"] == 8 * 8 + 8 * 4
+    assert ux.summarize(zoo.analyze("resnet18"))["uncounted"] == {}
+
+
 GROUPS_A = [{"group": "stem", "params": 100, "macs": 300, "layers": 2},
             {"group": "layer1", "params": 300, "macs": 100, "layers": 5}]
 GROUPS_B = [{"group": "stem", "params": 100, "macs": 500, "layers": 2},

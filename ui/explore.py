@@ -49,6 +49,8 @@ def summarize(a) -> dict:
         "resolution": a.resolution,
         **{k: getattr(a, k) for k in TOTALS},
         "unused_params": getattr(a, "unused_params", 0),
+        "uncounted": dict(getattr(a, "uncounted", {})),
+        "uncounted_macs": getattr(a, "uncounted_macs", 0),
         "records": a.records(),
         "by_stage": a.by_stage(),
         "by_block": a.by_block(),

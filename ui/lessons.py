@@ -24,6 +24,7 @@ from plotly.subplots import make_subplots
 
 from ui.explore import num  # noqa: F401 - num is part of this module's helpers for pages
 from zoo import costs
+from zoo.analysis import ops
 from zoo.fmt import count, macs_and_flops
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -57,18 +58,19 @@ def check_conv_inputs(h: int, w: int, c_in: int, c_out: int, k: int, stride: int
         return f"padding cannot be negative (got {padding})."
     if c_in % groups or c_out % groups:
         return f"groups = {groups} must divide both C_in = {c_in} and C_out = {c_out}."
-    if costs.conv_out_size(h, k, stride, padding) < 1 or costs.conv_out_size(w, k, stride, padding) < 1:
-        return f"a {k}×{k} kernel does not fit a {h}×{w} input with padding {padding}."
+    try:
+        costs.conv_cost(h, w, c_in, c_out, k, stride, padding, groups)
+    except ValueError as e:  # the kernel does not fit
+        return f"{e}."
     return None
 
 
 def _layer_row(case: str, layer: str, kind: str, h: int, w: int, c_in: int, c_out: int, k: int, stride: int,
                padding: int, groups: int) -> dict:
     c = costs.conv_cost(h, w, c_in, c_out, k, stride, padding, groups)
-    mem = h * w * c_in + c["out_h"] * c["out_w"] * c_out + c["params"]  # read input + write output + weights
     return {"case": case, "layer": layer, "kind": kind, "kernel": f"{k}×{k}", "groups": groups,
             "in_shape": (c_in, h, w), "out_shape": (c_out, c["out_h"], c["out_w"]),
-            "macs": c["macs"], "flops": c["flops"], "params": c["params"], "mem_access": mem}
+            **{key: c[key] for key in ("macs", "flops", "params", "mem_access")}}
 
 
 def conv_layers(h: int, w: int, c_in: int, c_out: int, k: int, stride: int = 1, padding: int = 0,
@@ -460,8 +462,10 @@ def factorization(h: int, w: int, c_in: int, c_out: int, n: int, mid: int | None
         rows.append({"design": f"{depth} stacked 3×3", "macs": sum(p["macs"] for p in parts),
                      "params": sum(p["params"] for p in parts)})
     # 1×n (c_in → mid) then n×1 (mid → c_out): a 1×n window costs n MACs per input channel per output
-    macs = h * w * c_in * mid * n + h * w * mid * c_out * n
-    rows.append({"design": f"1×{n} then {n}×1", "macs": macs, "params": c_in * mid * n + mid * c_out * n})
+    pair = [costs.conv_cost(h, w, c_in, mid, (1, n), padding=(0, n // 2)),
+            costs.conv_cost(h, w, mid, c_out, (n, 1), padding=(n // 2, 0))]
+    rows.append({"design": f"1×{n} then {n}×1", "macs": sum(p["macs"] for p in pair),
+                 "params": sum(p["params"] for p in pair)})
     for r in rows:
         r["relative"] = r["macs"] / full["macs"]
         r["saving"] = 1 - r["relative"]
@@ -513,23 +517,33 @@ def waterfall_figure(rows: Sequence[dict]) -> go.Figure:
 def width_scaled_macs(records: Sequence[dict], width: float) -> int:
     """MACs of the same network with every channel count × ``width`` (input and logits fixed).
 
-    Per layer: a convolution/linear costs ∝ C_in·C_out/groups·(output size), so it scales by
-    width² — except where C_in is the image's 3 channels or C_out is the classifier's output
-    (one factor only); a depthwise convolution scales by width. Exact when every scaled width
-    is a whole number (no rounding), e.g. width 2.
+    Each layer with MACs is counted again by the engine's core (``zoo.analysis.ops``) with its
+    channels × ``width``, rounded to whole channels: a convolution or linear layer then costs
+    about width² as much, the first convolution (3 image channels in) and the classifier (its
+    logits out) width, a depthwise convolution (its groups scale too) width. Exact when every
+    scaled width is a whole number, e.g. width 2.
     """
-    total = 0.0
+    def scaled(c: int, f: float) -> int:
+        return max(1, round(c * f))
+
+    total = 0
     last_linear = max((i for i, r in enumerate(records) if r["kind"] == "linear"), default=-1)
     for i, r in enumerate(records):
         if not r["macs"]:
             continue
-        if r["kind"] == "depthwise":
-            f = width
-        else:
-            f_in = 1.0 if (r["in_shape"] and r["in_shape"][1] == 3 and r["kind"] in ("conv", "pointwise")) else width
-            f_out = 1.0 if i == last_linear else width
-            f = f_in * f_out
-        total += r["macs"] * f
+        kind = r.get("base_kind") or r["kind"]
+        x, out = list(r["in_shape"]), list(r["out_shape"])
+        if kind in ops.CONV_KINDS and r.get("kernel"):
+            groups = scaled(r["groups"], width) if kind == "depthwise" else r["groups"]
+            x[1] = x[1] if x[1] == 3 and kind in ("conv", "pointwise") else scaled(x[1], width)
+            out[1] = scaled(out[1], width)
+            total += ops.conv_macs(x, (out[1], x[1] // groups, *r["kernel"]), out)
+        elif kind == "linear":
+            c_in = scaled(x[-1], width)
+            c_out = out[-1] if i == last_linear else scaled(out[-1], width)
+            total += ops.linear_macs((*x[:-1], c_in), (c_out, c_in))
+        else:  # a product of two activations: both sides wider
+            total += r["macs"] * width * width
     return int(round(total))
 
 

@@ -77,6 +77,13 @@ def _totals(name: str, resolution: int, overrides: tuple) -> dict:
     return {k: v for k, v in s.items() if k not in ("records", "by_block", "by_kind", "blocks")}
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def conv_check(p: tuple) -> list[dict]:
+    """``ui.lessons.verify_with_engine(*p)``: the conv lab's layers traced by ``zoo.analyze``."""
+    from ui import lessons
+    return lessons.verify_with_engine(*p)
+
+
 def compound_overrides(alpha: float, beta: float, gamma: float, phi: float) -> tuple:
     """Builder overrides of ``zoo.build("efficientnet", ...)`` as a hashable cache key."""
     return tuple(sorted({"alpha": float(alpha), "beta": float(beta), "gamma": float(gamma),
