@@ -47,6 +47,7 @@ from __future__ import annotations
 import argparse
 import base64
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -65,6 +66,8 @@ TEMPLATE = Path(__file__).resolve().with_name("nginx.conf")
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 SECRET_ENV = "STREAMLIT_SERVER_COOKIE_SECRET"
 COOKIE = "atlas_replica"               # userid_name in nginx.conf
+# log_format hall in nginx.conf
+LOG_LINE = re.compile(r'^\S+ (?P<session>\S+) (?P<replica>.+?) (?P<status>\d{3}) "(?P<request>.*)"$')
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -185,6 +188,10 @@ class Hall:
             self.run_dir, self._tmp = Path(tempfile.mkdtemp(prefix="atlas-hall-")), True
         self.run_dir = Path(self.run_dir).resolve()
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            # nginx started by root runs its workers as "nobody": they must be able to enter the
+            # run directory (mkdtemp makes it 0700) to write the temp files of large responses.
+            self.run_dir.chmod(self.run_dir.stat().st_mode | 0o011)
         env = {**os.environ, **self.env}
         env.setdefault(SECRET_ENV, secrets.token_hex(32))   # one secret for every replica
         for i in range(self.replicas):
@@ -246,16 +253,16 @@ class Hall:
         return [r.proc.pid for r in self.members if r.proc is not None]
 
     def requests(self) -> list[dict]:
-        """The access log as rows: session (cookie), replica (upstream address), status, request."""
+        """The access log as rows: session (cookie), replica (upstream address; "a, b" when nginx
+        retried on another replica), status, request."""
         rows = []
         if not self.access_log.exists():
             return rows
         for line in self.access_log.read_text().splitlines():
-            parts = line.split(" ", 4)
-            if len(parts) == 5:
-                _, session, upstream, status, request = parts
-                rows.append({"session": session, "replica": upstream, "status": int(status),
-                             "request": request.strip('"')})
+            m = LOG_LINE.match(line)
+            if m:
+                rows.append({"session": m["session"], "replica": m["replica"], "status": int(m["status"]),
+                             "request": m["request"]})
         return rows
 
 
