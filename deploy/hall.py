@@ -280,8 +280,8 @@ def weights_report(torch_home: str | None) -> list[str]:
             lines.append(f"{label}: not on this machine")
             continue
         files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.is_file())
-        writable = [p.name for p in files if os.access(p, os.W_OK)] + (
-            [path.name + "/"] if path.is_dir() and os.access(path, os.W_OK) else [])
+        # by mode bits, not os.access: root may write anything, yet a0444 files are read-only
+        writable = [p.name for p in files + ([path] if path.is_dir() else []) if p.stat().st_mode & 0o222]
         state = "read-only" if not writable else f"writable ({len(writable)}; chmod -R a-w to protect)"
         lines.append(f"{label}: {path}, {len(files)} file(s), {state}")
     return lines
