@@ -277,10 +277,12 @@ def measured_here(model: str, res: int, overrides: dict, s: dict) -> None:
     st.markdown(f"**{um.lesson_sentence(p)}**")
     page.chart(um.share_figure(p.by_group(), f"{model} at {p.resolution} px: counted against measured"),
                key="measured_shares")
-    st.dataframe(um.group_frame(p.by_group()), hide_index=True)
+    st.table(um.group_frame(p.by_group()), hide_index=True)
     st.markdown("**The ten layers whose share of the time most exceeds their share of the MACs**")
-    st.dataframe(um.excess_frame(p.excess(10)), hide_index=True)
-    st.caption(f"{um.sum_sentence(p)} Measured at {entry['when']} on {p.machine.label()}. How: {p.method}")
+    st.table(um.excess_frame(p.excess(10)), hide_index=True)
+    st.caption(f"{um.sum_sentence(p)} Measured at {entry['when']} on {p.machine.label()}.")
+    with st.expander("How each layer is timed"):
+        st.markdown(p.method)
     st.download_button("Download every layer's time as CSV", um.profile_csv(p).encode(),
                        file_name=f"{model}_{p.resolution}px_layer_times.csv", mime="text/csv")
 

@@ -121,8 +121,9 @@ def latency_section(pts: list[dict]) -> dict:
         st.caption("Not measured yet with these settings.")
         return {}
     r = entry["result"]
-    st.dataframe(um.timings_frame(r["timings"], res), hide_index=True)
-    st.caption(f"Measured at {entry['when']} in {entry['seconds']:.1f} s on {r['machine'].label()}. Batch 1, "
+    st.table(um.timings_frame(r["timings"]), hide_index=True)
+    st.caption(f"Measured at {entry['when']} in {entry['seconds']:.1f} s on {r['machine'].label()}, each model at "
+               "its own resolution (224 px for most; hover a point above). Batch 1, "
                "fp32, random weights, torch.inference_mode; the models took turns, at least "
                f"{latency.MIN_REPEATS} repeats each (median, IQR = the middle half of the repeats).")
     return r["timings"]
@@ -135,25 +136,23 @@ def ranking_section(pts: list[dict], timings: dict, unit: str) -> None:
         st.info("Measure at least two models above to rank them by MACs and by latency here.")
         return
     rows = um.rank_rows(pts, timings)
-    left, right = st.columns([1.5, 1])
-    page.chart(um.slope_figure(rows, unit), where=left, key="ranking")
     moved = sum(r["rank_macs"] != r["rank_time"] for r in rows)
     by_name = {r["name"]: r for r in rows}
-    with right:
-        st.markdown(f"**{moved} of {len(rows)} models** change rank between counting {unit} and timing them "
-                    "here (thick lines). Counting assumes every multiply-accumulate costs the same; on a real "
-                    "processor depthwise convolutions, squeeze-excite and element-wise layers do little "
-                    "arithmetic per byte they move, so they take more time than their MACs suggest.")
-        for small, big in um.PAIRS:
-            if small in by_name and big in by_name:
-                st.markdown("- " + um.pair_sentence(by_name[small], by_name[big], unit))
-        pair = [n for n in by_name]
-        c1, c2 = st.columns(2)
-        a = c1.selectbox("Compare", pair, index=0, key="pair_a")
-        b = c2.selectbox("with", pair, index=len(pair) - 1, key="pair_b")
-        if a != b:
-            small, big = sorted((by_name[a], by_name[b]), key=lambda r: r["macs"])
-            st.markdown(um.pair_sentence(small, big, unit))
+    st.markdown(f"**{moved} of {len(rows)} models** change rank between counting {unit} and timing them here "
+                "(thick lines). Counting assumes every multiply-accumulate costs the same; on a real processor "
+                "depthwise convolutions, squeeze-excite and element-wise layers do little arithmetic per byte they "
+                "move, so they take more time than their MACs suggest.")
+    page.chart(um.slope_figure(rows, unit), key="ranking")
+    for small, big in um.PAIRS:
+        if small in by_name and big in by_name:
+            st.markdown("- " + um.pair_sentence(by_name[small], by_name[big], unit))
+    names = list(by_name)
+    c1, c2, c3 = st.columns([1, 1, 2])
+    a = c1.selectbox("Compare", names, index=0, key="pair_a")
+    b = c2.selectbox("with", names, index=len(names) - 1, key="pair_b")
+    if a != b:
+        small, big = sorted((by_name[a], by_name[b]), key=lambda r: r["macs"])
+        c3.markdown(um.pair_sentence(small, big, unit))
     st.caption(f"{unit}: counted by CNN Atlas on the meta device at each model's resolution. Latency: measured above; "
                f"two models whose IQRs overlap are {latency.NOISE}, and their order in the right column may swap "
                "from one measurement to the next.")

@@ -103,7 +103,7 @@ def paper_part(guideline: str) -> list[dict]:
     paper = L.paper_rows(guideline)
     seed = " = seed paper (Zhao), Table 4" if guideline == "G1" else ""
     st.markdown(f"**The paper's measurements**: Ma et al. 2018, Table {paper[0]['table']}{seed}")
-    st.dataframe(L.paper_table(paper), hide_index=True, width="stretch")
+    st.table(L.paper_table(paper), hide_index=True)
     st.caption(f"Sources: {'; '.join(dict.fromkeys(p['source'] for p in paper))}. GPU: GTX 1080Ti, cuDNN 7.0, "
                f"batches/s; ARM: Snapdragon 810, one thread, images/s (Ma et al. §2). ×1 widths: "
                f"{L.paper_widths(paper)}.")
@@ -115,10 +115,16 @@ def result_part(guideline: str, res: dict, paper: list[dict]) -> None:
     title, _ = INFO[guideline]
     page.chart(L.guideline_figure(rows, paper, f"{guideline}: speed relative to {rows[0]['base']}, here and in "
                                                 f"the paper"), key=f"fig_{guideline}")
-    st.dataframe(L.guideline_table(rows, paper), hide_index=True, width="stretch")
-    st.caption("Memory access counted by CNN Atlas on the meta device (elements read + written per image, weights "
-               "included); time: median of the repeats, IQR = the middle half of them. \"here\": the speed against "
-               f"the base, or \"{latency.NOISE}\" when the two IQRs overlap.")
+    table = L.guideline_table(rows, paper)
+    st.table(table, hide_index=True)
+    channels = ("c1, c2" if guideline == "G1" else "the unit's width c and its bottleneck c/4" if guideline == "G4"
+                else "the width c")
+    st.caption(f"Channels: {channels}. MACs and memory access counted by CNN Atlas on the meta device, per image "
+               "(memory access: elements read + written, weights included). Time: median of "
+               f"{rows[0]['repeats']} repeats, in brackets the IQR (the middle half of them). \"vs base, here\": the "
+               f"speed against the base row of the same width, or \"within noise\" ({latency.NOISE}) when the two "
+               "IQRs overlap. Figure: the points are medians, the bars their IQR. Paper: Ma et al. 2018, GPU = GTX "
+               "1080Ti, ARM = Snapdragon 810 on one thread.")
     summary = L.guideline_summary(rows, paper, guideline)
     text = "; ".join(summary["sentences"])
     st.markdown(f"**Result:** {text[0].upper()}{text[1:]}.")
@@ -140,12 +146,15 @@ def guideline(g: str, s: dict) -> None:
     title, text = INFO[g]
     st.subheader(f"{g} · {title}")
     st.markdown(text)
-    left, right = st.columns([1.2, 1]) if g == "G1" else (st.container(), None)
-    with left:
-        paper = paper_part(g)
-    if right is not None:
+    paper = paper_part(g)
+    if g == "G1":
         h = s["size"]
-        page.chart(L.mem_access_figure(h, h, h * h * 32 * 32), where=right, key="mem_g1")
+        left, right = st.columns([1.3, 1])
+        page.chart(L.mem_access_figure(h, h, h * h * 32 * 32), where=left, key="mem_g1")
+        right.markdown(f"**What the guideline predicts.** At a fixed number of MACs B, a 1×1 convolution's memory "
+                       "access hw(c1 + c2) + c1·c2 is smallest at c1 = c2 and grows as the ratio moves away from 1:1 "
+                       f"(left: B = {fmt.count(h * h * 32 * 32)} MACs on {h}×{h}, the ×1 width). The benchmark "
+                       "below measures whether that extra traffic costs time on this machine.")
     res = run_button(g, s)
     if res is not None:
         result_part(g, res, paper)

@@ -62,8 +62,8 @@ def test_shufflenet_shows_every_papers_table_before_measuring():
         at.query_params["g"] = tabs[g]
         at.run()
         assert not at.exception, [e.value for e in at.exception]
-        paper = next(df.value for df in at.dataframe if "GPU ×1 (batches/s)" in df.value.columns)
-        assert paper["GPU ×1 (batches/s)"][0] == first_gpu and "ARM ×1 (images/s)" in paper.columns
+        paper = next(t.value for t in at.table if "GPU ×1" in t.value.columns)
+        assert float(paper["GPU ×1"][0]) == first_gpu and {"ARM ×1", "ARM ×2"} <= set(paper.columns)
         assert any(f"Ma et al. 2018, Table {g[1]}" in m.value for m in at.markdown)
 
 
@@ -75,12 +75,14 @@ def test_shufflenet_g2_measures_with_spread_memory_access_and_paper_columns():
     at.selectbox(key="budget").set_value(2.0)
     at.button(key="run_G2").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    table = next(df.value for df in at.dataframe if "time here" in df.value.columns)
+    table = next(t.value for t in at.table if "time here (IQR)" in t.value.columns)
     cols = list(table.columns)
-    assert cols.index("memory access") + 1 == cols.index("time here") and "IQR" in cols
-    assert {"paper GPU", "paper ARM"} <= set(cols) and all(table["repeats"] >= 5)
-    assert list(table["configuration"][:4]) == ["g = 1", "g = 2", "g = 4", "g = 8"]
-    assert not any(v.startswith("saves -") or " -" in v for v in table["here"])
+    assert cols.index("memory access (elements)") + 1 == cols.index("time here (IQR)")
+    assert {"paper GPU", "paper ARM"} <= set(cols)
+    assert list(table["configuration"][:4]) == ["×1 · g = 1", "×1 · g = 2", "×1 · g = 4", "×1 · g = 8"]
+    assert all("ms (" in t for t in table["time here (IQR)"])
+    assert not any(v.startswith("saves -") or " -" in v for v in table["vs base, here"])
+    assert any("Time: median of 5 repeats" in c.value for c in at.caption)
     result = [m.value for m in at.markdown if m.value.startswith("**Result:**")]
     assert result and "g = 8" in result[0] and "the paper:" in result[0]
     assert any("Measured at" in c.value and "1 torch thread" in c.value and "1-min load" in c.value
@@ -91,7 +93,7 @@ def test_shufflenet_g2_measures_with_spread_memory_access_and_paper_columns():
     # cached for the session: the same settings show the result and offer a re-run
     assert at.button(key="run_G2").label == "Measure again"
     at.button(key="run_G2").click().run()
-    assert not at.exception and any("time here" in df.value.columns for df in at.dataframe)
+    assert not at.exception and any("time here (IQR)" in t.value.columns for t in at.table)
 
 
 def test_residual_gradient_norms_small():

@@ -152,27 +152,26 @@ def test_guideline_figure_sets_ours_with_spread_beside_the_paper():
     rows = g1_rows([13, 13.1, 13.2, 13.3, 13.4])
     fig = L.guideline_figure(rows, L.paper_rows("G1"), "G1 test")
     traces = {t.name: t for t in fig.data}
-    ours = traces["this machine (median, IQR)"]
-    assert list(ours.x) == ["1:1", "1:12"] and ours.y[1] == pytest.approx(10.2 / 13.2)
+    ours = traces["here"]
+    assert list(ours.y) == ["1:1", "1:12"] and ours.x[1] == pytest.approx(10.2 / 13.2)
     # the IQR bar of the ratio: base median / q3 … base median / q1
-    assert ours.y[1] - ours.error_y.arrayminus[1] == pytest.approx(10.2 / 13.3)
-    assert ours.y[1] + ours.error_y.array[1] == pytest.approx(10.2 / 13.1)
-    gpu = traces["paper: GPU (GTX 1080Ti)"]
-    assert gpu.y[1] == pytest.approx(748 / 1480)
-    arm = traces["paper: ARM (Snapdragon 810, 1 thread)"]
-    assert arm.y[1] == pytest.approx(57.6 / 76.2)
+    assert ours.x[1] - ours.error_x.arrayminus[1] == pytest.approx(10.2 / 13.3)
+    assert ours.x[1] + ours.error_x.array[1] == pytest.approx(10.2 / 13.1)
+    assert traces["paper GPU"].x[1] == pytest.approx(748 / 1480)
+    assert traces["paper ARM"].x[1] == pytest.approx(57.6 / 76.2)
+    assert fig.layout.yaxis.autorange == "reversed"      # the base row on top
 
 
 def test_guideline_table_has_memory_access_beside_time_and_the_words():
     df = L.guideline_table(g1_rows([13, 13.1, 13.2, 13.3, 13.4]), L.paper_rows("G1"))
     cols = list(df.columns)
-    assert cols.index("memory access") + 1 == cols.index("time here")
-    assert list(df["channels"]) == ["(32, 32)", "(9, 108)"]
-    assert list(df["here"]) == ["base", "1.29× slower"] and list(df["paper GPU"]) == ["base", "1.98× slower"]
-    assert df["memory access"][1] == "7.36 M elements" and df["IQR"][1] == "13.1–13.3 ms"
+    assert cols.index("memory access (elements)") + 1 == cols.index("time here (IQR)")
+    assert list(df["configuration"]) == ["×1 · 1:1", "×1 · 1:12"] and list(df["channels"]) == ["(32, 32)", "(9, 108)"]
+    assert list(df["vs base, here"]) == ["base", "1.29× slower"] and list(df["paper GPU"]) == ["base", "1.98× slower"]
+    assert df["memory access (elements)"][1] == "7.36 M" and df["time here (IQR)"][1] == "13.2 ms (13.1–13.3)"
     noisy = L.guideline_table(g1_rows([9.9, 10.1, 10.25, 10.35, 10.6]), L.paper_rows("G1"))
-    assert noisy["here"][1] == latency.NOISE
-    assert not any("-" in v for v in df["here"])  # never a negative saving
+    assert noisy["vs base, here"][1] == "within noise"
+    assert not any("-" in v for v in df["vs base, here"])  # never a negative saving
 
 
 def test_guideline_summary_agrees_disagrees_or_says_noise():

@@ -50,14 +50,16 @@ def test_profile_groups_shares_and_the_lesson_sentence():
 def test_share_figure_and_tables():
     p = toy_profile()
     fig = um.share_figure(p.by_group(), "toy")
-    assert [t.name for t in fig.data] == ["share of MACs", "share of memory access", "share of measured time"]
+    assert [t.name for t in fig.data] == ["MACs", "memory access", "measured time"]
     time_bar = fig.data[2]
     assert list(time_bar.y) == ["pointwise 1×1", "depthwise", "normalisation"]
     assert list(time_bar.x) == pytest.approx([40.0, 40.0, 20.0])
     g = um.group_frame(p.by_group())
-    assert list(g["share of time"]) == ["40.0 %", "40.0 %", "20.0 %"] and list(g["time (sum of medians)"])[0] == "2.00 ms"
+    assert list(g["time"]) == ["2.00 ms (40 %)", "2.00 ms (40 %)", "1.00 ms (20 %)"]
+    assert list(g["MACs"])[:2] == ["900 MACs (90 %)", "100 MACs (10 %)"] and g["memory access (elements)"][1] == "600 (60 %)"
     e = um.excess_frame(p.excess(3))
-    assert list(e["layer"]) == ["dw", "bn", "pw"] and e["MACs"][1] == "—" and e["IQR"][0] == "2.00–2.00 ms"
+    assert list(e["layer"]) == ["dw", "bn", "pw"] and e["share of time"][0] == "40.0 %"
+    assert e["time (IQR)"][0] == "2.00 ms (2.00–2.00)"
     csv = um.profile_csv(p)
     assert csv.splitlines()[0].startswith("index,name,kind,group,macs,mem_access,median_ms") and len(csv.splitlines()) == 4
 
@@ -76,7 +78,7 @@ def test_rank_rows_ranks_both_ways():
     fig = um.slope_figure(rows)
     widths = {t.name: t.line.width for t in fig.data}
     assert widths["small"] > widths["big"] and widths["mid"] > widths["big"]   # moved: thick
-    assert list(fig.data[0].y) == [1, 2] and fig.data[0].text[0].startswith("small · 400 MMACs")
+    assert list(fig.data[0].y) == [1, 2] and list(fig.data[0].text) == ["small · 400 MMACs", "20.0 ms"]
 
 
 def test_pair_sentences():
@@ -99,6 +101,6 @@ def test_latency_error_bars_and_table():
     fig = go.Figure(go.Scatter(x=[11, 3], y=[70, 60], mode="markers", text=["a", "b"]))
     um.add_latency_error_bars(fig, timings)
     assert list(fig.data[0].error_x.array) == [1.0, 1.0] and list(fig.data[0].error_x.arrayminus) == [1.0, 1.0]
-    df = um.timings_frame(timings, {"a": 224, "b": 160})
-    assert list(df["model"]) == ["b", "a"] and df["IQR"][0] == "2.00–4.00 ms" and df["resolution"][1] == "224 px"
+    df = um.timings_frame(timings)
+    assert list(df["model"]) == ["b", "a"] and df["IQR"][0] == "2.00–4.00 ms" and df["min–max"][1] == "9.00–13.0 ms"
     assert df["images/s"][0] == "333.3"

@@ -318,50 +318,55 @@ def _relative_bounds(rows: Sequence[dict]) -> dict[tuple[str, str], tuple[float,
 def guideline_figure(rows: Sequence[dict], paper: Sequence[dict], title: str) -> go.Figure:
     """Speed relative to each width's base row: here (median, IQR bars) beside the paper's GPU and ARM.
 
-    One panel per width (×1, ×2…), the configurations along x, 1 = as fast as the base.
+    One panel per width (×1, ×2…), stacked, sharing the speed axis: the configurations run down
+    each panel with their names written in full, legible on a narrow screen; 1 = as fast as the
+    base, right of it = faster.
     """
     widths = list(dict.fromkeys(r["width"] for r in rows))
-    fig = make_subplots(rows=1, cols=len(widths), subplot_titles=[f"width {w}" for w in widths], shared_yaxes=True,
-                        horizontal_spacing=0.04)
+    n_cfg = len({r["config"] for r in rows})
+    fig = make_subplots(rows=len(widths), cols=1, subplot_titles=[f"width {w}" for w in widths], shared_xaxes=True,
+                        vertical_spacing=0.35 / (len(widths) * n_cfg) * 4)
     base = rows[0]["base"]
     prel = paper_relative(paper, base)
     bounds = _relative_bounds(rows)
-    styles = {"here": (theme.PALETTE[0], "circle", "solid"), "GPU": (theme.PALETTE[6], "square", "dot"),
-              "ARM": (theme.PALETTE[1], "diamond", "dash")}
+    styles = {"here": (theme.PALETTE[0], "circle", "solid", "here"),
+              "GPU": (theme.PALETTE[6], "square", "dot", "paper GPU"),
+              "ARM": (theme.PALETTE[1], "diamond", "dash", "paper ARM")}
     for i, w in enumerate(widths, start=1):
         rs = [r for r in rows if r["width"] == w]
-        xs = [r["config"] for r in rs]
-        ys = [r["speed_vs_base"] for r in rs]
-        lo = [y - bounds[(w, r["config"])][0] for y, r in zip(ys, rs)]
-        hi = [bounds[(w, r["config"])][1] - y for y, r in zip(ys, rs)]
-        color, symbol, dash = styles["here"]
-        fig.add_scatter(x=xs, y=ys, mode="lines+markers", name="this machine (median, IQR)", legendgroup="here",
-                        showlegend=i == 1, line=dict(color=color, width=3), marker=dict(symbol=symbol, size=10),
-                        error_y=dict(type="data", array=hi, arrayminus=lo, visible=True, thickness=2),
-                        customdata=[[r["timing"].text(), r["verdict"] or "the base"] for r in rs],
-                        hovertemplate="%{x}: %{y:.2f} × the speed of " + base
-                                      + "<br>%{customdata[0]}<br>%{customdata[1]}<extra>this machine</extra>",
-                        row=1, col=i)
+        ys = [r["config"] for r in rs]
+        xs = [r["speed_vs_base"] for r in rs]
+        lo = [x - bounds[(w, r["config"])][0] for x, r in zip(xs, rs)]
+        hi = [bounds[(w, r["config"])][1] - x for x, r in zip(xs, rs)]
         for plat in ("GPU", "ARM"):
-            py = [prel.get((plat, w, c)) for c in xs]
-            if not any(v is not None for v in py):
+            px = [prel.get((plat, w, c)) for c in ys]
+            if not any(v is not None for v in px):
                 continue
-            color, symbol, dash = styles[plat]
-            fig.add_scatter(x=xs, y=py, mode="lines+markers", name=f"paper: {PLATFORMS[plat]}", legendgroup=plat,
-                            showlegend=i == 1, line=dict(color=color, dash=dash, width=2),
-                            marker=dict(symbol=symbol, size=9),
-                            hovertemplate="%{x}: %{y:.2f} × the speed of " + base + "<extra>paper, " + plat
-                                          + "</extra>", row=1, col=i)
-        fig.add_hline(y=1.0, line_color="#999", line_width=1, row=1, col=i)
-    fig.update_yaxes(title_text=f"speed relative to {base}", row=1, col=1)
-    fig.update_xaxes(tickangle=-30 if len(rows[0]["config"]) > 6 else 0)
-    fig.update_layout(height=430, title=title, legend=dict(orientation="h"), margin=dict(l=10, r=10, t=70, b=10))
+            color, symbol, dash, name = styles[plat]
+            fig.add_scatter(x=px, y=ys, mode="lines+markers", name=name, legendgroup=plat, showlegend=i == 1,
+                            line=dict(color=color, dash=dash, width=2), marker=dict(symbol=symbol, size=10),
+                            hovertemplate="%{y}: %{x:.2f} × the speed of " + base + "<extra>" + PLATFORMS[plat]
+                                          + "</extra>", row=i, col=1)
+        color, symbol, dash, name = styles["here"]
+        fig.add_scatter(x=xs, y=ys, mode="lines+markers", name=name, legendgroup="here", showlegend=i == 1,
+                        line=dict(color=color, width=3), marker=dict(symbol=symbol, size=12),
+                        error_x=dict(type="data", array=hi, arrayminus=lo, visible=True, thickness=2),
+                        customdata=[[r["timing"].text(), r["verdict"] or "the base"] for r in rs],
+                        hovertemplate="%{y}: %{x:.2f} × the speed of " + base
+                                      + "<br>%{customdata[0]}<br>%{customdata[1]}<extra>this machine</extra>",
+                        row=i, col=1)
+        fig.add_vline(x=1.0, line_color="#999", line_width=1, row=i, col=1)
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(title_text=f"× the speed of {base}", row=len(widths), col=1)
+    fig.update_layout(height=len(widths) * (40 * n_cfg + 60) + 160, title=title, legend=dict(orientation="h"),
+                      margin=dict(l=10, r=10, t=80, b=10))
     return fig
 
 
 def guideline_table(rows: Sequence[dict], paper: Sequence[dict]) -> "pd.DataFrame":
     """One row per configuration: its counts, its time with spread, and speed against the base
-    here and in the paper (GPU, ARM), side by side."""
+    here and in the paper (GPU, ARM), side by side. "within noise" in a cell is short for
+    :data:`zoo.latency.NOISE`, which the page's caption spells out."""
     import pandas as pd
 
     prel = paper_relative(paper, rows[0]["base"])
@@ -369,11 +374,11 @@ def guideline_table(rows: Sequence[dict], paper: Sequence[dict]) -> "pd.DataFram
     for r in rows:
         base_row = r["config"] == r["base"]
         out.append({
-            "width": r["width"], "configuration": r["config"], "channels": channels_label(r),
-            "MACs": fmt_ops(r["macs"]), "memory access": f"{si(r['mem_access']).rstrip()} elements",
-            "time here": fmt_ms(r["median_ms"]), "IQR": f"{si(r['q1_ms']).rstrip()}–{fmt_ms(r['q3_ms'])}",
-            "repeats": r["repeats"],
-            "here": "base" if base_row else (speed_words(r["speed_vs_base"]) if r["differs"] else NOISE),
+            "configuration": f"{r['width']} · {r['config']}", "channels": channels_label(r),
+            "MACs": fmt_ops(r["macs"]), "memory access (elements)": si(r["mem_access"]).rstrip(),
+            "time here (IQR)": f"{fmt_ms(r['median_ms'])} ({si(r['q1_ms']).rstrip()}–{si(r['q3_ms']).rstrip()})",
+            "vs base, here": "base" if base_row else (speed_words(r["speed_vs_base"]) if r["differs"] else
+                                                      "within noise"),
             "paper GPU": _paper_cell(prel, "GPU", r, base_row), "paper ARM": _paper_cell(prel, "ARM", r, base_row),
         })
     return pd.DataFrame(out)
@@ -391,19 +396,19 @@ def channels_label(r: dict) -> str:
     if "c1" in r:
         return f"({r['c1']}, {r['c2']})"
     if "bottleneck" in r:
-        return f"c = {r['channels']} (bottleneck {r['bottleneck']})"
+        return f"c = {r['channels']}, {r['bottleneck']}"
     return f"c = {r['channels']}"
 
 
 def paper_table(paper: Sequence[dict]) -> "pd.DataFrame":
-    """The paper's table as printed: a row per configuration, a column per platform and width."""
+    """The paper's table as printed: a row per configuration, a column per platform and width
+    (GPU in batches/s, ARM in images/s; the page's caption says so)."""
     import pandas as pd
 
     rows: dict[str, dict] = {}
     for p in paper:
         row = rows.setdefault(p["config"], {"configuration": p["config"]})
-        unit = "batches/s" if p["platform"] == "GPU" else "images/s"
-        row[f"{p['platform']} {p['width']} ({unit})"] = float(p["value"])
+        row[f"{p['platform']} {p['width']}"] = p["value"]   # as printed: 1480, 76.2
     return pd.DataFrame(list(rows.values()))
 
 
@@ -453,7 +458,9 @@ def guideline_summary(rows: Sequence[dict], paper: Sequence[dict], guideline: st
 
 
 def mem_access_figure(h: int, w: int, flops: int, ratios: Sequence[float] = (1, 2, 4, 6, 8, 12, 16)) -> go.Figure:
-    """ShuffleNet v2 eq. (1): memory access of a 1×1 conv at fixed cost B, against c2/c1 (zoo.costs)."""
+    """ShuffleNet v2 eq. (1): memory access of a 1×1 conv at fixed cost B, against c2/c1 (zoo.costs).
+
+    The title stays short (the figure sits in a half-width column); the page says B and h×w."""
     xs, ys = [], []
     for r in ratios:
         c1, c2 = costs.channels_for_ratio(h, w, flops, r)
@@ -463,10 +470,10 @@ def mem_access_figure(h: int, w: int, flops: int, ratios: Sequence[float] = (1, 
     fig = go.Figure(go.Bar(x=xs, y=ys, marker_color=COLORS["measured"], name="hw(c1 + c2) + c1·c2",
                            customdata=[count(y) for y in ys],
                            hovertemplate="c1:c2 = %{x}: %{customdata} elements<extra></extra>"))
-    fig.add_hline(y=bound, line_dash="dot", annotation_text=f"lower bound 2√(hwB) + B/hw = {count(bound)}",
-                  annotation_position="top left", annotation_bgcolor="rgba(255,255,255,0.85)")
-    fig.update_layout(height=320, margin=MARGIN, yaxis_title="memory access (elements)",
-                      title=f"Memory access of one 1×1 conv at B = {count(flops)} MACs on {h}×{w} (computed)")
+    fig.add_hline(y=bound, line_dash="dot", annotation_text=f"lower bound, Eq. 1: {count(bound)}",
+                  annotation_position="bottom right", annotation_bgcolor="rgba(255,255,255,0.85)")
+    fig.update_layout(height=320, margin=MARGIN, yaxis_title="elements", xaxis_title="c1:c2",
+                      title="Memory access at equal MACs (computed)")
     return fig
 
 

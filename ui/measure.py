@@ -36,24 +36,26 @@ def share_figure(groups: Sequence[dict], title: str) -> go.Figure:
     names = [g["group"] for g in groups]
     for key, label in SHARES:
         vals = [100 * g[key] for g in groups]
-        fig.add_bar(name=f"share of {label}", y=names, x=vals, orientation="h", marker_color=SHARE_COLORS[label],
+        fig.add_bar(name=label, y=names, x=vals, orientation="h", marker_color=SHARE_COLORS[label],
                     text=[fmt.percent(v, 0) if v >= 0.5 else "" for v in vals], textposition="outside",
                     cliponaxis=False,
                     hovertemplate="%{y}: %{x:.1f} % of the " + label + "<extra></extra>")
     fig.update_layout(barmode="group", height=max(320, 70 * len(groups) + 120), title=title,
-                      xaxis_title="% of the network's total", yaxis=dict(autorange="reversed"),
-                      legend=dict(orientation="h"), margin=dict(l=10, r=40, t=60, b=10), bargap=0.25)
+                      xaxis_title="share of the network's total (%)", yaxis=dict(autorange="reversed"),
+                      legend=dict(title_text="share of", x=0.94, xanchor="right", y=0.02, yanchor="bottom",
+                                  bgcolor="rgba(255,255,255,0.85)"),
+                      margin=dict(l=10, r=40, t=60, b=10),
+                      bargap=0.25)
     return fig
 
 
 def group_frame(groups: Sequence[dict]) -> pd.DataFrame:
-    """The figure's numbers as a table: layers, MACs, memory access, time and the three shares."""
-    return pd.DataFrame([{"layer kind": g["group"], "layers": fmt.count(g["layers"]), "MACs": fmt.fmt_ops(g["macs"]),
-                          "share of MACs": fmt.percent(100 * g["macs_share"]),
-                          "memory access": fmt.si(g["mem_access"]).rstrip() + " elements",
-                          "share of memory access": fmt.percent(100 * g["mem_share"]),
-                          "time (sum of medians)": fmt_ms(g["ms"]),
-                          "share of time": fmt.percent(100 * g["time_share"])} for g in groups])
+    """The figure's numbers as a table: layers, MACs, memory access and time, each with its share."""
+    return pd.DataFrame([{"layer kind": g["group"], "layers": fmt.count(g["layers"]),
+                          "MACs": f"{fmt.fmt_ops(g['macs'])} ({fmt.percent(100 * g['macs_share'], 0)})",
+                          "memory access (elements)": f"{fmt.si(g['mem_access']).rstrip()} "
+                                                      f"({fmt.percent(100 * g['mem_share'], 0)})",
+                          "time": f"{fmt_ms(g['ms'])} ({fmt.percent(100 * g['time_share'], 0)})"} for g in groups])
 
 
 def excess_frame(rows: Sequence[dict]) -> pd.DataFrame:
@@ -61,10 +63,9 @@ def excess_frame(rows: Sequence[dict]) -> pd.DataFrame:
     return pd.DataFrame([{"layer": r["name"], "kind": r["group"],
                           "share of MACs": fmt.percent(100 * r["macs_share"]),
                           "share of time": fmt.percent(100 * r["time_share"]),
-                          "time (median)": fmt_ms(r["median_ms"]),
-                          "IQR": f"{fmt.si(r['q1_ms']).rstrip()}–{fmt_ms(r['q3_ms'])}",
-                          "MACs": fmt.fmt_ops(r["macs"]) if r["macs"] else fmt.DASH,
-                          "memory access": fmt.si(r["mem_access"]).rstrip() + " elements"} for r in rows])
+                          "time (IQR)": f"{fmt_ms(r['median_ms'])} ({fmt.si(r['q1_ms']).rstrip()}–"
+                                        f"{fmt.si(r['q3_ms']).rstrip()})",
+                          "memory access (elements)": fmt.si(r["mem_access"]).rstrip()} for r in rows])
 
 
 def sum_sentence(p: Profile) -> str:
@@ -113,7 +114,8 @@ def slope_figure(rows: Sequence[dict], unit: str = "MACs") -> go.Figure:
     """A slope chart: each model's rank by MACs (left) joined to its rank by measured latency (right).
 
     Lines that cross are models the MAC count puts in the wrong order on this machine; a model
-    whose rank moves is drawn thick, one that keeps its rank thin.
+    whose rank moves is drawn thick, one that keeps its rank thin. Left labels: name and count;
+    right labels: the measured median.
     """
     styles = theme.family_styles(r["family"] for r in rows)
     fig = go.Figure()
@@ -124,20 +126,17 @@ def slope_figure(rows: Sequence[dict], unit: str = "MACs") -> go.Figure:
         t = r["timing"]
         fig.add_scatter(
             x=[0, 1], y=[r["rank_macs"], r["rank_time"]], mode="lines+markers+text",
-            line=dict(color=st["color"], width=4 if moved else 1.5), marker=dict(symbol=st["symbol"], size=11),
-            text=[f"{r['name']} · {fmt.fmt_ops(r['macs'], unit)}", f"{fmt_ms(t.median_ms)} · {r['name']}"],
-            textposition=["middle left", "middle right"], name=r["name"], legendgroup=r["family"],
-            showlegend=False, cliponaxis=False,
+            line=dict(color=st["color"], width=5 if moved else 1.5), marker=dict(symbol=st["symbol"], size=12),
+            text=[f"{r['name']} · {fmt.fmt_ops(r['macs'], unit)}", fmt_ms(t.median_ms)],
+            textposition=["middle left", "middle right"], name=r["name"], showlegend=False, cliponaxis=False,
             customdata=[[t.text(), r["rank_macs"], r["rank_time"]]] * 2,
             hovertemplate=f"{r['name']}<br>rank {r['rank_macs']} by {unit}, rank {r['rank_time']} by latency"
                           "<br>%{customdata[0]}<extra></extra>")
-    fig.update_xaxes(range=[-0.9, 1.9], tickvals=[0, 1], ticktext=[f"rank by {unit} (1 = fewest)",
-                                                                     "rank by latency here (1 = fastest)"],
+    fig.update_xaxes(range=[-1.35, 1.55], tickvals=[0, 1], ticktext=[f"by {unit}", "by latency here"],
                      showgrid=False, zeroline=False, side="top")
-    fig.update_yaxes(autorange="reversed", showticklabels=False, showgrid=False, zeroline=False,
-                     range=[n + 0.5, 0.5])
-    fig.update_layout(height=max(340, 52 * n + 120), margin=dict(l=10, r=10, t=90, b=10),
-                      title="Counted against measured: the same models ranked two ways")
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, range=[n + 0.5, 0.5])
+    fig.update_layout(height=max(340, 50 * n + 130), margin=dict(l=10, r=10, t=100, b=10),
+                      title=f"Rank by {unit} (1 = fewest) and by latency here (1 = fastest)")
     return fig
 
 
@@ -174,11 +173,10 @@ def add_latency_error_bars(fig: go.Figure, timings: Mapping[str, Timing]) -> go.
     return fig
 
 
-def timings_frame(timings: Mapping[str, Timing], resolutions: Mapping[str, int]) -> pd.DataFrame:
-    """The measured models, fastest first: median, IQR, min–max, repeats, images/s, resolution."""
+def timings_frame(timings: Mapping[str, Timing]) -> pd.DataFrame:
+    """The measured models, fastest first: median, IQR, min–max, repeats, images/s."""
     rows = sorted(timings.values(), key=lambda t: t.median_ms)
-    return pd.DataFrame([{"model": t.label, "resolution": f"{resolutions.get(t.label, '')} px",
-                          "latency (median)": fmt_ms(t.median_ms),
+    return pd.DataFrame([{"model": t.label, "latency (median)": fmt_ms(t.median_ms),
                           "IQR": f"{fmt.si(t.q1_ms).rstrip()}–{fmt_ms(t.q3_ms)}",
                           "min–max": f"{fmt.si(t.min_ms).rstrip()}–{fmt_ms(t.max_ms)}",
                           "repeats": t.repeats, "images/s": f"{t.per_second:.1f}"} for t in rows])
