@@ -104,9 +104,10 @@ def paper_part(guideline: str) -> list[dict]:
     seed = " = seed paper (Zhao), Table 4" if guideline == "G1" else ""
     st.markdown(f"**The paper's measurements**: Ma et al. 2018, Table {paper[0]['table']}{seed}")
     st.table(L.paper_table(paper), hide_index=True)
-    st.caption(f"Sources: {'; '.join(dict.fromkeys(p['source'] for p in paper))}. GPU: GTX 1080Ti, cuDNN 7.0, "
-               f"batches/s; ARM: Snapdragon 810, one thread, images/s (Ma et al. §2). ×1 widths: "
-               f"{L.paper_widths(paper)}.")
+    headed = "" if guideline == "G1" else " The paper heads its ARM columns \"CPU\" in this table."
+    st.caption(f"Source: Ma et al. 2018 (arXiv 1807.11164), Table {paper[0]['table']}{seed}. GPU: GTX 1080Ti, "
+               f"cuDNN 7.0, batches per second; ARM: Snapdragon 810, one thread, images per second (its §2).{headed} "
+               f"Widths behind the ×1 columns: {L.paper_widths(paper)}.")
     return paper
 
 
