@@ -458,7 +458,7 @@ class _Clock(TorchFunctionMode):
         super().__init__()
         self.model = model
         self.names = {id(m): n for n, m in model.named_modules()}
-        self.leaf = {id(m): not m._modules for m in model.modules()}
+        self.leaf = {id(m): next(m.children(), None) is None for m in model.modules()}
         self.stack: list[tuple[str, bool, float]] = []
         self.events: list[tuple] = []
         self.handles = []
@@ -683,7 +683,7 @@ def profile(name_or_model: str | nn.Module, resolution: int | None = None, threa
     runs = max(MIN_REPEATS, int(runs))
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(1, 3, resolution, resolution, generator=g)
-    leaf_names = {n for n, m in module.named_modules() if not m._modules}
+    leaf_names = {n for n, m in module.named_modules() if next(m.children(), None) is None}
     per_run: list[list[float]] = []
     unassigned: list[float] = []
     whole_ms: list[float] = []
