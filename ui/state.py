@@ -10,8 +10,8 @@ fill in what a hand-written or linked URL leaves out (the family of a given mode
 values that are invalid before a widget sees them.
 
 Large models (EfficientNet-B7, ResNet-RS-420) are only ever analysed on the meta device: shapes
-and counts, no weights allocated. Nothing here builds a model with real tensors except
-``measure_latency``, which the pages only call for models under ``LATENCY_MAX_MACS``.
+and counts, no weights allocated. Nothing here builds a model with real tensors; the pages that
+time models (``zoo.latency``) only do so for models under ``LATENCY_MAX_MACS``.
 """
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ import torch
 import zoo
 from ui import explore as ux
 
-# The Pareto page times only models at most this heavy (VGG-16, B7, RS-420 stay meta-only).
+# The Pareto page and the explorer's Measured-here tab time only models at most this heavy
+# (VGG-16, B7, RS-420 stay meta-only).
 LATENCY_MAX_MACS = 6e9
 # Knobs a builder may take that the explorer offers as sliders:
 # builder keyword -> (URL key, label, min, max, step). At most one per model (see ``knobs``).
@@ -207,13 +208,6 @@ def published_rows() -> dict:
 @st.cache_data(show_spinner=False)
 def asset_csv(filename: str) -> list[dict]:
     return ux.read_csv(ux.ASSETS / filename)
-
-
-@st.cache_data(show_spinner=False, max_entries=512)
-def measure_latency(name: str, resolution: int, threads: int, runs: int) -> dict:
-    """Median CPU latency of one forward pass (batch 1), cached by (model, resolution, threads)."""
-    from zoo.latency import measure
-    return measure(name, resolution, runs=runs, warmup=1, threads=threads, max_seconds=10).to_dict()
 
 
 # --- URL state --------------------------------------------------------------------------------
