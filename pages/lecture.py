@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import lecture as lec
+from ui import lesson_runs as runs
 from ui import page
 from ui.state import ensure_router
 
@@ -112,7 +113,13 @@ def main() -> None:
     step = lec.STEPS[i]
     notes, params = navigation(i, step)
     try:
-        s = slide(i, tuple(sorted(params.items())))
+        if step.measure:     # measured live: a button, a progress bar, the result kept for the session
+            key = ("lecture", step.key, tuple(sorted(params.items())))
+            entry = runs.measured(key, step.measure_label, lambda progress: step.measure(params, progress),
+                                  button_key=f"measure_{step.key}", start_text="starting…")
+            s = lec.build(i, params, entry["result"] if entry else None)
+        else:
+            s = slide(i, tuple(sorted(params.items())))
     except Exception as e:  # a step that cannot be built must not end the lecture
         st.error(f"This step could not be built: {e}. Use Next → to go on.")
         return
