@@ -90,17 +90,7 @@ def gradients() -> None:
         return
 
     def work(progress) -> dict:
-        x, what = L.sample_batch(int(res), 4)
-        nets = [n for p in pair_names for n in PAIRS[p]]
-        out = {}
-        with latency.torch_threads(1):
-            for i, (label, name, kw) in enumerate(nets):
-                progress(i / len(nets), f"{label}: forward and backward at {res}×{res}…")
-                import torch
-                torch.manual_seed(0)
-                out[label] = X.gradient_norms(zoo.build(name, **kw), x)
-        progress(1.0, "done")
-        return {"series": out, "what": what, "machine": latency.machine(1).label()}
+        return L.gradient_series([n for p in pair_names for n in PAIRS[p]], int(res), progress)
 
     entry = runs.measured(("gradnorms", tuple(pair_names), int(res)), "Compute gradient norms (~2–6 s)", work,
                           button_key="run_grads", start_text="building the networks…")

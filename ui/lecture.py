@@ -150,20 +150,7 @@ GRAD_PAIR = (("plain-34", "plain34", {}), ("ResNet-34", "resnet34", {}))
 
 
 def _measure_gradients(p: dict, progress) -> dict:
-    import torch
-
-    from zoo import experiments as X
-    from zoo import latency
-    res = int(p["resolution"])
-    x, what = L.sample_batch(res, 4)
-    out = {}
-    with latency.torch_threads(1):
-        for i, (label, name, kw) in enumerate(GRAD_PAIR):
-            progress(i / len(GRAD_PAIR), f"{label}: one forward and backward pass at {res}×{res}…")
-            torch.manual_seed(0)
-            out[label] = X.gradient_norms(zoo.build(name, **kw), x)
-    progress(1.0, "done")
-    return {"series": out, "what": what, "machine": latency.machine(1).label()}
+    return L.gradient_series(GRAD_PAIR, int(p["resolution"]), progress)
 
 
 def _gradients(p: dict, measured: dict | None) -> Slide:

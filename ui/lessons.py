@@ -483,6 +483,26 @@ def mem_access_figure(h: int, w: int, flops: int, ratios: Sequence[float] = (1, 
 
 # --- 3. residual learning (seed §3.1, Table 1, Figure 2) --------------------------------------
 
+def gradient_series(nets: Sequence[tuple[str, str, dict]], resolution: int, progress=None) -> dict:
+    """One forward and backward pass of each ``(label, zoo name, builder overrides)`` on the same
+    batch of sample photos, one torch thread: ``{"series": {label: per-layer norms}, "what", "machine"}``
+    (``zoo.experiments.gradient_norms``), for the residual page and the lecture alike."""
+    import zoo
+    from zoo import experiments as X
+    from zoo import latency
+
+    progress = progress or (lambda fraction, text: None)
+    x, what = sample_batch(int(resolution), 4)
+    out = {}
+    with latency.torch_threads(1):
+        for i, (label, name, kw) in enumerate(nets):
+            progress(i / len(nets), f"{label}: forward and backward at {resolution}×{resolution}…")
+            torch.manual_seed(0)
+            out[label] = X.gradient_norms(zoo.build(name, **kw), x)
+    progress(1.0, "done")
+    return {"series": out, "what": what, "machine": latency.machine(1).label()}
+
+
 def grad_norm_figure(series: Mapping[str, Sequence[dict]], value: str = "grad_norm") -> go.Figure:
     """Gradient norm of every weight layer at initialisation, input (left) to output (right)."""
     fig = go.Figure()

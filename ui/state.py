@@ -260,6 +260,23 @@ def model_from_url(family_key: str = "family", model_key: str = "model") -> str 
     return name
 
 
+def _url_number(key: str, lo: float, hi: float) -> float | None:
+    """The URL's number for ``key`` if it is one and lies in [lo, hi]; else None, with a message
+    when the URL holds something else."""
+    raw = st.query_params.get(key)
+    if raw is None:
+        return None
+    try:
+        v = float(raw)
+    except ValueError:
+        st.warning(f"Ignored `{key}={raw}` from the URL: not a number.")
+        return None
+    if not lo <= v <= hi:
+        st.warning(f"Ignored `{key}={raw}` from the URL: it must lie between {lo:g} and {hi:g}.")
+        return None
+    return v
+
+
 def number_from_url(key: str, lo: float, hi: float) -> None:
     """Before an unbound widget exists: on a fresh view, its number in the URL seeds its state; a
     value that is not a number or lies outside [lo, hi] is ignored with a message.
@@ -268,18 +285,11 @@ def number_from_url(key: str, lo: float, hi: float) -> None:
     bound widget only writes itself into the URL when it changes, so such pages keep their values
     in the URL by hand, with this and ``numbers_to_url``.
     """
-    raw = st.query_params.get(key)
-    if raw is None or key in st.session_state:
+    if key in st.session_state:
         return
-    try:
-        v = float(raw)
-    except ValueError:
-        st.warning(f"Ignored `{key}={raw}` from the URL: not a number.")
-        return
-    if not lo <= v <= hi:
-        st.warning(f"Ignored `{key}={raw}` from the URL: it must lie between {lo:g} and {hi:g}.")
-        return
-    st.session_state[key] = v
+    v = _url_number(key, lo, hi)
+    if v is not None:
+        st.session_state[key] = v
 
 
 def numbers_to_url(values: dict[str, tuple[float, float]]) -> None:
@@ -294,17 +304,10 @@ def numbers_to_url(values: dict[str, tuple[float, float]]) -> None:
 
 
 def clamp_query_number(key: str, lo: float, hi: float) -> None:
-    """A numeric URL value outside the widget's range is dropped, with a message, before binding."""
-    raw = st.query_params.get(key)
-    if raw is None or key in st.session_state:
-        return
-    try:
-        v = float(raw)
-    except ValueError:
-        st.warning(f"Ignored `{key}={raw}` from the URL: not a number.")
-        return
-    if not lo <= v <= hi:
-        st.warning(f"Ignored `{key}={raw}` from the URL: it must lie between {lo:g} and {hi:g}.")
+    """Before a widget bound to the URL exists: a numeric URL value outside its range, or not a
+    number, is reported (the bound widget then ignores it)."""
+    if key not in st.session_state:
+        _url_number(key, lo, hi)
 
 
 # --- warming the caches -----------------------------------------------------------------------
