@@ -104,7 +104,7 @@ def test_imagenet_layout_counts_hits_misses_and_unreadable_files(imagenet_folder
     assert sorted(r.confusions) == [(10, 11, 1), (200, 50, 1)]
     assert r.per_class == {10: (2, 1), 200: (2, 1)}
     assert [p.done for p in progress] == [3, 6, 8] and progress[-1].total == 8
-    assert r.images_per_s > 0 and r.workers == workers and r.threads >= 1
+    assert r.images_per_s > 0 and r.workers == workers and r.threads >= 1 and r.device == "cpu"
 
 
 def test_flat_folder_with_labels_txt_and_csv(tmp_path):

@@ -217,6 +217,7 @@ class Result:
     batch: int
     workers: int
     threads: int
+    device: str
     weights: str
     published_weights: bool
     stopped: bool
@@ -272,7 +273,8 @@ class Evaluation:
     measured so far, marked ``stopped``."""
 
     def __init__(self, name: str, folder: str | Path, *, limit: int | None = None, batch: int = 32,
-                 workers: int | None = None, model=None, preprocess=None, weights: str | None = None):
+                 workers: int | None = None, model=None, preprocess=None, weights: str | None = None,
+                 device: str | torch.device | None = None):
         if batch < 1:
             raise ValueError("batch must be at least 1")
         if model is None:
@@ -292,7 +294,8 @@ class Evaluation:
             published = (name in pretrained.PACKAGED) or (path is not None and path.name == pretrained.published_file(name))
         else:
             published = False
-        self.model = model.eval()
+        self.device = torch.device(device) if device is not None else default_device()
+        self.model = model.eval().to(self.device)
         self.preprocess = preprocess
         self.weights = weights or "given model"
         self.published = published
@@ -319,7 +322,7 @@ class Evaluation:
         ds = ImageDataset(self.items, self.preprocess, self.size)
         kw = dict(prefetch_factor=2) if self.workers else {}
         return torch.utils.data.DataLoader(ds, batch_size=self.batch, shuffle=False, num_workers=self.workers,
-                                           collate_fn=_collate, **kw)
+                                           collate_fn=_collate, pin_memory=self.device.type == "cuda", **kw)
 
     def run(self) -> Iterator[Progress]:
         self._reset()
@@ -339,7 +342,7 @@ class Evaluation:
                             self.unreadable.append((self.items[base + j].path, e))
                 if ok.any():
                     with torch.inference_mode():
-                        logits = self.model(x[ok])
+                        logits = self.model(x[ok].to(self.device, non_blocking=True)).float().cpu()
                     self._count(logits, labels[ok])
                 self.done += len(errors)
                 now = time.perf_counter()
@@ -376,7 +379,7 @@ class Evaluation:
             confusions=[(t, p, c) for (t, p), c in self.confusions.most_common(TOP_CONFUSIONS)],
             per_class={i: (int(self.class_total[i]), int(self.class_correct[i])) for i in present},
             seconds=self.seconds, batch_rates=_quartiles(self.rates), batch=self.batch,
-            workers=self.workers, threads=torch.get_num_threads(), weights=self.weights,
+            workers=self.workers, threads=torch.get_num_threads(), device=self.device.type, weights=self.weights,
             published_weights=self.published, stopped=not self.finished, machine=_machine(),
             load=_load(), date=time.strftime("%Y-%m-%d %H:%M"))
 
@@ -390,6 +393,16 @@ def _blank():
     from PIL import Image
 
     return Image.new("RGB", (320, 320))
+
+
+def default_device() -> torch.device:
+    """CUDA when torch sees an NVIDIA/AMD GPU, Apple's MPS on a Mac, the CPU otherwise."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
 
 
 def default_workers(cpus: int | None = None) -> int:
@@ -494,8 +507,9 @@ def describe(result: Result, names: Sequence[str] | None = None, listed: int = 1
         r = result.batch_rates
         spread = f"; per batch median {r['median']:.1f}, IQR {r['q1']:.1f}–{r['q3']:.1f}" if r else ""
         load = f", load {result.load[0]:.2f}" if result.load else ""
+        where = f"{_n(result.threads, 'thread')}" if result.device == "cpu" else result.device.upper()
         lines.append(f"{result.images_per_s:.1f} images/s over {result.seconds:.1f} s{spread} (batch {result.batch}, "
-                     f"{_n(result.workers, 'decoding worker')}, {_n(result.threads, 'thread')}{load}; {result.machine})")
+                     f"{_n(result.workers, 'decoding worker')}, {where}{load}; {result.machine})")
     else:
         lines.append("no image could be evaluated")
     if result.unreadable:
