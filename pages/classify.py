@@ -255,7 +255,8 @@ def show_prediction(clf: uc.Classifier, decoded: uc.Decoded, sample: uc.Sample |
                       help=uc.describe_time(_Lat(lat)) + ". Preprocessing excluded.")
         else:
             st.metric("Time per image", f"{pred.ms:.1f} ms", help="One forward pass and softmax on the GPU.")
-        page.chart(uc.top5_figure(pred.top, f"{clf.name}: top-5"), width="stretch")
+        page.chart(uc.top5_figure(pred.top, f"{clf.name}: top-5", compact=True), width="stretch",
+                   config={"displayModeBar": False})
         if sample is not None:
             show_sample_note(sample)
     return pred
@@ -333,7 +334,8 @@ def side_by_side(statuses: list[uc.ModelStatus], decoded: uc.Decoded) -> None:
             "model": st.column_config.TextColumn("model"),
             "time per image (ms)": st.column_config.NumberColumn(
                 "ms per image", format="%.1f", help="Median of the timed runs; min–max beside it."),
-            "time min–max (ms)": st.column_config.TextColumn("min–max (ms)"),
+            "time min–max (ms)": st.column_config.TextColumn(
+                "min–max (ms)", help="Fewer runs when one run is slow: at most 3 s of timing per model."),
             "MACs": st.column_config.TextColumn("MACs", help="Exact multiply-accumulates of one forward pass."),
             "parameters": st.column_config.TextColumn("parameters"),
         })
@@ -370,7 +372,8 @@ def compare_one(name: str, clf: uc.Classifier, decoded: uc.Decoded) -> dict:
              caption=f"Grad-CAM for {best.label}", width="stretch")
     params = sum(p.numel() for p in clf.model.parameters())
     return {"model": name, "time per image (ms)": round(ms, 1),
-            "time min–max (ms)": f"{lat['min_ms']:.1f}–{lat['max_ms']:.1f}" if lat else fmt.DASH,
+            "time min–max (ms)": (f"{lat['min_ms']:.1f}–{lat['max_ms']:.1f} ({fmt.count(lat['runs'])} "
+                                  f"run{'s' if lat['runs'] != 1 else ''})") if lat else fmt.DASH,
             "MACs": fmt.count(n_macs), "parameters": fmt.count(params)}
 
 
