@@ -66,7 +66,7 @@ def add_measured(fig: go.Figure, points: Sequence[dict], results: Mapping[str, d
         x=[m["x"] for m in ms], y=[m["published"] for m in ms], mode="text",
         text=["published" for m in ms],
         textposition=["top center" if m["measured"] < m["published"] else "bottom center" for m in ms],
-        showlegend=False, hoverinfo="skip")
+        name="published (label)", showlegend=False, hoverinfo="skip")
     return fig
 
 

@@ -167,7 +167,7 @@ class ImageDataset(torch.utils.data.Dataset):
             return x, item.label, ""
         except Exception as e:  # noqa: BLE001 -- any failure: counted and listed, never fatal
             msg = str(e).strip().splitlines()[0][:160] if str(e).strip() else ""
-            return torch.zeros(3, *self.size), item.label, f"{type(e).__name__}: {msg}" or type(e).__name__
+            return torch.zeros(3, *self.size), item.label, f"{type(e).__name__}: {msg}" if msg else type(e).__name__
 
 
 def open_image(path: str):
