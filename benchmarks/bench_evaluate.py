@@ -49,8 +49,9 @@ def build_folder(root: Path, n: int, seed: int = 0) -> Path:
     return root
 
 
-def rss_mb(pid: int | None = None) -> float:
-    """Resident memory (MB) of ``pid`` (default: this process) plus its children."""
+def rss_mb(pid: int | None = None, own: bool = True) -> float:
+    """Resident memory (MB) of ``pid`` (default: this process) plus its children (without the
+    process itself when ``own`` is False)."""
     pid = pid or os.getpid()
 
     def one(p):
@@ -62,7 +63,7 @@ def rss_mb(pid: int | None = None) -> float:
             pass
         return 0.0
 
-    total = one(pid)
+    total = one(pid) if own else 0.0
     for p in os.listdir("/proc"):
         if p.isdigit():
             try:
@@ -98,19 +99,21 @@ def main() -> int:
             load_before = os.getloadavg()
             trace = []
             for p in run.run():
-                trace.append((p.done, rss_mb()))
+                trace.append((p.done, rss_mb(), rss_mb(own=False)))
             r = run.result()
             q = max(1, len(trace) // 4)
             rec = {"model": name, "images_per_s": r.images_per_s, "seconds": r.seconds,
                    "batch_rates": r.batch_rates, "workers": r.workers, "threads": r.threads,
                    "top1_on_crops": r.top1, "rss_mb_first_quarter": trace[q - 1][1], "rss_mb_end": trace[-1][1],
-                   "rss_mb_max": max(m for _, m in trace), "load_before": load_before,
+                   "rss_mb_max": max(m for _, m, _ in trace), "workers_rss_mb_first_quarter": trace[q - 1][2],
+                   "workers_rss_mb_end": trace[-1][2], "load_before": load_before,
                    "load_after": os.getloadavg(), "machine": r.machine}
             out["runs"].append(rec)
             print(f"{name}: {r.images_per_s:.1f} images/s over {r.seconds:.1f} s (per batch median "
                   f"{r.batch_rates.get('median', 0):.1f}, IQR {r.batch_rates.get('q1', 0):.1f}–"
                   f"{r.batch_rates.get('q3', 0):.1f}); {r.workers} workers, {r.threads} threads; RSS "
-                  f"{rec['rss_mb_first_quarter']:.0f} → {rec['rss_mb_end']:.0f} MB; load "
+                  f"{rec['rss_mb_first_quarter']:.0f} → {rec['rss_mb_end']:.0f} MB (workers "
+                  f"{rec['workers_rss_mb_first_quarter']:.0f} → {rec['workers_rss_mb_end']:.0f}); load "
                   f"{load_before[0]:.2f} → {rec['load_after'][0]:.2f}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / "bench_evaluate.json"

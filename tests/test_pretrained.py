@@ -517,6 +517,16 @@ def test_bad_files_are_refused_naming_the_first_mismatch_and_nothing_is_stored(h
     assert not P.weights_status(SMALL_TWIN)[0]
 
 
+def test_an_unwritable_hub_cache_is_a_clear_message(hub, monkeypatch):
+    def refuse(*a, **k):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(P.tempfile, "mkstemp", refuse)
+    with pytest.raises(zoo.WeightsUnavailable, match=r"is fine but could not be stored in .*Permission denied"):
+        P.install_weights(SMALL_TWIN, twin_bytes(), "upload.pth")
+    assert list(hub.iterdir()) == []
+
+
 def test_a_name_whose_hash_does_not_match_the_content_is_refused(hub):
     data = twin_bytes()
     with pytest.raises(zoo.WeightsUnavailable, match="its name promises a SHA-256 starting b8a52dc0"):

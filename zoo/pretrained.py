@@ -518,15 +518,21 @@ def install_weights(name: str, data: bytes, filename: str | None = None) -> Inst
     sd = read_state_dict(data, label)
     check_state_dict(name, sd, label)
     directory = checkpoint_dir()
-    directory.mkdir(parents=True, exist_ok=True)
     dest = directory / canonical_name(name, digest)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".upload-", suffix=".part")
+    tmp = None
     try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".upload-", suffix=".part")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, dest)
+    except OSError as e:
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+        raise WeightsUnavailable(f"{label} is fine but could not be stored in {directory} ({e.strerror or e})") from None
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
         raise
     return Installed(name, dest, digest, dest.name == published_file(name), len(sd))
 
