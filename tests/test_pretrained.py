@@ -62,14 +62,16 @@ def save_twin(directory, name, seed=0, under=None):
 
 
 @pytest.fixture
-def hub(tmp_path):
-    """An empty torch.hub directory for the test; returns its checkpoints folder."""
-    old = torch.hub.get_dir()
-    torch.hub.set_dir(str(tmp_path / "hub"))
+def hub(tmp_path, monkeypatch):
+    """An empty torch.hub directory for the test (through TORCH_HOME, as the page tests do:
+    torch.hub.set_dir would pin the directory for every later test in the process, and a later
+    test's TORCH_HOME would then be ignored and write into the real cache); returns its
+    checkpoints folder."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     ckpt = tmp_path / "hub" / "checkpoints"
     ckpt.mkdir(parents=True)
-    yield ckpt
-    torch.hub.set_dir(old)
+    assert P.checkpoint_dir() == ckpt
+    return ckpt
 
 
 # --- real photos, real predictions -------------------------------------------------------------
@@ -403,7 +405,7 @@ def test_corrupt_lite0_file_is_a_readable_error(monkeypatch, tmp_path, kind):
         zoo.load_pretrained("efficientnet_lite0")
 
 
-def test_missing_lite0_package_says_how_to_install(monkeypatch):
+def test_missing_lite0_package_says_how_to_install(hub, monkeypatch):
     real = P.packaged_weights_path
     monkeypatch.setattr(P, "packaged_weights_path", lambda name: None if name == "efficientnet_lite0" else real(name))
     ok, why = P.weights_status("efficientnet_lite0")
