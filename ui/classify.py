@@ -386,19 +386,25 @@ def top5_figure(top: Sequence[Top], title: str = "", compact: bool = False):
 
     probs = [t.prob * 100 for t in top][::-1]
     if compact:
-        # each class name on its own line above a thin bar: nothing to squeeze in a narrow column
-        n = len(top)
-        fig = go.Figure(go.Bar(x=[t.prob * 100 for t in top], y=[n - 1 - i for i in range(n)], orientation="h",
+        # each class name on its own line(s) above a thin bar: nothing to squeeze in a narrow column;
+        # a name on two lines gets a taller row, so it never covers the bar above it
+        names = [wrap_label(t.label) for t in top]
+        ys, y = [], 0.0
+        for name in reversed(names):                      # from the bottom row up
+            ys.append(y)
+            y += 1.0 + 0.6 * name.count("<br>")
+        ys = ys[::-1]
+        fig = go.Figure(go.Bar(x=[t.prob * 100 for t in top], y=ys, orientation="h",
                                width=0.32, marker_color="#0072B2", hoverinfo="text",
                                hovertext=[f"{t.label} (class {t.index}): {t.prob * 100:.1f} %" for t in top]))
-        for i, t in enumerate(top):
-            name = wrap_label(t.label)
-            fig.add_annotation(x=0, y=n - 1 - i + 0.2, text=f"{name} {t.prob * 100:.1f}\u00a0%", showarrow=False, xshift=3,
+        for t, name, yi in zip(top, names, ys):
+            fig.add_annotation(x=0, y=yi + 0.2, text=f"{name} {t.prob * 100:.1f}\u00a0%", showarrow=False, xshift=3,
                                xanchor="left", yanchor="bottom", xref="x", yref="y", font=dict(size=14), align="left")
-        fig.update_yaxes(visible=False, range=[-0.4, n - 0.1])
+        fig.update_yaxes(visible=False, range=[-0.4, y - 0.1])
         fig.update_xaxes(visible=False, range=[0, 100])
-        fig.update_layout(height=62 * n, margin=dict(l=2, r=2, t=40 if title else 2, b=2), title=title or None,
-                          bargap=0.6)
+        top_margin = 60 if title else 2
+        fig.update_layout(height=int(52 * y) + top_margin + 4, margin=dict(l=2, r=2, t=top_margin, b=2),
+                          title=title or None, bargap=0.6)
         return fig
     labels = [f"{t.label} ({t.index})" for t in top][::-1]
     fig = go.Figure(go.Bar(x=probs, y=labels, orientation="h",
