@@ -67,6 +67,7 @@ def charts(pts: list[dict], unit: str, latency: dict) -> None:
                         hovertemplate="seed paper (Zhao), Table 6: %{text}<br>%{y} % · %{x:.3s} params<extra></extra>")
     elif seed:
         page.note("Seed Table 6 prints parameters only: switch the cost axis to parameters to overlay it.")
+    measured_overlay(fig, pts, x)
     page.chart(fig, key=f"pareto_{x}")
     plotted = [p for p in pts if p.get(x)]
     n_front = len(ux.pareto_front([p[x] for p in plotted], [p["top1"] for p in plotted]))
@@ -164,6 +165,114 @@ def ranking_section(pts: list[dict], timings: dict, unit: str) -> None:
                "from one measurement to the next.")
 
 
+# --- measured here (issue 11): top-1 on a folder of images, beside the published figure ----------
+
+def measured_overlay(fig, pts: list[dict], x: str) -> None:
+    """The top-1 measured here (zoo.evaluate's saved results), joined to each published point."""
+    from zoo import evaluate as ev
+    from ui import measured as mh
+
+    mh.add_measured(fig, pts, ev.best_results(), x)
+
+
+def measured_section(pts: list[dict]) -> None:
+    """Measure top-1 and top-5 of a model with weights on a folder of labelled images. The pass
+    runs in a thread of its own (the page stays usable); a fragment shows its progress bar and a
+    Stop button, and the finished result is kept and drawn on the chart above."""
+    from zoo import evaluate as ev
+    from zoo import pretrained
+    from ui import measured as mh
+
+    st.subheader("Measured here")
+    st.caption("Every accuracy above is published. Here a model with weights on this machine is measured "
+               "on a folder of labelled images, with the weights' own single centre crop: one sub-folder "
+               "per class named by its WordNet id (n01440764 …, the ImageNet layout), or the images with "
+               "a labels.txt of 'file,class_index' lines. The folder is read on the machine that runs the "
+               "atlas. The same from a terminal: python -m zoo evaluate MODEL FOLDER.")
+    job = st.session_state.get("eval_job")
+    busy = job is not None and job["thread"].is_alive()
+    names = pretrained.available_pretrained()
+    c1, c2 = st.columns([1, 2])
+    model = c1.selectbox("Model", names, key="eval_model", disabled=busy)
+    folder = c2.text_input("Folder of labelled images", key="eval_folder", placeholder="/data/imagenet/val",
+                           disabled=busy)
+    c3, c4, c5 = st.columns([1, 1, 1], vertical_alignment="bottom")
+    limit = c3.number_input("At most, images", 0, 10_000_000, 0, step=500, key="eval_limit", disabled=busy,
+                            help="0: all of them. Otherwise evenly spread over the folder, so over the classes too.")
+    batch = c4.number_input("Batch", 1, 256, 32, key="eval_batch", disabled=busy)
+    if c5.button("Evaluate", type="primary", disabled=busy or not folder.strip(), key="eval_go"):
+        job = start_evaluation(model, folder.strip(), int(limit) or None, int(batch))
+        busy = job is not None
+    if job is not None:
+        st.fragment(evaluation_progress, run_every=0.5 if busy else None)(job)
+    rows = ev.load_results()
+    if rows:
+        published = {p["name"]: p["top1"] for p in pts}
+        # a table (not a data grid): its cells wrap at 1024 px instead of scrolling out of sight
+        st.table(pd.DataFrame(mh.result_rows(rows, published)).set_index("model"))
+        st.caption("Measured here by CNN Atlas: top-1 and top-5 over the readable images, with the 95 % "
+                   "Wilson interval of the top-1; unreadable images are counted and left out. The chart "
+                   "above draws, per model, the result on the most images.")
+
+
+def start_evaluation(model: str, folder: str, limit: int | None, batch: int) -> dict | None:
+    """Check the folder and load the model here (errors are shown at once), then run the pass in
+    a daemon thread that never calls Streamlit; the job dict is what the fragment reads."""
+    import threading
+
+    from zoo import evaluate as ev
+    from zoo import pretrained
+
+    try:
+        with st.spinner(f"Loading {model} and reading {folder}…"):
+            run = ev.Evaluation(model, folder, limit=limit, batch=batch)
+    except (ev.FolderError, pretrained.WeightsUnavailable, ValueError, OSError) as e:
+        st.error(f"**Cannot evaluate {model} on {folder}.** {e}")
+        return None
+    job = {"run": run, "model": model, "progress": None, "result": None, "error": None, "shown": False}
+
+    def work():
+        try:
+            for p in run.run():
+                job["progress"] = p
+        except Exception as e:  # noqa: BLE001 -- shown by the fragment
+            job["error"] = f"{type(e).__name__}: {e}"
+        r = run.result()
+        if r.images:
+            ev.save_result(r)
+        job["result"] = r
+
+    job["thread"] = threading.Thread(target=work, name="cnn-atlas-evaluate", daemon=True)
+    st.session_state["eval_job"] = job
+    job["thread"].start()
+    return job
+
+
+def evaluation_progress(job: dict) -> None:
+    from zoo import evaluate as ev
+
+    run, model = job["run"], job["model"]
+    if job["thread"].is_alive():
+        p = job["progress"]
+        if p is None:
+            st.progress(0.0, text=f"{model}: starting {fmt.count(len(run.items))} images…")
+        else:
+            top1 = f"{100 * p.correct1 / p.evaluated:.1f} %" if p.evaluated else fmt.DASH
+            st.progress(p.done / p.total, text=f"{model}: {fmt.count(p.done)} of {fmt.count(p.total)} images, "
+                                               f"top-1 so far {top1}, {fmt.count(p.unreadable)} unreadable")
+        if st.button("Stop", key="eval_stop", help="Stops after the current batch; what was measured so far is kept."):
+            run.stop()
+        return
+    r = job["result"]
+    if job["error"]:
+        st.error(f"**The evaluation of {model} failed:** {job['error']}")
+    if r is not None:
+        (st.warning if r.stopped else st.success)("\n\n".join(ev.describe(r, listed=5)))
+    if not job["shown"]:
+        job["shown"] = True
+        st.rerun()  # the whole page: the chart and the table show the new result
+
+
 def seed_tables(pts: list[dict]) -> None:
     st.subheader("The seed paper's Tables 5 and 6")
     rows = state.published_rows()
@@ -215,6 +324,7 @@ def main() -> None:
         return
     chart_slot = st.container()  # filled last, so a measurement made below shows at once
     timings = latency_section(pts)
+    measured_section(pts)
     with chart_slot:
         charts(with_labels(pts, unit, timings), unit, timings)
     ranking_section(pts, timings, unit)

@@ -4,6 +4,10 @@ streamlit-webrtc hands every decoded camera frame (an ``av.VideoFrame``) to a ca
 thread and sends back the frame it returns. ``process_frame`` is that callback without Streamlit:
 frame in, frame with the top label (and optionally a Grad-CAM overlay) out, plus a small record
 (label, probability, frames per second, timings) put on the session's queue for the page to poll.
+The label drawn on the frame and the page's readout are both written from that one record
+(``label_text``), and the record's probabilities are averaged over the last half second
+(``StreamState.smooth``), so the video and the readout below it do not flicker apart when the
+model hesitates between two classes from frame to frame.
 
 Speed is the point here: the model is built once and shared by every session (``Engine``), traced
 and frozen (batch norm folded into the convolutions) and run on half the cores, so WebRTC's codecs
@@ -311,6 +315,21 @@ class StreamState:
     cam_frames: int = 0
     frames: int = 0
     latest: dict | None = None
+    smooth_s: float = 0.5          # time constant of the probability average, seconds
+    avg: torch.Tensor | None = None
+    avg_time: float = 0.0
+    avg_model: str = ""
+
+    def smooth(self, probs: torch.Tensor, now: float, model: str) -> torch.Tensor:
+        """Exponential average of the class probabilities over ~``smooth_s`` seconds (restarted
+        when the model changes): the label shown follows the scene, not one frame's noise."""
+        if self.avg is None or self.avg_model != model or self.smooth_s <= 0:
+            self.avg = probs.detach().float().clone()
+        else:
+            a = 1.0 - math.exp(-max(now - self.avg_time, 0.0) / self.smooth_s)
+            self.avg.mul_(1.0 - a).add_(probs.detach().float(), alpha=a)
+        self.avg_time, self.avg_model = now, model
+        return self.avg
 
     def tick(self, now: float) -> float:
         """Record a processed frame; frames per second over the last ``window_s`` seconds."""
@@ -347,6 +366,15 @@ def _font(size: int) -> ImageFont.ImageFont:
     return _FONT_CACHE[size]
 
 
+def label_text(rec: dict) -> str:
+    """The top-1 line, as the video shows it and the page's readout repeats it."""
+    return f"{rec['label']}  {rec['prob'] * 100:.0f} %"
+
+
+def sub_text(rec: dict) -> str:
+    return f"{rec['fps']:.1f} frames/s  {rec['model']}{'  Grad-CAM' if rec['cam'] else ''}"
+
+
 def draw_label(img: Image.Image, text: str, sub: str) -> None:
     """The top label on a dark band across the top of the frame, timings below it."""
     size = max(14, img.height // 20)
@@ -380,8 +408,9 @@ def _process_frame(frame, engine: Engine, state: StreamState):
         rgb = rgb.copy()  # no conversion happened: the array may be the frame's own buffer
     x, box = engine.prepare(rgb)
     probs = engine.probs(x)
-    top = topk(probs, engine.class_names, 5)
+    frame_top = int(probs.argmax())
     model_done = time.perf_counter()
+    top = topk(state.smooth(probs, model_done, engine.name), engine.class_names, 5)
 
     cam_ms = None
     if state.cam and state.schedule.due(model_done):
@@ -398,27 +427,29 @@ def _process_frame(frame, engine: Engine, state: StreamState):
 
     state.frames += 1
     fps = state.tick(time.perf_counter())
+    record = {
+        "frame": state.frames,
+        "model": engine.name,
+        "label": top[0].label,
+        "index": top[0].index,
+        "prob": top[0].prob,
+        "top5": [(t.label, t.prob) for t in top],
+        "frame_index": frame_top,          # this frame's own top-1, before averaging
+        "fps": fps,
+        "cam": state.cam,
+        "size": (frame.width, frame.height),
+        "model_ms": (model_done - start) * 1000.0,
+        "cam_ms": cam_ms,
+        "cam_frames": state.cam_frames,
+    }
     img = Image.fromarray(rgb)
-    draw_label(img, f"{top[0].label}  {top[0].prob * 100:.0f} %",
-               f"{fps:.1f} frames/s  {engine.name}{'  Grad-CAM' if state.cam else ''}")
+    draw_label(img, label_text(record), sub_text(record))   # the video shows this record
     out = av.VideoFrame.from_image(img)
     out.pts = frame.pts
     if frame.time_base is not None:
         out.time_base = frame.time_base
     end = time.perf_counter()
-    record = {
-        "frame": state.frames,
-        "label": top[0].label,
-        "index": top[0].index,
-        "prob": top[0].prob,
-        "top5": [(t.label, t.prob) for t in top],
-        "fps": fps,
-        "size": (frame.width, frame.height),
-        "ms": (end - start) * 1000.0,
-        "model_ms": (model_done - start) * 1000.0,
-        "cam_ms": cam_ms,
-        "cam_frames": state.cam_frames,
-        "time": end,
-    }
+    record["ms"] = (end - start) * 1000.0
+    record["time"] = end
     state.publish(record)
     return out, record
