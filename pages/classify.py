@@ -54,8 +54,7 @@ def macs(name: str, resolution: int) -> int:
 @st.cache_data(show_spinner="Timing the model on this machine…", ttl=900)
 def timing(name: str, device: str) -> dict | None:
     """Median time per image with its spread, measured once per model and device (15 minutes)."""
-    lat = uc.time_per_image(classifier(name, device))
-    return None if lat is None else lat.to_dict()
+    return uc.time_per_image(classifier(name, device))
 
 
 @st.cache_resource(show_spinner=False)
@@ -252,7 +251,7 @@ def show_prediction(clf: uc.Classifier, decoded: uc.Decoded, sample: uc.Sample |
         lat = timing(clf.name, device_name())
         if lat:
             st.metric("Time per image", f"{lat['median_ms']:.1f} ms",
-                      help=uc.describe_time(_Lat(lat)) + ". Preprocessing excluded.")
+                      help=uc.describe_time(lat) + ". Preprocessing excluded.")
         else:
             st.metric("Time per image", f"{pred.ms:.1f} ms", help="One forward pass and softmax on the GPU.")
         page.chart(uc.top5_figure(pred.top, f"{clf.name}: top-5", compact=True), width="stretch",
@@ -260,13 +259,6 @@ def show_prediction(clf: uc.Classifier, decoded: uc.Decoded, sample: uc.Sample |
         if sample is not None:
             show_sample_note(sample)
     return pred
-
-
-class _Lat:
-    """A latency dict (as cached) read like zoo.latency.Latency."""
-
-    def __init__(self, d: dict):
-        self.__dict__.update(d)
 
 
 def show_explanation(clf: uc.Classifier, decoded: uc.Decoded, pred: uc.Prediction) -> None:
@@ -333,15 +325,16 @@ def side_by_side(statuses: list[uc.ModelStatus], decoded: uc.Decoded) -> None:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
             "model": st.column_config.TextColumn("model"),
             "time per image (ms)": st.column_config.NumberColumn(
-                "ms per image", format="%.1f", help="Median of the timed runs; min–max beside it."),
-            "time min–max (ms)": st.column_config.TextColumn(
-                "min–max (ms)", help="Fewer runs when one run is slow: at most 3 s of timing per model."),
+                "ms per image", format="%.1f", help="Median of the timed repeats; the IQR beside it."),
+            "time IQR (ms)": st.column_config.TextColumn(
+                "IQR (ms)", help="The middle half of the repeats (zoo.latency, about 2 s of timing per model)."),
             "MACs": st.column_config.TextColumn("MACs", help="Exact multiply-accumulates of one forward pass."),
             "parameters": st.column_config.TextColumn("parameters"),
         })
         device = uc.describe_device(uc.pick_device())
         st.caption(f"Time: one forward pass, batch 1, on this machine now ({device}); median of the "
-                   "timed runs after one warm-up, other work on the machine slows it down. MACs: "
+                   "timed repeats after one warm-up with their interquartile range (a difference inside it is noise); "
+                   "other work on the machine slows it down. MACs: "
                    "multiply-accumulates at each model's input size, counted by CNN Atlas on the meta "
                    "device (FLOPs = 2 × MACs). Grad-CAM: Selvaraju et al. 2017, on each model's last "
                    "convolutional stage, for its own top-1 class.")
@@ -372,8 +365,8 @@ def compare_one(name: str, clf: uc.Classifier, decoded: uc.Decoded) -> dict:
              caption=f"Grad-CAM for {best.label}", width="stretch")
     params = sum(p.numel() for p in clf.model.parameters())
     return {"model": name, "time per image (ms)": round(ms, 1),
-            "time min–max (ms)": (f"{lat['min_ms']:.1f}–{lat['max_ms']:.1f} ({fmt.count(lat['runs'])} "
-                                  f"run{'s' if lat['runs'] != 1 else ''})") if lat else fmt.DASH,
+            "time IQR (ms)": (f"{lat['q1_ms']:.1f}–{lat['q3_ms']:.1f} ({fmt.count(lat['repeats'])} "
+                              f"repeat{'s' if lat['repeats'] != 1 else ''})") if lat else fmt.DASH,
             "MACs": fmt.count(n_macs), "parameters": fmt.count(params)}
 
 

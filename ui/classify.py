@@ -474,22 +474,26 @@ def sample_catalog(folder: Path) -> list[Sample]:
 
 # --- comparing models on one image ------------------------------------------------------------
 
-def time_per_image(clf: "Classifier", runs: int = 10, max_seconds: float = 3.0):
-    """Median time of one forward pass (batch 1) of ``clf``'s model at its input size, with its
-    spread: ``zoo.latency.measure`` on the CPU (a GPU is timed by one synchronised pass)."""
+def time_per_image(clf: "Classifier", budget_s: float = 2.0) -> dict | None:
+    """Time of one forward pass (batch 1) of ``clf``'s model at its input size, with its spread, as
+    a plain dict (``zoo.latency.Timing.to_dict``: median, IQR, min–max, repeats, threads, processor,
+    load) from the one timer, ``zoo.latency.measure``; None on a GPU (timed by one synchronised pass)."""
     from zoo import latency
 
     if clf.device.type != "cpu":
         return None
-    return latency.measure(clf.model, clf.norm.size[0], runs=runs, warmup=1, max_seconds=max_seconds,
-                           name=clf.name)
+    return latency.measure(clf.model, clf.norm.size[0], budget_s=budget_s, name=clf.name).to_dict()
 
 
-def describe_time(lat) -> str:
-    """``"12.3 ms"``-style median with its min–max and conditions, for a help text or a caption."""
-    return (f"median of {lat.runs} runs {lat.median_ms:.1f} ms (min {lat.min_ms:.1f}, max {lat.max_ms:.1f}); "
-            f"batch 1, {lat.threads} threads, {lat.machine}; measured on this machine now")
+def describe_time(lat: dict) -> str:
+    """``"median 12.3 ms (IQR 12.1–12.6 ms, 7 repeats; min–max 11.9–13.0 ms)"`` with the conditions,
+    for a help text or a caption."""
+    from zoo.latency import fmt_ms
 
+    return (f"median {fmt_ms(lat['median_ms'])} (IQR {fmt_ms(lat['q1_ms'])}–{fmt_ms(lat['q3_ms'])}, "
+            f"{lat['repeats']} repeats; min–max {fmt_ms(lat['min_ms'])}–{fmt_ms(lat['max_ms'])}); batch 1, "
+            f"{lat['threads']} torch thread{'s' if lat['threads'] != 1 else ''}, {lat['processor']}, 1-min load "
+            f"{lat['load_1min']:.2f}; measured on this machine")
 
 
 # --- which models can classify --------------------------------------------------------------------
