@@ -34,7 +34,7 @@ VERDICT_BOX = {"can": st.success, "partly": st.warning, "cannot": st.error}
 
 # --- cached resources: one model instance per (model, device), shared by every session ---------
 
-@st.cache_resource(max_entries=8, show_spinner="Loading pretrained weights…")
+@st.cache_resource(max_entries=uc.MAX_SHARED, show_spinner="Loading pretrained weights…")
 def classifier(name: str, device: str) -> uc.Classifier:
     return uc.shared_classifier(name, device)  # the live page shares this instance
 

@@ -415,3 +415,17 @@ def test_damaged_files_decode_or_are_refused(fmt):
         except uc.BadImage:
             refused += 1
     assert refused >= 20  # the truncated ones at least
+
+
+def test_shared_classifiers_are_bounded(monkeypatch):
+    """One instance per (model, device), and no more than MAX_SHARED of them kept: the oldest goes."""
+    made = []
+    monkeypatch.setattr(uc, "load_classifier", lambda name, device=None: made.append(name) or object())
+    monkeypatch.setattr(uc, "_SHARED", type(uc._SHARED)())
+    first = uc.shared_classifier("m0", "cpu")
+    assert uc.shared_classifier("m0", "cpu") is first and made == ["m0"]
+    for i in range(1, uc.MAX_SHARED + 2):
+        uc.shared_classifier(f"m{i}", "cpu")
+    assert len(uc._SHARED) == uc.MAX_SHARED and ("m0", "cpu") not in uc._SHARED
+    uc.shared_classifier("m0", "cpu")                      # loaded again after it was dropped
+    assert made.count("m0") == 2

@@ -27,6 +27,7 @@ import io
 import threading
 import time
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -544,7 +545,10 @@ class Classifier:
         return self.preprocess(img).to(self.device)
 
 
-_SHARED: dict[tuple[str, str], Classifier] = {}
+# At most this many models stay loaded per server process (least recently used dropped first); the
+# pages' own st.cache_resource entries are no more numerous, so one instance serves them all.
+MAX_SHARED = 6
+_SHARED: "OrderedDict[tuple[str, str], Classifier]" = OrderedDict()
 _SHARED_LOCK = threading.Lock()
 
 
@@ -559,6 +563,9 @@ def shared_classifier(name: str, device: torch.device | str | None = None) -> Cl
     with _SHARED_LOCK:
         if key not in _SHARED:
             _SHARED[key] = load_classifier(name, key[1])
+            while len(_SHARED) > MAX_SHARED:
+                _SHARED.popitem(last=False)
+        _SHARED.move_to_end(key)
         return _SHARED[key]
 
 
