@@ -290,8 +290,9 @@ def test_stream_threads_leave_cores_for_video():
     assert ul.stream_threads(env={ul.THREADS_ENV: "lots"}, cpus=2) == 1
 
 
-def test_intra_op_threads_restores():
+def test_stream_uses_the_one_thread_context():
+    """The live stream sets its thread count with zoo.latency.torch_threads (restored after)."""
     before = torch.get_num_threads()
-    with ul.intra_op_threads(1):
+    with ul.torch_threads(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before

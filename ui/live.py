@@ -36,6 +36,7 @@ import torch.nn as nn
 from PIL import Image, ImageDraw, ImageFont
 
 from ui.classify import NormSpec, gradcam, last_conv_stage, overlay, topk
+from zoo.latency import torch_threads
 
 DEFAULT_RTC_CONFIGURATION = {"iceServers": []}  # loopback / LAN: no STUN or TURN, works offline
 RTC_ENV = "CNN_ATLAS_RTC_CONFIGURATION"
@@ -228,11 +229,11 @@ class Engine:
         return x, ((w - side) // 2, (h - side) // 2, (w + side) // 2, (h + side) // 2)
 
     def probs(self, x: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode(), intra_op_threads(self.threads):
+        with torch.inference_mode(), torch_threads(self.threads):
             return self.forward(x.to(self.device)).softmax(dim=1)[0]
 
     def cam(self, x: torch.Tensor, target: int) -> np.ndarray:
-        with self.cam_lock, intra_op_threads(self.threads):
+        with self.cam_lock, torch_threads(self.threads):
             return gradcam(self.model, x.to(self.device), target, self.cam_layer)
 
 
@@ -255,22 +256,6 @@ def stream_threads(env: Mapping[str, str] | None = None, cpus: int | None = None
         except ValueError:
             pass
     return max(1, (cpus or os.cpu_count() or 2) // 2)
-
-
-class intra_op_threads:
-    """Run a block with torch's intra-op thread count set to ``n`` (restored after; cheap)."""
-
-    def __init__(self, n: int | None):
-        self.n = n
-
-    def __enter__(self):
-        self.saved = torch.get_num_threads()
-        if self.n and self.n != self.saved:
-            torch.set_num_threads(self.n)
-
-    def __exit__(self, *exc):
-        if self.n and self.n != self.saved:
-            torch.set_num_threads(self.saved)
 
 
 def synthetic_frame(h: int = 480, w: int = 640) -> np.ndarray:
@@ -395,7 +380,7 @@ def process_frame(frame, engine: Engine, state: StreamState):
     """
     import av
 
-    with intra_op_threads(engine.threads):
+    with torch_threads(engine.threads):
         return _process_frame(frame, engine, state)
 
 

@@ -114,12 +114,14 @@ def torch_threads(n: int | None) -> Iterator[int]:
     from a second, and on a shared machine a thread waiting for a busy core slows every step.
     """
     old = torch.get_num_threads()
-    if n:
+    change = bool(n) and int(n) != old      # cheap when nothing changes: the live stream enters it per frame
+    if change:
         torch.set_num_threads(int(n))
     try:
         yield torch.get_num_threads()
     finally:
-        torch.set_num_threads(old)
+        if change:
+            torch.set_num_threads(old)
 
 
 # --- a timing and its spread ---------------------------------------------------------------------
