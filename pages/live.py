@@ -91,8 +91,10 @@ def readout(state: ul.StreamState, chosen: str) -> None:
     c[0].metric("Frames per second", f"{rec['fps']:.1f}",
                 help="Processed by the server. The browser may send fewer or smaller frames when its own "
                      "CPU is busy.")
-    c[1].metric("Time per frame", f"{rec['ms']:.0f} ms",
-                help="Server side: preprocessing + model + drawing (+ Grad-CAM when due).")
+    c[1].metric("Time per frame", f"{rec['ms_median']:.0f} ms",
+                help=f"Median of the last {rec['ms_frames']} frames (IQR {rec['ms_q1']:.0f}–{rec['ms_q3']:.0f} ms), "
+                     "server side: preprocessing + model + drawing (+ Grad-CAM when due), "
+                     f"{ul.stream_threads()} torch thread(s).")
     c[2].metric("Grad-CAM maps", fmt.count(rec["cam_frames"]),
                 help=None if rec["cam_ms"] is None else f"The last one took {rec['cam_ms']:.0f} ms.")
     switching = f" Switching to {chosen}…" if rec["model"] != chosen else ""

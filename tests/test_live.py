@@ -296,3 +296,11 @@ def test_stream_uses_the_one_thread_context():
     with ul.torch_threads(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+
+
+def test_frame_time_spread_over_recent_frames():
+    state = ul.StreamState()
+    for ms in (10, 12, 11, 30, 13):
+        out = state.spread(ms)
+    median, q1, q3, n = out
+    assert (median, n) == (12, 5) and q1 == 11 and q3 == 13          # the 30 ms frame does not move the median

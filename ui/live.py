@@ -23,6 +23,7 @@ import json
 import math
 import os
 import queue
+import statistics
 import threading
 import time
 import warnings
@@ -295,6 +296,7 @@ class StreamState:
     schedule: CamSchedule = field(default_factory=CamSchedule)
     records: queue.Queue = field(default_factory=lambda: queue.Queue(maxsize=8))
     times: deque = field(default_factory=lambda: deque(maxlen=256))
+    frame_ms: deque = field(default_factory=lambda: deque(maxlen=60))   # server time of recent frames
     last_heat: np.ndarray | None = None
     last_box: tuple | None = None
     cam_frames: int = 0
@@ -324,6 +326,15 @@ class StreamState:
         if len(self.times) < 2:
             return 0.0
         return (len(self.times) - 1) / max(self.times[-1] - self.times[0], 1e-9)
+
+    def spread(self, ms: float) -> tuple[float, float, float, int]:
+        """Add a frame's server time; (median, q1, q3, frames) of the recent frames' times."""
+        self.frame_ms.append(ms)
+        xs = sorted(self.frame_ms)
+        if len(xs) < 4:
+            return xs[len(xs) // 2], xs[0], xs[-1], len(xs)
+        q1, q2, q3 = statistics.quantiles(xs, n=4, method="inclusive")
+        return q2, q1, q3, len(xs)
 
     def publish(self, record: dict) -> None:
         self.latest = record
@@ -435,6 +446,7 @@ def _process_frame(frame, engine: Engine, state: StreamState):
         out.time_base = frame.time_base
     end = time.perf_counter()
     record["ms"] = (end - start) * 1000.0
+    record["ms_median"], record["ms_q1"], record["ms_q3"], record["ms_frames"] = state.spread(record["ms"])
     record["time"] = end
     state.publish(record)
     return out, record
