@@ -91,11 +91,16 @@ def draw(step: lec.Step, s: lec.Slide, notes: bool) -> None:
     """The slide: its title and point, the main figure within the first screen, then the rest."""
     st.title(step.title, anchor=False)
     st.markdown(s.lead)
+    figure_slot = st
+    if s.images:                 # a photo beside the slide's first figure
+        left, figure_slot = st.columns([1, 1.5])
+        for image, caption in s.images:
+            left.image(image, caption=caption, width="stretch")
     for j, fig in enumerate(s.figures):
         fig.update_layout(height=min(fig.layout.height or 400, 370))
         if len(fig.data) > 6:    # a legend of every family would not fit a slide: points are named instead
             fig.update_layout(showlegend=False)
-        page.chart(fig, key=f"{step.key}_fig{j}")
+        page.chart(fig, key=f"{step.key}_fig{j}", where=figure_slot if j == 0 else None)
     if s.metrics:
         page.metrics(s.metrics)
     for t in s.tables:

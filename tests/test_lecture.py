@@ -58,6 +58,7 @@ def test_handout_holds_every_step_and_plotly_once():
         assert "Speaker notes" in html
     assert html.count("plotly.js v") <= 2 and "Plotly.newPlot" in html            # the library inlined once
     assert "451 px" in html                                                       # the chosen φ = 5
+    assert "data:image/png;base64," in html                                       # the photo, inlined
     assert not re.search(r"<script[^>]+src=['\"]https?:", html)                    # nothing fetched from the web
 
 

