@@ -24,7 +24,6 @@ import math
 import os
 import queue
 import statistics
-import threading
 import time
 import warnings
 from collections import deque
@@ -171,7 +170,8 @@ class Engine:
     """A pretrained model ready for video: fast input, optimised forward, Grad-CAM on demand.
 
     Built once per (model, device) and shared across sessions: nothing here is per-session.
-    ``forward`` is stateless; Grad-CAM hooks into the eager model, so it holds ``cam_lock``.
+    ``forward`` is stateless; Grad-CAM hooks into the eager model, only its own thread's forward
+    (``ui.classify.gradcam``), so sessions and the classify page share the model safely.
     """
 
     def __init__(self, name: str, model: nn.Module, preprocess: Callable, class_names: Sequence[str],
@@ -187,7 +187,6 @@ class Engine:
         sample = synthetic_frame() if sample is None else sample
         self.fast_input = fit_fast_input(preprocess, self.norm, sample)
         self.cam_layer_name, self.cam_layer = last_conv_stage(self.model, self.norm.size)
-        self.cam_lock = threading.Lock()
         self.forward = self._optimized(optimize)
 
     def _optimized(self, optimize: bool) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -234,7 +233,7 @@ class Engine:
             return self.forward(x.to(self.device)).softmax(dim=1)[0]
 
     def cam(self, x: torch.Tensor, target: int) -> np.ndarray:
-        with self.cam_lock, torch_threads(self.threads):
+        with torch_threads(self.threads):
             return gradcam(self.model, x.to(self.device), target, self.cam_layer)
 
 
