@@ -500,3 +500,15 @@ def test_shared_classifiers_are_bounded(monkeypatch):
     assert len(uc._SHARED) == uc.MAX_SHARED and ("m0", "cpu") not in uc._SHARED
     uc.shared_classifier("m0", "cpu")                      # loaded again after it was dropped
     assert made.count("m0") == 2
+
+
+def test_jpeg_bytes_are_the_picture():
+    """The cached pictures the page serves: JPEG bytes that decode to the same picture (within
+    JPEG's loss), from a PIL image or a uint8 array."""
+    img = Image.open(SAMPLES / "coffee.png").convert("RGB")
+    for source in (img, np.asarray(img)):
+        data = uc.jpeg_bytes(source)
+        assert data[:3] == b"\xff\xd8\xff"
+        back = Image.open(io.BytesIO(data))
+        assert back.format == "JPEG" and back.size == img.size
+        assert np.abs(np.asarray(back, dtype=float) - np.asarray(img, dtype=float)).mean() < 3

@@ -361,3 +361,28 @@ def test_each_sample_says_what_it_shows(at, sample, verdict, words):
     boxes = [b.value for b in getattr(at, verdict)]
     assert any(words in b for b in boxes), boxes
     assert any(c.value.startswith("Photo: ") and ("CC0" in c.value or "Public domain" in c.value) for c in at.caption)
+
+
+def test_the_next_session_with_the_same_photo_runs_no_model(monkeypatch):
+    """A hall opens the same sample photo: the first session pays for every model's top-5 and
+    Grad-CAM, the next ones are served from the server-wide caches (ui.state: per model, device,
+    SHA-256 of the photo's bytes and class) with the same page; a photo not seen before is computed."""
+    from ui import classify as uc
+
+    first = AppTest.from_file(PAGE, default_timeout=180).run()
+    assert not first.exception and shown(first)
+    calls: list[str] = []
+    real_predict, real_cam = uc.predict, uc.gradcam
+    monkeypatch.setattr(uc, "predict", lambda *a, **k: calls.append("predict") or real_predict(*a, **k))
+    monkeypatch.setattr(uc, "gradcam", lambda *a, **k: calls.append("gradcam") or real_cam(*a, **k))
+    second = AppTest.from_file(PAGE, default_timeout=180).run()
+    assert not second.exception
+    assert headings(second, "###") == headings(first, "###")
+    assert headings(second, "####") == headings(first, "####")      # the side-by-side columns
+    assert image_captions(second) == image_captions(first)
+    assert calls == []
+    noisy = Image.open(SAMPLES / "coffee.png").convert("RGB")
+    noisy.putpixel((0, 0), (1, 2, 3))                                 # other bytes, a new photo
+    upload(second, "coffee-edited.png", encode(noisy, "PNG"), "image/png")
+    assert top1(second) == "espresso"
+    assert calls.count("predict") >= 3 and calls.count("gradcam") >= 3   # three Lites, computed anew

@@ -407,6 +407,15 @@ def overlay(image: np.ndarray, heat: np.ndarray, alpha: float = 0.5) -> np.ndarr
     return out.astype(np.uint8)
 
 
+def jpeg_bytes(image: Image.Image | np.ndarray, quality: int = 95) -> bytes:
+    """A picture (PIL, or (H, W, 3) uint8) as JPEG file bytes: what ``st.image`` would encode from
+    it on every call, done once so that a cached picture is served as it is."""
+    img = image if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image, dtype=np.uint8))
+    buf = io.BytesIO()
+    img.convert("RGB").save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
+
+
 def top5_figure(top: Sequence[Top], title: str = "", compact: bool = False):
     """Horizontal bar chart of the top-k probabilities, most probable on top (plotly).
 

@@ -210,6 +210,60 @@ def asset_csv(filename: str) -> list[dict]:
     return ux.read_csv(ux.ASSETS / filename)
 
 
+# --- classifying a photo, once per server -----------------------------------------------------
+# A hall opens the same sample photos: each model's top-5, the picture it saw and its Grad-CAM are
+# computed once per (model, device, SHA-256 of the photo's file bytes[, class, opacity]) and served
+# to every session. The decoded photo rides along unhashed (``_photo``): it is a function of those
+# bytes. Pictures are kept as JPEG bytes, which ``st.image`` serves without encoding them again.
+# The model is ``ui.classify.shared_classifier``'s one instance; ``gradcam`` is safe on it from
+# several threads at once, and Streamlit computes a missing entry once while others wait.
+
+def photo_key(data: bytes) -> str:
+    import hashlib
+    return hashlib.sha256(data).hexdigest()
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def decoded_photo(key: str, name: str, _data: bytes):
+    """``ui.classify.decode_image`` of the bytes whose hash is ``key`` (read-only, shared)."""
+    from ui import classify as uc
+    return uc.decode_image(_data, name)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def photo_jpeg(key: str, _photo) -> bytes:
+    from ui import classify as uc
+    return uc.jpeg_bytes(_photo.image)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def photo_view(model: str, device: str, key: str, _photo) -> dict:
+    """``model``'s top-5 of the photo (``pred``, its time that of the first forward pass), and the
+    picture it saw: ``pixels`` (H, W, 3) uint8 and ``jpeg``."""
+    from ui import classify as uc
+    clf = uc.shared_classifier(model, device)
+    x = clf.input(_photo.image)
+    pixels = clf.norm.to_pixels(x)
+    return {"pred": uc.predict(clf.model, x, clf.class_names, k=5, device=clf.device),
+            "pixels": pixels, "jpeg": uc.jpeg_bytes(pixels)}
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def photo_cam(model: str, device: str, key: str, target: int, _photo):
+    """Grad-CAM of class ``target`` on ``model``'s last convolutional stage, (H, W) in [0, 1]."""
+    from ui import classify as uc
+    clf = uc.shared_classifier(model, device)
+    return uc.gradcam(clf.model, clf.input(_photo.image), int(target), clf.model.get_submodule(clf.cam_layer))
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def cam_overlay(model: str, device: str, key: str, target: int, alpha: float, _photo) -> bytes:
+    """The Grad-CAM blended over the picture the model saw, as JPEG bytes."""
+    from ui import classify as uc
+    pixels = photo_view(model, device, key, _photo)["pixels"]
+    return uc.jpeg_bytes(uc.overlay(pixels, photo_cam(model, device, key, target, _photo), alpha))
+
+
 # --- URL state --------------------------------------------------------------------------------
 
 def ensure_router() -> None:
