@@ -51,12 +51,6 @@ def macs(name: str, resolution: int) -> int:
     return int(zoo.analyze(name, resolution=resolution).total_macs)
 
 
-@st.cache_data(show_spinner="Timing the model on this machine…", ttl=900)
-def timing(name: str, device: str) -> dict | None:
-    """Median time per image with its spread, measured once per model and device (15 minutes)."""
-    return uc.time_per_image(classifier(name, device))
-
-
 @st.cache_resource(show_spinner=False)
 def device_name() -> str:
     return str(uc.pick_device())
@@ -236,7 +230,7 @@ def show_prediction(clf: uc.Classifier, decoded: uc.Decoded, key: str, sample: u
             st.info(note)
     with right:
         top1_heading(pred)
-        lat = timing(clf.name, device_name())
+        lat = state.time_per_image(clf.name, device_name())
         if lat:
             st.metric("Time per image", f"{lat['median_ms']:.1f} ms",
                       help=uc.describe_time(lat) + ". Preprocessing excluded.")
@@ -341,7 +335,7 @@ def compare_one(name: str, clf: uc.Classifier, decoded: uc.Decoded, key: str) ->
     except Exception as e:  # noqa: BLE001
         n_macs = None
         st.warning(f"MACs of {name} could not be counted: {e}")
-    lat = timing(name, device_name())
+    lat = state.time_per_image(name, device_name())
     ms = lat["median_ms"] if lat else pred.ms
     st.markdown(f"{ms:.1f} ms per image  \n{fmt.fmt_ops(n_macs)} · {res} × {res}")
     alpha = st.session_state.get("alpha", 0.5)

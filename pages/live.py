@@ -61,7 +61,9 @@ def snapshot_mode(name: str, device: str, cap: ul.Capacity, stream: ul.StreamSta
     st.warning(f"**Every live stream this server carries is in use ({fmt.count(cap.streams)}).** More "
                "would slow every stream down, so this session gets snapshots: take a photo and the "
                "model classifies it. Reload the page to go live once a stream has ended.")
-    shot = st.camera_input("Take a snapshot", key="live_snapshot")
+    left, right = st.columns([1, 1])
+    with left:
+        shot = st.camera_input("Take a snapshot", key="live_snapshot")
     if shot is None:
         return
     data = shot.getvalue()
@@ -70,19 +72,16 @@ def snapshot_mode(name: str, device: str, cap: ul.Capacity, stream: ul.StreamSta
         decoded = decoded_photo(key, "the snapshot", data)
         view = photo_view(name, device, key, decoded)
     except uc.BadImage as e:
-        st.error(f"**Cannot classify the snapshot.** {e}")
+        right.error(f"**Cannot classify the snapshot.** {e}")
         return
     best = view["pred"].top[0]
-    cols = st.columns([1, 1.4])
-    with cols[0]:
-        picture = (cam_overlay(name, device, key, best.index, stream.alpha, decoded) if stream.cam
-                   else view["jpeg"])
-        st.image(picture, caption=f"Grad-CAM for {best.label}" if stream.cam else "What the model saw",
-                 width="stretch")
-    with cols[1]:
+    with right:
         st.caption(f"Top-1 of {name} (ImageNet class {best.index})")
         st.markdown(f"### {best.label} · {best.prob * 100:.1f}\u00a0%")
         page.chart(uc.top5_figure(view["pred"].top, compact=True), config={"displayModeBar": False})
+        if stream.cam:
+            st.image(cam_overlay(name, device, key, best.index, stream.alpha, decoded),
+                     caption=f"Grad-CAM for {best.label}", width="stretch")
 
 
 def available() -> list[str]:

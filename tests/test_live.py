@@ -391,7 +391,7 @@ def test_capacity_lowered_by_the_environment(tmp_path):
     path = write_capacity(tmp_path)
     cap = ul.read_capacity(path, env={"CNN_ATLAS_LIVE_STREAMS": "1"})
     assert (cap.streams, cap.measured, cap.set_by_env) == (1, 3, True)
-    assert "the operator set the limit to 1 (CNN_ATLAS_LIVE_STREAMS)" in ul.capacity_text(cap)
+    assert "this server's operator set the limit to 1;" in ul.capacity_text(cap)
     for junk in ("", "many", "-2", "1.5"):                   # not a whole number: the measurement stands
         assert ul.read_capacity(path, env={"CNN_ATLAS_LIVE_STREAMS": junk}).streams == 3
 
@@ -424,7 +424,7 @@ def test_beyond_the_capacity_the_live_page_gives_snapshots(monkeypatch):
     at = AppTest.from_file(str(ROOT / "pages" / "live.py"), default_timeout=180).run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("Every live stream this server carries is in use (0)" in w.value for w in at.warning)
-    assert any("further sessions get snapshots" in c.value and "the operator set the limit to 0" in c.value
+    assert any("further sessions get snapshots" in c.value and "operator set the limit to 0" in c.value
                for c in at.caption)
     photo = Image.open(ROOT / "assets" / "samples" / "coffee.png").convert("RGB")
     buf = io.BytesIO()

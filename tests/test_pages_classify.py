@@ -386,3 +386,25 @@ def test_the_next_session_with_the_same_photo_runs_no_model(monkeypatch):
     upload(second, "coffee-edited.png", encode(noisy, "PNG"), "image/png")
     assert top1(second) == "espresso"
     assert calls.count("predict") >= 3 and calls.count("gradcam") >= 3   # three Lites, computed anew
+
+
+def test_the_warm_up_classifies_every_sample_before_the_first_session(monkeypatch):
+    """The server's warm-up (ui.state.warm_samples) leaves nothing for a student's first view of
+    any sample photo: no forward pass, no Grad-CAM, no timing run."""
+    from ui import classify as uc
+    from ui import state
+
+    state.warm_samples()
+    calls: list[str] = []
+    for fn in ("predict", "gradcam", "time_per_image"):
+        real = getattr(uc, fn)
+        monkeypatch.setattr(uc, fn, lambda *a, _f=fn, _r=real, **k: calls.append(_f) or _r(*a, **k))
+    for sample in ("chelsea", "astronaut"):
+        at = AppTest.from_file(PAGE, default_timeout=180)
+        at.query_params["sample"] = sample
+        at.run()
+        assert not at.exception and shown(at)
+        assert at.selectbox(key="sample").value == sample
+        assert sum("Grad-CAM for" in c for c in image_captions(at)) == 3
+    assert top1(at) != "espresso"
+    assert calls == []

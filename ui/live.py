@@ -511,7 +511,7 @@ def capacity_text(cap: Capacity) -> str:
         said = (f"This server sustains about {cap.measured} live stream{'s' if cap.measured != 1 else ''} "
                 f"at ≥ {cap.fps:g} processed frames/s (measured {cap.when} on {cap.machine}{threads}{load})")
     if cap.set_by_env:
-        limit = f"; the operator set the limit to {cap.streams} ({STREAMS_ENV})"
+        limit = f"; this server's operator set the limit to {cap.streams}"
     elif cap.measured is None:
         limit = f"; {cap.streams} stream is admitted"
     else:

@@ -264,6 +264,34 @@ def cam_overlay(model: str, device: str, key: str, target: int, alpha: float, _p
     return uc.jpeg_bytes(uc.overlay(pixels, photo_cam(model, device, key, target, _photo), alpha))
 
 
+@st.cache_data(show_spinner="Timing the model on this machine…", ttl=900)
+def time_per_image(model: str, device: str) -> dict | None:
+    """Median time per image with its spread, measured once per model and device (15 minutes)."""
+    from ui import classify as uc
+    return uc.time_per_image(uc.shared_classifier(model, device))
+
+
+def warm_samples() -> None:
+    """What the classify page shows first, for every sample photo: each packaged
+    EfficientNet-Lite's top-5, its Grad-CAM of the top-1 at the default opacity, its time per
+    image. Run by the warm-up, so the hall's first students find it computed."""
+    from pathlib import Path
+
+    from ui import classify as uc
+    from zoo.pretrained import PACKAGED
+
+    device = str(uc.pick_device())
+    samples = uc.sample_catalog(Path(__file__).resolve().parent.parent / "assets" / "samples")
+    for model in PACKAGED:
+        time_per_image(model, device)
+        for sample in samples:
+            data = sample.path.read_bytes()
+            key = photo_key(data)
+            photo = decoded_photo(key, sample.path.name, data)
+            top1 = photo_view(model, device, key, photo)["pred"].top[0].index
+            cam_overlay(model, device, key, top1, 0.5, photo)
+
+
 # --- URL state --------------------------------------------------------------------------------
 
 def ensure_router() -> None:
@@ -378,6 +406,7 @@ def warm_up_jobs() -> list[tuple]:
              for pts in ux.one_dimension_grid().values() for _, w, d, r in pts]
     jobs += [(totals, (n,)) for n in zoo.list_models()]
     jobs += [(pareto_points, ("paper",)), (pareto_points, ("weights",))]
+    jobs.append((warm_samples, ()))        # the classify page's sample photos, last: the heaviest
     return jobs
 
 
