@@ -236,8 +236,8 @@ def show_prediction(clf: uc.Classifier, decoded: uc.Decoded, key: str, sample: u
                       help=uc.describe_time(lat) + ". Preprocessing excluded.")
         else:
             st.metric("Time per image", f"{pred.ms:.1f} ms", help="One forward pass and softmax on the GPU.")
-        page.chart(uc.top5_figure(pred.top, f"{clf.name}: top-5", compact=True), width="stretch",
-                   config={"displayModeBar": False})
+        st.plotly_chart(state.top5_chart(clf.name, device_name(), key, f"{clf.name}: top-5", page.presenting(),
+                                         decoded), width="stretch", config={"displayModeBar": False})
         if sample is not None:
             show_sample_note(sample)
     return pred
@@ -328,8 +328,8 @@ def compare_one(name: str, clf: uc.Classifier, decoded: uc.Decoded, key: str) ->
     res = clf.norm.size[0]
     st.markdown(f"**{name}**")
     st.markdown(f"#### {best.label} · {best.prob * 100:.0f}\u00a0%")
-    page.chart(uc.top5_figure(pred.top, compact=True), width="stretch", key=f"cmp_top5_{name}",
-               config={"displayModeBar": False})
+    st.plotly_chart(state.top5_chart(name, device_name(), key, "", page.presenting(), decoded), width="stretch",
+                    key=f"cmp_top5_{name}", config={"displayModeBar": False})
     try:
         n_macs = macs(name, res)
     except Exception as e:  # noqa: BLE001

@@ -13,6 +13,12 @@ browser's error (``NotAllowedError: Permission denied``) inside its own frame an
 nothing, so a small script on the page (``CAMERA_HELP``, our own constant HTML) watches that frame
 and shows the matching help beside it.
 
+A hall at once: the server carries as many live streams as it was measured to sustain at ≥ 15
+processed frames/s (``benchmarks/bench_live.py streams``, stored in assets/live_capacity.json;
+``$CNN_ATLAS_LIVE_STREAMS`` sets another limit) and says so on the page. A server-wide registry
+(``ui.live.StreamRegistry``) counts the running streams by a heartbeat per frame; a session that
+finds every slot taken gets snapshot mode (``st.camera_input``, the same model) with a message.
+
 Offline by default: ``rtc_configuration`` is ``{"iceServers": []}`` (no STUN/TURN, loopback and
 LAN). A deployment behind NAT sets ``[webrtc] rtc_configuration`` in ``.streamlit/secrets.toml`` or
 the ``CNN_ATLAS_RTC_CONFIGURATION`` environment variable (JSON).
