@@ -197,8 +197,8 @@ def main() -> None:
 
     sid = st.session_state.setdefault("live_stream_id", uuid.uuid4().hex)
     registry, cap = streams(), ul.read_capacity()
-    st.caption(f"{ul.capacity_text(cap)} Live now: {fmt.count(registry.active())}.")
     if not registry.room(sid, cap.streams):
+        st.caption(f"{ul.capacity_text(cap)} Live now: {fmt.count(registry.active())}.")
         snapshot_mode(name, device, cap, state)
         return
     full = f"All {cap.streams} live streams are in use: reload for snapshots"
@@ -222,6 +222,7 @@ def main() -> None:
     )
     if not ctx.state.playing:
         registry.release(sid)
+    st.caption(f"{ul.capacity_text(cap)} Live now: {fmt.count(registry.active())}.")
     st.html(CAMERA_HELP, unsafe_allow_javascript=True)
     readout(state, name)
     parts = [f"{eng.name} sees the centre {eng.norm.size[1]} × {eng.norm.size[0]} of each frame, "
