@@ -383,7 +383,7 @@ def test_capacity_from_the_measurement_with_its_provenance(tmp_path):
     assert (cap.streams, cap.measured, cap.set_by_env) == (3, 3, False)
     text = ul.capacity_text(cap)
     assert text.startswith("This server sustains about 3 live streams at ≥ 15 processed frames/s "
-                           "(measured 2026-12-01 on 2-core Xeon, 1 torch thread(s) per stream, 1-min load 1.50)")
+                           "(measured 2026-12-01 on 2-core Xeon, 1 torch thread per stream, 1-min load 1.50)")
     assert text.endswith("further sessions get snapshots.")
 
 

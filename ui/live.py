@@ -506,7 +506,8 @@ def capacity_text(cap: Capacity) -> str:
     if cap.measured is None:
         said = "The live capacity of this server has not been measured"
     else:
-        threads = f", {cap.threads} torch thread(s) per stream" if cap.threads else ""
+        threads = (f", {cap.threads} torch thread{'s' if cap.threads != 1 else ''} per stream"
+                   if cap.threads else "")
         load = f", 1-min load {cap.load_1m:.2f}" if cap.load_1m is not None else ""
         said = (f"This server sustains about {cap.measured} live stream{'s' if cap.measured != 1 else ''} "
                 f"at ≥ {cap.fps:g} processed frames/s (measured {cap.when} on {cap.machine}{threads}{load})")
