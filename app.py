@@ -17,6 +17,7 @@ PAGES = {
     "Explore": [
         st.Page("pages/home.py", title="Timeline", icon=":material/timeline:", default=True, url_path="home"),
         st.Page("pages/explorer.py", title="Architecture explorer", icon=":material/account_tree:", url_path="explorer"),
+        st.Page("pages/design.py", title="Design lab", icon=":material/architecture:", url_path="design"),
         st.Page("pages/scaling.py", title="Compound scaling lab", icon=":material/open_in_full:", url_path="scaling"),
         st.Page("pages/pareto.py", title="Accuracy vs cost", icon=":material/scatter_plot:", url_path="pareto"),
     ],

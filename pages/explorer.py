@@ -12,6 +12,7 @@ import streamlit as st
 import zoo
 from zoo import fmt
 from ui import page
+from ui import design as ud
 from ui import explore as ux
 from ui import state
 
@@ -61,6 +62,8 @@ def _after_knob() -> None:
 
 def pick_model() -> tuple[str, int, dict, str]:
     """Family, model, resolution, knobs and unit widgets; returns (model, resolution, overrides, unit)."""
+    if "design" in st.query_params:  # a network from the design lab
+        return pick_design()
     fams = state.families()
     state.seed_family_from_model()
     if st.session_state.get("family") not in fams:
@@ -93,20 +96,43 @@ def pick_model() -> tuple[str, int, dict, str]:
     return model, res, overrides, unit
 
 
+def pick_design() -> tuple[str, int, dict, str]:
+    """``?design=`` (the design lab's link encoding): the design, its resolution and the unit."""
+    try:
+        spec = ud.decode(st.query_params["design"])
+    except ValueError as e:
+        st.error(f"Could not open the design in this link: {e}.")
+        st.stop()
+    cols = st.columns([2.8, 1.5, 1.2])
+    state.page_link(cols[0], "pages/design.py", f"Back to the design lab: edit {spec['name']}",
+                    {"d": ud.encode(spec)}, icon=":material/architecture:")
+    state.clamp_query_number("res", RES_MIN, RES_MAX)
+    res = cols[1].slider("Input resolution (px)", RES_MIN, RES_MAX, step=1, key="res", bind="query-params",
+                         value=min(max(spec["resolution"], RES_MIN), RES_MAX),
+                         help=f"The design's own is {spec['resolution']} px.")
+    unit = cols[2].segmented_control("Count", fmt.UNITS, default="MACs", key="unit", required=True,
+                                     bind="query-params")
+    return state.design_name(spec), res, {}, unit
+
+
 def load(model: str, res: int, overrides: dict) -> dict | None:
     try:
         return state.summary(model, res, tuple(sorted(overrides.items())))
     except Exception as e:  # a bad resolution or knob: say so and keep the session going
-        st.error(f"Cannot analyse **{model}** at {res} px with {overrides or 'default knobs'}: {e}")
+        st.error(f"Cannot analyse **{state.display_name(model)}** at {res} px with {overrides or 'default knobs'}: {e}")
         return None
 
 
 def header(model: str, s: dict, unit: str) -> None:
-    mi = zoo.info(model)
-    paper = mi.paper
-    link = f" · [arXiv {paper.arxiv}]({paper.url})" if paper.arxiv else ""
-    st.markdown(f"### {model}  \n{paper.authors} ({paper.year}), *{paper.title}*{link}")
-    if mi.note:
+    mi = None if state.is_design(model) else zoo.info(model)
+    if mi is None:
+        st.markdown(f"### {state.display_name(model)}  \nBuilt in the design lab from the zoo's blocks; "
+                    "never trained, so it has no accuracy.")
+    else:
+        paper = mi.paper
+        link = f" · [arXiv {paper.arxiv}]({paper.url})" if paper.arxiv else ""
+        st.markdown(f"### {model}  \n{paper.authors} ({paper.year}), *{paper.title}*{link}")
+    if mi and mi.note:
         st.caption(mi.note)
     if s.get("unused_params"):
         st.caption(f"{fmt.fmt_params(s['unused_params'])} of the parameters belong to modules that do not run "
@@ -122,7 +148,7 @@ def header(model: str, s: dict, unit: str) -> None:
                 help=f"{s['total_mem_access']:,} elements read and written, weights included "
                      "(ShuffleNet v2's memory access cost, zoo.analyze)")
     st.caption(ux.ops_convention(*_resnet50_pair()))
-    figs = mi.figures
+    figs = mi.figures if mi else {}
     if figs:
         with st.expander("Reference and published figures, with sources"):
             st.dataframe([{"figure": k, "value": f"{f.value:,.3f}".rstrip("0").rstrip("."), "unit": f.unit,
@@ -203,7 +229,8 @@ def layer_table(model: str, s: dict, unit: str) -> None:
     st.caption(f"{len(view)} of {len(df)} layers · {fmt.fmt_params(view['params'].sum())} parameters · "
                f"{fmt.fmt_ops(view['macs'].sum(), unit)} in the rows shown. Click a column header to sort.")
     st.download_button("Download these rows as CSV", view.to_csv(index=False).encode(),
-                       file_name=f"{model}_{s['resolution']}px_layers.csv", mime="text/csv")
+                       file_name=f"{'design' if state.is_design(model) else model}_{s['resolution']}px_layers.csv",
+                       mime="text/csv")
 
 
 def charts(s: dict, unit: str) -> None:
@@ -230,14 +257,14 @@ def compare(model: str, s: dict, unit: str) -> None:
     b = load(other, int(ores), {})
     if b is None:
         return
-    st.markdown(f"**A** = {model} at {s['resolution']} px · **B** = {other} at {b['resolution']} px")
+    st.markdown(f"**A** = {state.display_name(model)} at {s['resolution']} px · **B** = {other} at {b['resolution']} px")
     st.dataframe(ux.compare_totals(s, b, unit), hide_index=True)
     st.markdown("**Stages** (joined on stage name)")
     st.dataframe(ux.compare_stages(s["by_stage"], b["by_stage"], unit), hide_index=True,
                  column_config={c: st.column_config.NumberColumn(format="localized")
                                 for c in ("params A", "params B", f"{unit} A", f"{unit} B", "Δ params", f"Δ {unit}")})
     l, r = st.columns(2)
-    page.chart(ux.cost_share_figure(s["by_stage"], unit, f"by stage: {model}"), key="cmp_a", where=l)
+    page.chart(ux.cost_share_figure(s["by_stage"], unit, f"by stage: {state.display_name(model)}"), key="cmp_a", where=l)
     page.chart(ux.cost_share_figure(b["by_stage"], unit, f"by stage: {other}"), key="cmp_b", where=r)
 
 

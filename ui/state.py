@@ -16,12 +16,14 @@ and counts, no weights allocated. Nothing here builds a model with real tensors 
 from __future__ import annotations
 
 import inspect
+import json
 from collections import OrderedDict
 
 import streamlit as st
 import torch
 
 import zoo
+from zoo import design as zoo_design
 from ui import explore as ux
 
 # The Pareto page times only models at most this heavy (VGG-16, B7, RS-420 stay meta-only).
@@ -37,7 +39,9 @@ KNOBS = {
 
 def _key(name: str, resolution: int | None, overrides) -> tuple:
     """One cache key per view: the default resolution spelled out, overrides as a sorted tuple."""
-    res = zoo.info(name).resolution if resolution is None else int(resolution)
+    if resolution is None:
+        resolution = design_spec(name)["resolution"] if is_design(name) else zoo.info(name).resolution
+    res = int(resolution)
     ov = tuple(sorted(dict(overrides).items()))
     return name, res, ov
 
@@ -61,6 +65,8 @@ def _analysis(name: str, resolution: int, overrides: tuple):
     A ``cache_resource`` (no copy on each hit) because the diagrams are drawn from the same
     ``Analysis`` object; pages read tables through ``summary`` (``cache_data``) instead.
     """
+    if is_design(name):
+        return zoo_design.analyze(design_spec(name), resolution)
     return zoo.analyze(name, resolution=resolution, **dict(overrides))
 
 
@@ -209,6 +215,45 @@ def measure_latency(name: str, resolution: int, threads: int, runs: int) -> dict
     return measure(name, resolution, runs=runs, warmup=1, threads=threads, max_seconds=10).to_dict()
 
 
+# --- design-lab networks (zoo.design) ----------------------------------------------------------
+# A design is named "design:" + its canonical JSON, so the cached wrappers above (summary,
+# macro_view, micro_dot…) serve it like a registered model, keyed by the spec itself.
+
+DESIGN = "design:"
+
+
+def design_name(spec: dict) -> str:
+    """The cache name of a spec (validated first): equal designs share one cache entry."""
+    return DESIGN + json.dumps(zoo_design.validate(spec), sort_keys=True, separators=(",", ":"))
+
+
+def is_design(name: str) -> bool:
+    return isinstance(name, str) and name.startswith(DESIGN)
+
+
+def design_spec(name: str) -> dict:
+    return json.loads(name[len(DESIGN):])
+
+
+def display_name(name: str) -> str:
+    """What a page calls a model: its registered name, or a design's own name."""
+    return f"{design_spec(name)['name']} (design lab)" if is_design(name) else name
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def measure_design(name: str, threads: int) -> dict:
+    """Median CPU latency (batch 1) of a design built with random weights, by the one timer
+    (``zoo.latency.measure``), cached per (design, threads)."""
+    import dataclasses
+
+    from zoo.latency import measure
+    spec = design_spec(name)
+    with torch.device("cpu"):
+        model = zoo_design.build(spec)
+    lat = measure(model, spec["resolution"], threads=threads)
+    return lat.to_dict() if hasattr(lat, "to_dict") else dataclasses.asdict(lat)
+
+
 # --- URL state --------------------------------------------------------------------------------
 
 def ensure_router() -> None:
@@ -229,6 +274,19 @@ def ensure_router() -> None:
         PagesManager.uses_pages_directory = False
         st.rerun()
 
+
+
+def page_link(container, page: str, label: str, query_params: dict, icon: str | None = None) -> None:
+    """``st.page_link`` to ``page`` with ``query_params``; a plain link when the page runs outside
+    the router (AppTest of one page file: no ``st.navigation``, no registered pages)."""
+    from urllib.parse import urlencode
+
+    from streamlit.errors import StreamlitAPIException
+    try:
+        container.page_link(page, label=label, icon=icon, query_params=query_params)
+    except StreamlitAPIException:
+        path = page.rsplit("/", 1)[-1].removesuffix(".py")
+        container.markdown(f"[{label}](/{path}?{urlencode(query_params)})")
 
 
 def seed_family_from_model(family_key: str = "family", model_key: str = "model") -> None:
