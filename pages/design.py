@@ -20,6 +20,7 @@ from ui import page, state
 DEFAULT = "resnet50"
 TABS = ["Macro diagram", "Block diagram", "Stages", "Against the zoo", "Latency", "Share and export"]
 SHADES = {"MACs share": "macs", "parameter share": "params", "none": None}
+METRIC_WIDTH = 210          # px: "4.09 GMACs" whole, two by two at 1024 px with the sidebar open
 LATENCY_MAX_PARAMS = 150e6   # random weights held in memory while timing (600 MB of fp32)
 
 
@@ -95,31 +96,33 @@ def _block_help() -> str:
 
 
 STAGE_CONFIG = {
+    "_index": st.column_config.NumberColumn("stage", disabled=True, width=52,
+                                            help="Stage N is the network's module stageN in the diagrams"),
     "block": st.column_config.SelectboxColumn("block", options=list(design.BLOCKS), required=True,
-                                              default="conv", help=_block_help(), width="small"),
-    "out_channels": st.column_config.NumberColumn("out channels", min_value=1, max_value=8192, step=1,
+                                              default="conv", help=_block_help(), width=104),
+    "out_channels": st.column_config.NumberColumn("width", min_value=1, max_value=8192, step=1, width=78,
                                                   default=64, required=True, format="localized",
-                                                  help="Output width of every block in the stage (before the width multiplier)"),
-    "repeats": st.column_config.NumberColumn("repeats", min_value=1, max_value=100, step=1, default=1,
+                                                  help="Output channels of every block in the stage (before the width multiplier)"),
+    "repeats": st.column_config.NumberColumn("repeats", min_value=1, max_value=100, step=1, default=1, width=88,
                                              required=True, help="Blocks in the stage (before the depth multiplier)"),
-    "stride": st.column_config.NumberColumn("stride", min_value=1, max_value=4, step=1, default=1, required=True,
+    "stride": st.column_config.NumberColumn("stride", min_value=1, max_value=4, step=1, default=1, required=True, width=84,
                                             help="Stride of the stage's first block (MBConv, Fused-MBConv, Fire, "
                                                  "shuffle: 1 or 2; Fire strides with a 3×3/2 max-pool)"),
-    "kernel": st.column_config.SelectboxColumn("kernel", options=[1, 3, 5, 7, 9, 11],
+    "kernel": st.column_config.SelectboxColumn("kernel", options=[1, 3, 5, 7, 9, 11], width=78,
                                                help="Spatial kernel k of the block's k×k convolution(s); "
                                                     "empty where the block fixes it (Fire, shuffle: 3×3)"),
-    "expand": st.column_config.NumberColumn("expand", min_value=1, max_value=32, step=1,
+    "expand": st.column_config.NumberColumn("expand", min_value=1, max_value=32, step=1, width=86,
                                             help="Bottleneck: output / inner width (4 in ResNet). MBConv, "
                                                  "Fused-MBConv: expansion ratio t. Fire: output / squeeze width (8)"),
-    "se": st.column_config.NumberColumn("SE ratio", min_value=0.0, max_value=1.0, step=0.0001, format="%.4g",
+    "se": st.column_config.NumberColumn("SE", min_value=0.0, max_value=1.0, step=0.0001, format="%.4g", width=56,
                                         help="Squeeze-and-excitation, 0 = none. ResNet blocks: squeeze to "
                                              "ratio × output width (SE-ResNet 1/16); MBConv: ratio × input width (0.25)"),
-    "groups": st.column_config.NumberColumn("groups", min_value=1, max_value=8192, step=1,
+    "groups": st.column_config.NumberColumn("groups", min_value=1, max_value=8192, step=1, width=80,
                                             help="Grouped k×k convolution (conv; bottleneck's middle conv: ResNeXt)"),
-    "activation": st.column_config.SelectboxColumn("activation", options=list(design.ACTIVATIONS),
-                                                   help="conv, MBConv, Fused-MBConv, dwsep; ResNet, Fire and "
-                                                        "shuffle blocks use ReLU"),
-    "shortcut": st.column_config.SelectboxColumn("shortcut", options=list(design.SHORTCUTS),
+    "activation": st.column_config.SelectboxColumn("act.", options=list(design.ACTIVATIONS), width=92,
+                                                   help="Activation of conv, MBConv, Fused-MBConv and dwsep blocks; ResNet, "
+                                                        "Fire and shuffle blocks use ReLU"),
+    "shortcut": st.column_config.SelectboxColumn("shortcut", options=list(design.SHORTCUTS), width=100,
                                                  help="ResNet blocks: conv = 1×1 projection (option B), avg = "
                                                       "ResNet-D's average pool + 1×1, none = plain net"),
 }
@@ -149,31 +152,32 @@ HEAD_CONFIG = {
 }
 
 
-def editors() -> tuple[dict, list[dict]]:
-    """The controls and the three tables; returns (the spec as edited, the stage rows as typed)."""
+def editors() -> tuple[dict, list[dict], str]:
+    """The controls and the three tables; returns (the spec as edited, the stage rows as typed, unit)."""
     ss = st.session_state
     base, ver = ss["d_base"], ss["d_ver"]
-    c = st.columns([1.6, 1, 1, 1])
-    names = list(design.TEMPLATE_NAMES)
-    c[0].selectbox("Start from a template", names, key="d_template", on_change=_on_template,
-                   format_func=template_label,
-                   help="Loads the zoo network as an editable design (replaces the current one).")
-    c[1].number_input("Input resolution (px)", design.BOUNDS["resolution"][0], design.BOUNDS["resolution"][1],
-                      step=8, key="d_res")
-    c[2].number_input("Width multiplier", 0.25, 8.0, step=0.05, format="%.2f", key="d_w",
-                      help="Every width × w, rounded to a multiple of 8 (EfficientNet's rule)")
-    c[3].number_input("Depth multiplier", 0.25, 8.0, step=0.05, format="%.2f", key="d_d",
-                      help="Every stage's repeats × d, rounded up")
-    st.markdown("**Stages** · one row per stage; add or delete rows at the table's edge. Empty cells do "
-                "not apply to the row's block.")
-    rows = st.data_editor(ud.frame(ud.stage_rows(base), ud.STAGE_COLUMNS), key=f"d_stages_{ver}",
-                          column_config=STAGE_CONFIG, num_rows="dynamic", hide_index=False, width="stretch")
-    left, right = st.columns([1.15, 1])
-    with left:
+    row = st.container(horizontal=True, vertical_alignment="bottom")
+    row.selectbox("Start from a template", list(design.TEMPLATE_NAMES), key="d_template", on_change=_on_template,
+                  format_func=template_label, width=270,
+                  help="Loads the zoo network as an editable design (replaces the current one).")
+    row.number_input("Resolution (px)", design.BOUNDS["resolution"][0], design.BOUNDS["resolution"][1],
+                     step=8, key="d_res", width=150, help="Input side in pixels")
+    row.number_input("Width ×", 0.25, 8.0, step=0.05, format="%.2f", key="d_w", width=140,
+                     help="Width multiplier: every width × w, rounded to a multiple of 8 (EfficientNet's rule)")
+    row.number_input("Depth ×", 0.25, 8.0, step=0.05, format="%.2f", key="d_d", width=140,
+                     help="Depth multiplier: every stage's repeats × d, rounded up")
+    unit = row.segmented_control("Count", fmt.UNITS, default="MACs", key="unit", required=True,
+                                 bind="query-params", width=160)
+    st.markdown("**Stages**: one row per stage; add a row below the table, delete one by selecting it. "
+                "A dash: the field does not apply to the row's block.")
+    table = ud.frame(ud.stage_rows(base), ud.STAGE_COLUMNS)
+    table.index = list(range(1, len(table) + 1))   # numbered as the messages and modules name them
+    rows = st.data_editor(table, key=f"d_stages_{ver}", column_config=STAGE_CONFIG, num_rows="dynamic",
+                          width="stretch", placeholder=fmt.DASH)
+    with st.expander("Stem and head: the first convolution, its pooling, and the classifier"):
         st.markdown("**Stem**")
         stem = st.data_editor(ud.frame([base["stem"]], design.STEM_FIELDS), key=f"d_stem_{ver}",
                               column_config=STEM_CONFIG, hide_index=True, width="stretch")
-    with right:
         st.markdown("**Head**")
         head = st.data_editor(ud.frame([base["head"]], design.HEAD_FIELDS), key=f"d_head_{ver}",
                               column_config=HEAD_CONFIG, hide_index=True, width="stretch")
@@ -183,21 +187,20 @@ def editors() -> tuple[dict, list[dict]]:
             "stem": ud.section_row(stem.to_dict("records")[0], design.STEM_FIELDS),
             "stages": ud.rows_to_stages(typed),
             "head": ud.section_row(head.to_dict("records")[0], design.HEAD_FIELDS)}
-    if not spec["stages"]:
-        spec["stages"] = []
-    return spec, typed
+    return spec, typed, unit
 
 
-def current() -> dict | None:
-    """The design as edited, validated; on a problem, the message and the last valid design."""
+def current() -> tuple[dict | None, str]:
+    """The design as edited, validated (on a problem: the message and the last valid design),
+    and the unit chosen."""
     ss = st.session_state
-    spec, typed = editors()
+    spec, typed, unit = editors()
     try:
         spec = design.validate(spec)
     except ValueError as e:
         st.error(f"**This design cannot be built**: {e}. The results below are for the last valid design; "
                  "fix the cell and they follow.")
-        return ss.get("d_valid")
+        return ss.get("d_valid"), unit
     # defaults filled or cells cleared for a new block: reload the tables so they show what is built
     shown = [{k: ud._whole(v) for k, v in r.items()} for r in typed if any(v is not None for v in r.values())]
     if shown != ud.stage_rows(spec):
@@ -214,7 +217,7 @@ def current() -> dict | None:
         st.query_params["ex"] = ss["d_ex"]
     elif "ex" in st.query_params:
         del st.query_params["ex"]
-    return spec
+    return spec, unit
 
 
 # --- exercises -----------------------------------------------------------------------------------------
@@ -263,17 +266,18 @@ EXERCISE_NOTES = {
 # --- results ---------------------------------------------------------------------------------------------
 
 def metrics(spec: dict, s: dict, unit: str) -> None:
-    m = st.columns(4)
-    m[0].metric("Parameters", fmt.fmt_params(s["total_params"]),
-                help=f"{fmt.count(s['total_params'])} parameters, counted by CNN Atlas on the meta device")
-    m[1].metric(unit, fmt.fmt_ops(s["total_macs"], unit),
-                help=f"{fmt.count(fmt.ops(s['total_macs'], unit))} {unit} at {s['resolution']} px, batch 1 "
-                     "(1 MAC = 2 FLOPs), counted by CNN Atlas on the meta device")
-    m[2].metric("Activation memory", fmt.fmt_bytes(s["total_act_bytes"]),
-                help=f"{fmt.count(s['total_act_bytes'])} bytes of layer outputs, fp32, batch 1")
-    m[3].metric("Memory access (elements)", fmt.si(s["total_mem_access"]).rstrip(),
-                help=f"{fmt.count(s['total_mem_access'])} elements read and written, weights included "
-                     "(ShuffleNet v2's memory access cost)")
+    row = st.container(horizontal=True)   # four across when there is room, two by two on a laptop
+    w = METRIC_WIDTH
+    row.metric("Parameters", fmt.fmt_params(s["total_params"]), width=w,
+               help=f"{fmt.count(s['total_params'])} parameters, counted by CNN Atlas on the meta device")
+    row.metric(unit, fmt.fmt_ops(s["total_macs"], unit), width=w,
+               help=f"{fmt.count(fmt.ops(s['total_macs'], unit))} {unit} at {s['resolution']} px, batch 1 "
+                    "(1 MAC = 2 FLOPs), counted by CNN Atlas on the meta device")
+    row.metric("Activation memory", fmt.fmt_bytes(s["total_act_bytes"]), width=w,
+               help=f"{fmt.count(s['total_act_bytes'])} bytes of layer outputs, fp32, batch 1")
+    row.metric("Memory access (elements)", fmt.si(s["total_mem_access"]).rstrip(), width=w,
+               help=f"{fmt.count(s['total_mem_access'])} elements read and written, weights included "
+                    "(ShuffleNet v2's memory access cost)")
 
 
 def compared(spec: dict, s: dict, unit: str) -> None:
@@ -312,9 +316,8 @@ def block(name: str, s: dict) -> None:
 
 
 def stages(spec: dict, s: dict, unit: str) -> None:
-    left, right = st.columns(2)
-    page.chart(ux.cost_share_figure(s["by_stage"], unit, "by stage"), key="d_by_stage", where=left)
-    page.chart(ux.cost_share_figure(s["by_kind"], unit, "by layer kind"), key="d_by_kind", where=right)
+    page.chart(ux.cost_share_figure(s["by_stage"], unit, "by stage"), key="d_by_stage")
+    page.chart(ux.cost_share_figure(s["by_kind"], unit, "by layer kind"), key="d_by_kind")
     st.dataframe(ux.groups_frame(s["by_stage"], unit), hide_index=True,
                  column_config={c: st.column_config.NumberColumn(format="localized") for c in ("params", unit)})
     st.markdown("**As built** (after the width and depth multipliers)")
@@ -397,7 +400,7 @@ def share(spec: dict, s: dict, unit: str) -> None:
                 "blocks, so run it from this repository)")
     source = ud.pytorch_source(spec, s)
     st.download_button("Download as Python", source, file_name=ud.file_name(spec, "py"), mime="text/x-python")
-    st.code(source, language="python")
+    st.code(source, language="python", wrap_lines=True)
 
 
 def upload(where) -> None:
@@ -447,14 +450,12 @@ def results(spec: dict, unit: str) -> None:
 def main() -> None:
     st.title("Design lab")
     start()
-    c1, c2 = st.columns([4, 1])
     if not page.presenting():
-        c1.caption("Design a network from the zoo's own blocks and see its exact cost at once: parameters, "
+        st.caption("Design a network from the zoo's own blocks and see its exact cost at once: parameters, "
                    "MACs, memory, diagrams, its place among the zoo, its speed here. Every number is counted "
                    "by CNN Atlas on the meta device; the whole design lives in the URL.")
-    unit = c2.segmented_control("Count", fmt.UNITS, default="MACs", key="unit", required=True, bind="query-params")
-    exercises(unit)
-    spec = current()
+    exercises(st.query_params.get("unit", "MACs") if st.query_params.get("unit") in fmt.UNITS else "MACs")
+    spec, unit = current()
     if spec is None:
         return
     results(spec, unit)

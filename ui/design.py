@@ -264,7 +264,7 @@ def pytorch_source(spec: dict, totals: dict | None = None, class_name: str = "Ne
     doc = f"{c['name']}: designed in CNN Atlas's design lab (design format {design.VERSION})."
     if totals:
         doc += (f"\n\n{fmt.count(totals['total_params'])} parameters, "
-                f"{fmt.macs_and_flops(totals['total_macs'])} at {r} px (counted by CNN Atlas on the meta device).")
+                f"{fmt.macs_and_flops(totals['total_macs'])} at {r} px\n(counted by CNN Atlas on the meta device).")
     lines = ['"""' + doc, "", "Link to edit it again: the design lab's URL, or its JSON file.", '"""',
              "import torch", "import torch.nn as nn", "", *_imports(p), "", "",
              f"class {class_name}(nn.Module):",
@@ -353,7 +353,7 @@ def built_rows(spec: dict) -> list[dict]:
 
 # --- against the zoo -------------------------------------------------------------------------------
 
-BAND = "#D55E00"
+BAND = "#000000"   # black: no family of the zoo chart uses it
 
 
 def zoo_band_figure(points: Sequence[dict], value: float, x: str = "macs", unit: str = "MACs",
@@ -382,8 +382,8 @@ def zoo_band_figure(points: Sequence[dict], value: float, x: str = "macs", unit:
     x0, x1 = shown / 1.06, shown * 1.06
     text = fmt.fmt_ops(value, unit) if x == "macs" else f"{fmt.fmt_params(value)} parameters"
     fig.add_scatter(x=[x0, x1, x1, x0, x0], y=[lo, lo, hi, hi, lo], fill="toself", mode="lines",
-                    fillcolor="rgba(213, 94, 0, 0.18)", line=dict(color=BAND, width=1),
-                    name=f"{label} ({text}; not trained)", hoverinfo="skip")
+                    fillcolor="rgba(0, 0, 0, 0.12)", line=dict(color=BAND, width=1),
+                    name=f"{label}: not trained", hoverinfo="skip")
     fig.add_scatter(x=[shown, shown], y=[lo, hi], mode="lines", line=dict(color=BAND, width=3),
                     showlegend=False,
                     hovertemplate=f"<b>{label}</b><br>{text}<br>accuracy unknown: not trained<extra></extra>")
@@ -395,7 +395,7 @@ def zoo_band_figure(points: Sequence[dict], value: float, x: str = "macs", unit:
                         marker=dict(symbol="circle-open", size=22, color="#000000", line=dict(width=2)),
                         hovertemplate=f"<b>{base}</b> (the template)<br>%{{y:.1f}} % top-1<extra></extra>")
     fig.update_yaxes(range=[lo, hi + 2])
-    fig.update_layout(height=520)
+    fig.update_layout(height=620, legend=dict(orientation="h", title_text=""))
     return fig
 
 
