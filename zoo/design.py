@@ -239,7 +239,7 @@ def _top(spec) -> dict:
     out["in_channels"] = _number("input", "in_channels", spec.get("in_channels", 3), integer=True,
                                  lo=1, hi=BOUNDS["in_channels"][1])
     for k in ("width_mult", "depth_mult"):
-        out[k] = _number(k.replace("_", " "), k, spec.get(k, 1.0), integer=False, lo=BOUNDS[k][0],
+        out[k] = _number(k.replace("_mult", " multiplier"), k, spec.get(k, 1.0), integer=False, lo=BOUNDS[k][0],
                          hi=BOUNDS[k][1])
     stem = _section("stem", spec["stem"], STEM_FIELDS)
     out["stem"] = {
@@ -571,12 +571,14 @@ def _block_call(st: dict, c_in: int, out: int, stride: int) -> Call:
         if st["groups"] != 1:
             kw.append(("groups", st["groups"]))
         kw.append(("activation_layer", Ref(_ACT[st["activation"]])))
-        return Call("ConvBlock", (c_in, out, st["kernel"], stride), tuple(kw))
+        return Call("ConvBlock", (c_in, out), (("kernel_size", st["kernel"]), ("stride", stride), *kw))
     if b in ("basic", "bottleneck"):
         needs_proj = st["shortcut"] != "none" and (stride != 1 or c_in != out)
         proj = Call("projection", (c_in, out, stride, st["shortcut"])) if needs_proj else None
         planes = out if b == "basic" else out // st["expand"]
-        args = (c_in, planes) + ((stride,) if stride != 1 or proj else ())
+        args = (c_in, planes)
+        if stride != 1:
+            kw.append(("stride", stride))
         if proj:
             kw.append(("downsample", proj))
         if st["shortcut"] == "none":
@@ -591,28 +593,27 @@ def _block_call(st: dict, c_in: int, out: int, stride: int) -> Call:
             if st["expand"] != resnet.Bottleneck.expansion:
                 kw.append(("expansion", st["expand"]))
         return Call("BasicBlock" if b == "basic" else "Bottleneck", args, tuple(kw))
-    if b == "mbconv":
-        kw = [("activation", Ref(_ACT[st["activation"]])), ("se", bool(st["se"]))]
-        if st["se"] and st["se"] != 0.25:
+    if b in ("mbconv", "fused_mbconv"):
+        kw = [("expand", st["expand"]), ("kernel", st["kernel"]), ("stride", stride),
+              ("stochastic_depth_prob", 0.0), ("norm_layer", Ref("nn.BatchNorm2d")),
+              ("activation", Ref(_ACT[st["activation"]]))]
+        if b == "mbconv":
+            kw.append(("se", bool(st["se"])))
+            if st["se"] and st["se"] != 0.25:
+                kw.append(("se_ratio", st["se"]))
+        elif st["se"]:
             kw.append(("se_ratio", st["se"]))
-        return Call("MBConv", (c_in, out, st["expand"], st["kernel"], stride, 0.0, Ref("nn.BatchNorm2d")),
-                    tuple(kw))
-    if b == "fused_mbconv":
-        kw = [("activation", Ref(_ACT[st["activation"]]))]
-        if st["se"]:
-            kw.append(("se_ratio", st["se"]))
-        return Call("FusedMBConv", (c_in, out, st["expand"], st["kernel"], stride, 0.0,
-                                    Ref("nn.BatchNorm2d")), tuple(kw))
+        return Call("MBConv" if b == "mbconv" else "FusedMBConv", (c_in, out), tuple(kw))
     if b == "fire":
         return Call("Fire", (c_in, out // st["expand"], out // 2, out // 2))
     if b == "shuffle":
-        return Call("ShuffleUnit", (c_in, out, stride))
+        return Call("ShuffleUnit", (c_in, out), (("stride", stride),))
     if b == "dwsep":
         if st["kernel"] != 3:
             kw.append(("kernel", st["kernel"]))
         if st["activation"] != "relu6":
             kw.append(("activation", Ref(_ACT[st["activation"]])))
-        return Call("DepthwiseSeparableConv", (c_in, out, stride), tuple(kw))
+        return Call("DepthwiseSeparableConv", (c_in, out), (("stride", stride), *kw))
     raise AssertionError(b)
 
 
@@ -628,7 +629,8 @@ def plan(spec) -> Plan:
         kw.append(("norm_layer", None))
     if stem["padding"] == "valid":
         kw.append(("padding", 0))
-    stem_calls = [Call("Conv2dNormActivation", (c["in_channels"], ch, stem["kernel"], stem["stride"]), tuple(kw))]
+    stem_calls = [Call("Conv2dNormActivation", (c["in_channels"], ch),
+                       (("kernel_size", stem["kernel"]), ("stride", stem["stride"]), *kw))]
     if stem["pool"] == "max":
         stem_calls.append(Call("nn.MaxPool2d", (3, 2, 1)))
     elif stem["pool"] == "max_ceil":
@@ -649,7 +651,8 @@ def plan(spec) -> Plan:
     head_call = None
     if head["channels"]:
         hc = width(head["channels"], w)
-        head_call = Call("Conv2dNormActivation", (ch, hc, 1), (("activation_layer", Ref(_ACT[head["activation"]])),))
+        head_call = Call("Conv2dNormActivation", (ch, hc),
+                         (("kernel_size", 1), ("activation_layer", Ref(_ACT[head["activation"]]))))
         ch = hc
     pool_cls = "nn.AdaptiveAvgPool2d" if head["pool"] == "avg" else "nn.AdaptiveMaxPool2d"
     if head["classifier"] == "linear":
