@@ -487,3 +487,44 @@ def test_built_rows_show_the_multipliers_effect():
     rows = ud.built_rows({**tpl("resnet18"), "width_mult": 0.5, "depth_mult": 2.0})
     assert rows[1] == {"stage": "stage1", "block": "basic", "width": "32", "blocks": "4", "output side": "56 px"}
     assert rows[-1]["width"] == "256" and rows[-1]["output side"] == "7 px"
+
+
+# --- the command line --------------------------------------------------------------------------------------
+
+def test_cli_design_templates_lists_the_zoo_counts(capsys):
+    from zoo.__main__ import main
+    assert main(["design", "templates"]) == 0
+    out = capsys.readouterr().out
+    line = next(l for l in out.splitlines() if l.startswith("resnet50 "))
+    ref = zoo.analyze("resnet50")
+    assert fmt.count(ref.total_params) in line and fmt.count(ref.total_macs) in line
+
+
+def test_cli_summary_of_a_spec_file(tmp_path, capsys):
+    from zoo.__main__ import main
+    assert main(["design", "show", "mobilenet_v2"]) == 0
+    spec = json.loads(capsys.readouterr().out)
+    spec.update(name="v2 at 160", resolution=160)
+    path = tmp_path / "v2.json"
+    path.write_text(json.dumps(spec))
+    assert main(["summary", "--spec", str(path), "--format", "json", "--by", "stage"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    a = design.analyze(spec)
+    assert out["totals"]["params"] == a.total_params == zoo.analyze("mobilenet_v2").total_params
+    assert out["totals"]["macs"] == a.total_macs == zoo.analyze("mobilenet_v2", 160).total_macs
+    assert out["model"].startswith("v2 at 160") and [r["name"] for r in out["rows"]][:2] == ["stem", "stage1"]
+    assert main(["summary", "--spec", str(path)]) == 0
+    assert capsys.readouterr().out.startswith(f"v2 at 160 (design spec {path}) at 160×160")
+
+
+@pytest.mark.parametrize("content, words", [
+    ("{oops", "is not JSON"),
+    (json.dumps({"resolution": 224, "stem": {}, "stages": [], "head": {}}), "stem: missing field 'channels'"),
+])
+def test_cli_refuses_a_bad_spec_file(tmp_path, capsys, content, words):
+    from zoo.__main__ import main
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    assert main(["summary", "--spec", str(path)]) == 2
+    assert words in capsys.readouterr().err
+    assert main(["summary"]) == 2                      # neither a name nor a spec
