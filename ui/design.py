@@ -375,8 +375,7 @@ def zoo_band_figure(points: Sequence[dict], value: float, x: str = "macs", unit:
             p["x_label"] = f"{fmt.fmt_params(p['params'])} parameters · {fmt.fmt_ops(p['macs'], unit)}"
         shown, title = value, "parameters (exact, counted by CNN Atlas)"
     fig = ux.pareto_figure(pts, x, title, log_x=True,
-                           title=f"Published top-1 of the zoo against {title.split(' (')[0]}; "
-                                 f"{label}: accuracy unknown")
+                           title=f"The zoo's published top-1 against {title.split(' (')[0]}")
     tops = [p["top1"] for p in pts if p.get("top1") is not None]
     lo, hi = (min(tops) - 3, max(tops) + 3) if tops else (50, 90)
     x0, x1 = shown / 1.06, shown * 1.06
