@@ -32,11 +32,15 @@ def edit_cell(page, row: int, column: int, text: str):
     keyboard, as a student does: focus the grid, move with the arrows, type, Enter."""
     wait_for_app(page)
     page.wait_for_timeout(1000)                  # the grid draws after the script has finished
-    page.locator("#glide-cell-1-0").first.focus()
+    grid = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
+    page.mouse.click(grid["x"] + 55, grid["y"] + 52)   # the first row's "stage" cell (read-only)
     page.wait_for_timeout(300)
     for key in ["ArrowRight"] * column + ["ArrowDown"] * row:
         page.keyboard.press(key)
-    page.keyboard.type(text)
+    page.keyboard.type(text[0])                  # opens the cell's editor with this character selected
+    page.wait_for_timeout(150)
+    page.keyboard.press("End")
+    page.keyboard.type(text[1:])
     page.wait_for_timeout(200)
     page.keyboard.press("Enter")
 
