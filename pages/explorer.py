@@ -103,15 +103,15 @@ def pick_design() -> tuple[str, int, dict, str]:
     except ValueError as e:
         st.error(f"Could not open the design in this link: {e}.")
         st.stop()
-    cols = st.columns([2.8, 1.5, 1.2])
-    state.page_link(cols[0], "pages/design.py", f"Back to the design lab: edit {spec['name']}",
+    row = st.container(horizontal=True, vertical_alignment="bottom")
+    state.page_link(row, "pages/design.py", f"Back to the design lab: edit {spec['name']}",
                     {"d": ud.encode(spec)}, icon=":material/architecture:")
     state.clamp_query_number("res", RES_MIN, RES_MAX)
-    res = cols[1].slider("Input resolution (px)", RES_MIN, RES_MAX, step=1, key="res", bind="query-params",
-                         value=min(max(spec["resolution"], RES_MIN), RES_MAX),
-                         help=f"The design's own is {spec['resolution']} px.")
-    unit = cols[2].segmented_control("Count", fmt.UNITS, default="MACs", key="unit", required=True,
-                                     bind="query-params")
+    res = row.slider("Input resolution (px)", RES_MIN, RES_MAX, step=1, key="res", bind="query-params",
+                     value=min(max(spec["resolution"], RES_MIN), RES_MAX), width=260,
+                     help=f"The design's own is {spec['resolution']} px.")
+    unit = row.segmented_control("Count", fmt.UNITS, default="MACs", key="unit", required=True,
+                                 bind="query-params", width=160)
     return state.design_name(spec), res, {}, unit
 
 
@@ -138,13 +138,14 @@ def header(model: str, s: dict, unit: str) -> None:
         st.caption(f"{fmt.fmt_params(s['unused_params'])} of the parameters belong to modules that do not run "
                    "at inference (auxiliary classifiers); they are counted in the total, as the reference "
                    "implementation counts them, but carry no MACs.")
-    m = st.columns(4)
-    m[0].metric("Parameters", fmt.fmt_params(s["total_params"]), help=f"{s['total_params']:,} (zoo.analyze)")
-    m[1].metric(unit, fmt.fmt_ops(s["total_macs"], unit),
+    row = st.container(horizontal=True)  # four across when there is room, two by two at 1024 px: nothing cut
+    m, w = [row] * 4, 210
+    m[0].metric("Parameters", fmt.fmt_params(s["total_params"]), width=w, help=f"{s['total_params']:,} (zoo.analyze)")
+    m[1].metric(unit, fmt.fmt_ops(s["total_macs"], unit), width=w,
                 help=f"{fmt.ops(s['total_macs'], unit):,} {unit} at {s['resolution']} px, batch 1 (zoo.analyze)")
-    m[2].metric("Activation memory", fmt.fmt_bytes(s["total_act_bytes"]),
+    m[2].metric("Activation memory", fmt.fmt_bytes(s["total_act_bytes"]), width=w,
                 help="Bytes of all layer outputs, fp32, batch 1 (zoo.analyze)")
-    m[3].metric("Memory access (elements)", fmt.si(s["total_mem_access"]).rstrip(),
+    m[3].metric("Memory access (elements)", fmt.si(s["total_mem_access"]).rstrip(), width=w,
                 help=f"{s['total_mem_access']:,} elements read and written, weights included "
                      "(ShuffleNet v2's memory access cost, zoo.analyze)")
     st.caption(ux.ops_convention(*_resnet50_pair()))
