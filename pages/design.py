@@ -203,7 +203,8 @@ def current() -> tuple[dict | None, str]:
         return ss.get("d_valid"), unit
     # defaults filled or cells cleared for a new block: reload the tables so they show what is built
     shown = [{k: ud._whole(v) for k, v in r.items()} for r in typed if any(v is not None for v in r.values())]
-    if shown != ud.stage_rows(spec):
+    if shown != ud.stage_rows(spec) and ss.get("d_reloaded") != spec:   # once per design: never a loop
+        ss["d_reloaded"] = spec
         _load(spec)
         st.rerun()
     base = spec.get("base")
