@@ -63,13 +63,35 @@ def _apply(spec: dict, exercise: str | None) -> None:
         ss.pop("d_ex")
 
 
+def _from_url() -> dict | None:
+    token = st.query_params.get("d")
+    if not token:
+        return None
+    try:
+        return ud.decode(token)
+    except ValueError as e:
+        st.warning(f"Could not open the design in this link: {e}. "
+                   + (f"Starting from {DEFAULT} instead." if "d_base" not in st.session_state
+                      else "The current design is kept."))
+        st.session_state["d_token"] = token    # warned once; the next valid run rewrites the URL
+        return None
+
+
 def start() -> None:
-    """Load what a callback asked for, or on a session's first run what the URL holds."""
+    """Load what a callback asked for, a design a link brings (on a session's first run, or a link
+    followed from another page), else keep the session's design."""
     ss = st.session_state
     pending = ss.pop("d_pending", None)
     if pending:
         _apply(*pending)
         return
+    ex = st.query_params.get("ex")
+    ex = ex if ex in ud.EXERCISE_KEYS else None
+    if "d_base" in ss and st.query_params.get("d") not in (None, ss.get("d_token")):
+        spec = _from_url()      # e.g. "Back to the design lab" from the explorer
+        if spec is not None:
+            _apply(spec, ex)
+            return
     if "d_base" in ss:
         # back from another page: Streamlit has dropped the widgets' state; reload the last valid design
         if f"d_stages_{ss['d_ver']}" not in ss and ss.get("d_valid") not in (None, ss["d_base"]):
@@ -78,15 +100,7 @@ def start() -> None:
             ss.setdefault(key, ss["d_base"][field])
         ss.setdefault("d_template", ss["d_base"].get("base") or DEFAULT)
         return
-    spec = None
-    token = st.query_params.get("d")
-    if token:
-        try:
-            spec = ud.decode(token)
-        except ValueError as e:
-            st.warning(f"Could not open the design in this link: {e}. Starting from {DEFAULT} instead.")
-    ex = st.query_params.get("ex")
-    _apply(spec or design.validate(design.templates()[DEFAULT]), ex if ex in ud.EXERCISE_KEYS else None)
+    _apply(_from_url() or design.validate(design.templates()[DEFAULT]), ex)
 
 
 # --- editing ----------------------------------------------------------------------------------------
@@ -212,6 +226,7 @@ def current() -> tuple[dict | None, str]:
         spec["name"] = f"{base} (edited)"
     ss["d_valid"] = spec
     token = ud.encode(spec)
+    ss["d_token"] = token
     if st.query_params.get("d") != token:
         st.query_params["d"] = token
     if ss.get("d_ex"):

@@ -4,12 +4,11 @@ encoding, JSON files, the PyTorch source, the words and figures), without Stream
 Expected values come from elsewhere than the code under test: the registered zoo models
 (``zoo.analyze(name)``), the built network's own modules, or numbers written here by hand.
 """
+import base64
 import json
-import math
 import random
 import re
 import zlib
-import base64
 from pathlib import Path
 
 import pytest

@@ -321,3 +321,20 @@ def test_an_exercise_loads_its_start_and_its_question_with_computed_answers():
 def test_an_exercise_link_opens_it():
     at = run(ex="resolution", d="efficientnet_b0")
     assert any("Exercise: Resolution 224 → 320 px" in m.value for m in at.markdown)
+
+
+def test_a_link_followed_within_the_session_opens_its_design():
+    """"Back to the design lab" from the explorer keeps the session: the link's design wins."""
+    at = run(d="resnet18")
+    edit(at, edited={0: {"repeats": 3}})
+    other = design.templates()["mobilenet_v1"]
+    other.update(name="thin v1", width_mult=0.5)
+    at.query_params["d"] = ud.encode(other)
+    again(at)
+    assert_totals(at, design.analyze(other))
+    at.query_params["d"] = "1.garbage"
+    again(at)
+    assert any("The current design is kept" in w.value for w in at.warning)
+    assert_totals(at, design.analyze(other))
+    edit(at, edited={0: {"repeats": 2}})            # the next edit works and fixes the URL
+    assert url_spec(at)["stages"][0]["repeats"] == 2

@@ -206,8 +206,6 @@ def _arg(v) -> str:
         return _call(v)
     if isinstance(v, design.Ref):
         return v.name
-    if isinstance(v, float):
-        return repr(v)
     return repr(v)
 
 
