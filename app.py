@@ -8,12 +8,15 @@ import os
 
 import streamlit as st
 
-st.set_page_config(page_title="CNN Atlas", page_icon="🧭", layout="wide")
+from ui import page as ui_page
 
 # url_path is each file's stem: until some run calls st.navigation, Streamlit serves a server's
 # first request in its legacy pages/ mode, which only knows file stems; with equal names a deep
 # link resolves in both modes and ui.state.ensure_router() then hands the page to this router.
 PAGES = {
+    "Lecture": [
+        st.Page("pages/lecture.py", title="Lecture", icon=":material/co_present:", url_path="lecture"),
+    ],
     "Explore": [
         st.Page("pages/home.py", title="Timeline", icon=":material/timeline:", default=True, url_path="home"),
         st.Page("pages/explorer.py", title="Architecture explorer", icon=":material/account_tree:", url_path="explorer"),
@@ -36,8 +39,10 @@ PAGES = {
 }
 
 page = st.navigation(PAGES)
+ui_page.setup(default_present=page.url_path == "lecture")   # the lecture opens in presentation mode
 
 with st.sidebar:
+    ui_page.presentation_switch()
     if os.environ.get("CNN_ATLAS_WARM_UP", "1") != "0":
         from ui.state import WARM_UP, start_warm_up
 

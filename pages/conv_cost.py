@@ -26,20 +26,21 @@ from ui.state import ensure_router
 ensure_router()  # a deep link as the server's first request still goes through app.py
 
 st.title("Convolution cost lab")
-st.caption("Seed paper §3.2, Table 3 · Howard et al. 2017 (MobileNets, arXiv 1704.04861) §3.1 · "
-           "MACs = multiply-accumulates, FLOPs = 2 × MACs · memory access = elements read + written, "
-           "weights included (ShuffleNet v2's MAC)")
+page.cite("Seed paper (Zhao), §3.2 and Table 3 · Howard et al. 2017 (MobileNets, arXiv 1704.04861), §3.1 · "
+          "MACs = multiply-accumulates, FLOPs = 2 × MACs · memory access = elements read + written, "
+          "weights included (Ma et al. 2018, ShuffleNet v2)")
 
 # key: (label, default = Table 3, min, max)
 INPUTS = {
-    "h": ("H (input height)", 7, 1, 2048), "w": ("W (input width)", 7, 1, 2048),
-    "cin": ("C_in", 3, 1, 4096), "cout": ("C_out", 128, 1, 4096), "k": ("K (kernel)", 3, 1, 15),
-    "stride": ("stride", 1, 1, 8), "pad": ("padding", 0, 0, 7), "groups": ("groups (grouped case)", 1, 1, 4096),
+    "h": ("H", 7, 1, 2048, "input height"), "w": ("W", 7, 1, 2048, "input width"),
+    "cin": ("C_in", 3, 1, 4096, "input channels"), "cout": ("C_out", 128, 1, 4096, "output channels"),
+    "k": ("K", 3, 1, 15, "kernel size"), "stride": ("stride", 1, 1, 8, None), "pad": ("padding", 0, 0, 7, None),
+    "groups": ("groups", 1, 1, 4096, "groups of the grouped case; must divide C_in and C_out"),
 }
 
 
 def _table3() -> None:
-    for key, (_, default, _, _) in INPUTS.items():
+    for key, (_, default, _, _, _) in INPUTS.items():
         st.session_state[key] = default
 
 
@@ -47,13 +48,13 @@ def read_inputs() -> dict:
     st.markdown("**Claim.** Splitting a k×k convolution into a depthwise k×k and a pointwise 1×1 "
                 "cuts the multiplications to 1/C_out + 1/k² of the original. The defaults are the seed's "
                 "Table 3.")
-    cols = st.columns(len(INPUTS) + 1)
     values = {}
-    for col, (key, (label, default, lo, hi)) in zip(cols, INPUTS.items()):
-        state.clamp_query_number(key, lo, hi)
-        values[key] = int(col.number_input(label, min_value=lo, max_value=hi, value=default, step=1, key=key,
-                                           bind="query-params"))
-    cols[-1].button("Table 3", on_click=_table3, help="Reset to the seed's Table 3: 7×7×3 → 5×5×128, 3×3")
+    with page.row(vertical_alignment="bottom", gap="small"):
+        for key, (label, default, lo, hi, help_) in INPUTS.items():
+            state.clamp_query_number(key, lo, hi)
+            values[key] = int(st.number_input(label, min_value=lo, max_value=hi, value=default, step=1, key=key,
+                                              bind="query-params", help=help_, width=118))
+        st.button("Table 3", on_click=_table3, help="Reset to the seed's Table 3: 7×7×3 → 5×5×128, 3×3")
     return dict(h=values["h"], w=values["w"], c_in=values["cin"], c_out=values["cout"], k=values["k"],
                 stride=values["stride"], padding=values["pad"], groups=values["groups"])
 
@@ -67,79 +68,77 @@ def counts(p: dict) -> list[dict]:
     layers = L.conv_layers(**p)
     cases = L.conv_cases(layers)
     reg, sep = cases[0], cases[1]
-    c = st.columns(4)
-    c[0].metric("Regular k×k", short(reg["macs"]), help=f"{fmt.count(reg['macs'])} MACs = {fmt.count(reg['flops'])} FLOPs")
-    c[1].metric("Depthwise + pointwise", short(sep["macs"]),
-                help=f"{fmt.count(sep['macs'])} MACs = {fmt.count(sep['flops'])} FLOPs")
-    c[2].metric("Fewer multiplications", f"{sep['vs_regular']:.2f}×")
-    c[3].metric("1 / (1/C_out + 1/k²)", f"{1 / zoo.costs.separable_ratio(p['c_out'], p['k']):.2f}×",
-                help="The closed form; equal to the ratio when the depthwise layer keeps the output size.")
+    page.metrics([
+        ("Regular k×k", short(reg["macs"]), f"{fmt.count(reg['macs'])} MACs = {fmt.count(reg['flops'])} FLOPs"),
+        ("Depthwise + pointwise", short(sep["macs"]), f"{fmt.count(sep['macs'])} MACs = {fmt.count(sep['flops'])} FLOPs"),
+        ("Fewer multiplications", f"{sep['vs_regular']:.2f}×", None),
+        ("1 / (1/C_out + 1/k²)", f"{1 / zoo.costs.separable_ratio(p['c_out'], p['k']):.2f}×",
+         "The closed form; equal to the ratio when the depthwise layer keeps the output size."),
+    ])
     if {k: p[k] for k in L.TABLE3} == L.TABLE3:
         seed = {r["quantity"]: r["value"] for r in L.read_csv("seed_table3_conv_cost.csv")}
         ok = (layers[1]["macs"] == int(seed["depthwise multiplications"])
               and layers[2]["macs"] == int(seed["pointwise multiplications"])
               and sep["macs"] == int(seed["depthwise-separable multiplications"])
               and reg["macs"] == int(seed["regular multiplications"]))
-        msg = (f"Seed Table 3: depthwise {int(seed['depthwise multiplications']):,} + pointwise "
-               f"{int(seed['pointwise multiplications']):,} = {int(seed['depthwise-separable multiplications']):,} "
-               f"vs regular {int(seed['regular multiplications']):,} (≈ {seed['ratio']}×).")
+        msg = (f"Seed paper (Zhao), Table 3: depthwise {fmt.count(int(seed['depthwise multiplications']))} + "
+               f"pointwise {fmt.count(int(seed['pointwise multiplications']))} = "
+               f"{fmt.count(int(seed['depthwise-separable multiplications']))} vs regular "
+               f"{fmt.count(int(seed['regular multiplications']))} (≈ {seed['ratio']}×).")
         (st.success if ok else st.error)(("Reproduced exactly. " if ok else "NOT reproduced. ") + msg)
     df = pd.DataFrame([{
         "case": r["case"], "layer": r["layer"], "kernel": r["kernel"], "groups": r["groups"],
-        "input C×H×W": "×".join(map(str, r["in_shape"])), "output C×H×W": "×".join(map(str, r["out_shape"])),
-        "MACs": r["macs"], "FLOPs": r["flops"], "parameters": r["params"], "memory access": r["mem_access"],
+        "C×H×W in → out": "×".join(map(str, r["in_shape"])) + " → " + "×".join(map(str, r["out_shape"])),
+        "MACs": r["macs"], "parameters": r["params"], "memory access": r["mem_access"],
     } for r in layers])
-    st.dataframe(df, hide_index=True, width="stretch")
+    page.table(df, counts=["MACs", "groups", "parameters", "memory access"])
     tot = pd.DataFrame([{"case": c["case"], "MACs": c["macs"], "FLOPs": c["flops"], "parameters": c["params"],
                          "memory access": c["mem_access"], "MACs: regular / this": round(c["vs_regular"], 3)}
                         for c in cases])
-    left, right = st.columns([1.25, 1])
-    left.dataframe(tot, hide_index=True, width="stretch")
-    left.caption("Memory access falls far less than MACs: the depthwise layer still reads and writes "
-                 "whole feature maps, which is why ShuffleNet v2 measures speed instead of counting.")
-    page.chart(L.cases_figure(cases), width="stretch", where=right)
+    page.table(tot, counts=["MACs", "FLOPs", "parameters", "memory access"], digits={"MACs: regular / this": 3})
+    st.markdown("Memory access falls far less than MACs: the depthwise layer still reads and writes "
+                "whole feature maps, which is why ShuffleNet v2 measures speed instead of counting.")
+    page.chart(L.cases_figure(cases))
     if p["groups"] == 1:
-        st.caption("Set *groups* above 1 (it must divide C_in and C_out) to add a grouped convolution.")
+        page.note("Set *groups* above 1 (it must divide C_in and C_out) to add a grouped convolution.")
     return cases
 
 
 def filters(p: dict) -> None:
     st.subheader("The filters")
-    page.chart(L.filters_figure(p["c_in"], p["c_out"], p["k"], p["groups"]), width="stretch")
-    st.caption("One column per filter (output channel), one row per input channel; a filled cell is one "
+    page.chart(L.filters_figure(p["c_in"], p["c_out"], p["k"], p["groups"]))
+    page.note("One column per filter (output channel), one row per input channel; a filled cell is one "
                "k×k (or 1×1) slice of weights. Beyond 12 channels an even sample is drawn, with the true channel numbers on the axes.")
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def _verify(p: tuple) -> list[dict]:
-    return L.verify_with_engine(*p)
+    return state.conv_check(p)
 
 
 def verify(p: dict) -> None:
     st.subheader("Verified live by the analysis engine")
     rows = _verify(tuple(p[k] for k in ("h", "w", "c_in", "c_out", "k", "stride", "padding", "groups")))
     def pair(r: dict, key: str) -> str:
-        return f"{r.get(key + '_formula', '?'):,} / {r.get(key + '_engine', '?'):,}" if key + "_engine" in r else "?"
+        return f"{fmt.count(r[key + '_formula'])} / {fmt.count(r[key + '_engine'])}" if key + "_engine" in r else fmt.DASH
 
     df = pd.DataFrame([{
         "agree": "✓" if r["match"] else "✗", "case": r["case"], "layer": r["layer"],
-        "engine kind": r.get("engine_kind", "?"), "MACs: formula / engine": pair(r, "macs"),
+        "engine kind": r.get("engine_kind", fmt.DASH), "MACs: formula / engine": pair(r, "macs"),
         "params: formula / engine": pair(r, "params"), "memory access: formula / engine": pair(r, "mem_access"),
     } for r in rows])
-    st.dataframe(df, hide_index=True, width="stretch")
+    page.table(df)
     if all(r["match"] for r in rows):
-        st.success("The real `nn.Conv2d` layers (bias off), traced by `zoo.analyze` on the meta device, give "
-                   "exactly the formula's MACs, parameters and memory access.")
+        st.success("The real `nn.Conv2d` layers (bias off), traced by CNN Atlas's analysis engine on the meta "
+                   "device, give exactly the formula's MACs, parameters and memory access.")
     else:
         st.error("The engine and the formula disagree on at least one layer (✗ above).")
 
 
-@st.cache_data(show_spinner="Analysing four networks on the meta device…")
 def _splits() -> list[dict]:
     out = []
     for name in L.SPLIT_MODELS:
-        a = zoo.analyze(name)
-        out.append(L.kind_split(name, a.by_kind(), a.total_macs))
+        s = state.summary(name)
+        out.append(L.kind_split(name, s["by_kind"], s["total_macs"]))
     return out
 
 
@@ -152,12 +151,12 @@ def networks() -> None:
     except Exception as e:  # a model being rewritten must not take the page down
         st.warning(f"Could not analyse the networks: {e}")
         return
-    page.chart(L.kind_split_figure(rows), width="stretch")
+    page.chart(L.kind_split_figure(rows))
     df = pd.DataFrame([{"model": r["model"], "total MACs": r["total_macs"],
                         "pointwise %": round(r["pointwise %"], 1), "depthwise %": round(r["depthwise %"], 1),
                         "pointwise / depthwise": round(r["pointwise"] / r["depthwise"], 1) if r["depthwise"] else None}
                        for r in rows])
-    st.dataframe(df, hide_index=True, width="stretch")
+    page.table(df, counts=["total MACs"], digits={"pointwise %": 1, "depthwise %": 1, "pointwise / depthwise": 1})
     worst = min(rows, key=lambda r: r["pointwise %"])
     verdict = all(r["pointwise"] > r["depthwise"] for r in rows)
     (st.success if verdict else st.warning)(

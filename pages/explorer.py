@@ -1,23 +1,26 @@
 """Architecture explorer: one model's structure and cost, layer by layer, or two side by side.
 
-Pick a family and a model and its knobs (input resolution; width multiplier or φ where the
-builder has them). Everything shown is computed by ``zoo.analyze`` on the meta device (shapes and
-counts, no weights) or is a reference figure from ``zoo.info(name).figures`` shown with its source.
-The view lives in the URL (``?model=resnet50&res=224``), so a copied link reopens it.
+Pick a model (its family filters the list) and its knobs (input resolution; width multiplier or φ
+where the builder has them). Everything shown is counted by the atlas's analysis engine on the meta
+device (shapes and counts, no weights) or is a reference figure shown with its citation. The view
+lives in the URL (``?model=resnet50&res=224``; ``?model=X`` alone is enough), so a copied link
+reopens it.
 """
 from __future__ import annotations
 
 import streamlit as st
 
 import zoo
-from zoo import fmt
-from ui import page
 from ui import design as ud
 from ui import explore as ux
+from ui import page
 from ui import state
+from zoo import fmt
+from zoo.analysis import KIND_LABELS, KINDS, uncounted_note
 
 RES_MIN, RES_MAX = 32, 1024
 SHADES = {"MACs share": "macs", "parameter share": "params", "none": None}
+ENGINE = "counted by CNN Atlas on the meta device"
 
 
 # Widgets bound to the URL re-read the address bar when their state is dropped, so a change of
@@ -61,38 +64,40 @@ def _after_knob() -> None:
 
 
 def pick_model() -> tuple[str, int, dict, str]:
-    """Family, model, resolution, knobs and unit widgets; returns (model, resolution, overrides, unit)."""
+    """Family, model, resolution, knob and unit widgets in one wrapping row; returns
+    (model, resolution, overrides, unit)."""
     if "design" in st.query_params:  # a network from the design lab
         return pick_design()
     fams = state.families()
-    state.seed_family_from_model()
+    state.model_from_url()
     if st.session_state.get("family") not in fams:
         st.session_state.pop("family", None)
-    cols = st.columns([1.1, 1.3, 1.5, 1.3, 1.2])
-    family = cols[0].selectbox("Family", list(fams), key="family", bind="query-params", on_change=_after_family)
-    model = cols[1].selectbox("Model", fams[family], key="model", bind="query-params", on_change=_after_model)
-    defaults = state.knobs(model)
-    overrides = {}
-    for knob, default in defaults.items():
-        key, label, lo, hi, step = state.KNOBS[knob]
-        state.clamp_query_number(key, lo, hi)
-        value = cols[3].slider(label, lo, hi, value=float(default), step=step, key=key,
-                               bind="query-params", on_change=_after_knob)
-        if value != default:
-            overrides[knob] = value
-    if not defaults:
-        cols[3].caption("No width multiplier or φ for this model: its variants are separate entries.")
-    try:
-        default_res = default_resolution(model, overrides)
-    except Exception as e:
-        st.error(f"Cannot build **{model}** with {overrides}: {e}")
-        st.stop()
-    state.clamp_query_number("res", RES_MIN, RES_MAX)
-    res = cols[2].slider("Input resolution (px)", RES_MIN, RES_MAX, value=default_res, step=1,
-                         key="res", bind="query-params",
-                         help=f"The default for {model} is {default_res} px.")
-    unit = cols[4].segmented_control("Count", fmt.UNITS, default="MACs", key="unit", required=True,
-                                     bind="query-params")
+    with page.row():
+        # The family only filters the model list: the URL holds the model, the family follows.
+        family = st.selectbox("Family", list(fams), key="family", on_change=_after_family, width=220)
+        model = st.selectbox("Model", fams[family], key="model", on_change=_after_model, width=230)
+        defaults = state.knobs(model)
+        overrides = {}
+        for knob, default in defaults.items():
+            key, label, lo, hi, step = state.KNOBS[knob]
+            state.clamp_query_number(key, lo, hi)
+            value = st.slider(label, lo, hi, value=float(default), step=step, key=key, bind="query-params",
+                              on_change=_after_knob, width=250)
+            if value != default:
+                overrides[knob] = value
+        try:
+            default_res = default_resolution(model, overrides)
+        except Exception as e:
+            st.error(f"Cannot build **{model}** with {overrides}: {e}")
+            st.stop()
+        state.clamp_query_number("res", RES_MIN, RES_MAX)
+        res = st.slider("Input resolution (px)", RES_MIN, RES_MAX, value=default_res, step=1, key="res",
+                        bind="query-params", help=f"The default for {model} is {default_res} px.", width=250)
+        unit = st.segmented_control("Count", fmt.UNITS, default="MACs", key="unit", required=True,
+                                    bind="query-params")
+    # Written by hand, every run: a bound selectbox drops its value from the URL when it equals the
+    # list's first entry, and here the list (the family) changes, so the link would lose the model.
+    st.query_params["model"] = model
     return model, res, overrides, unit
 
 
@@ -103,7 +108,7 @@ def pick_design() -> tuple[str, int, dict, str]:
     except ValueError as e:
         st.error(f"Could not open the design in this link: {e}.")
         st.stop()
-    row = st.container(horizontal=True, vertical_alignment="bottom")
+    row = page.row(vertical_alignment="bottom")
     state.page_link(row, "pages/design.py", f"Back to the design lab: edit {spec['name']}",
                     {"d": ud.encode(spec)}, icon=":material/architecture:")
     state.clamp_query_number("res", RES_MIN, RES_MAX)
@@ -132,28 +137,34 @@ def header(model: str, s: dict, unit: str) -> None:
         paper = mi.paper
         link = f" · [arXiv {paper.arxiv}]({paper.url})" if paper.arxiv else ""
         st.markdown(f"### {model}  \n{paper.authors} ({paper.year}), *{paper.title}*{link}")
-    if mi and mi.note:
-        st.caption(mi.note)
+        if mi.note:
+            page.note(mi.note)
     if s.get("unused_params"):
-        st.caption(f"{fmt.fmt_params(s['unused_params'])} of the parameters belong to modules that do not run "
-                   "at inference (auxiliary classifiers); they are counted in the total, as the reference "
-                   "implementation counts them, but carry no MACs.")
-    row = st.container(horizontal=True)  # four across when there is room, two by two at 1024 px: nothing cut
-    m, w = [row] * 4, 210
-    m[0].metric("Parameters", fmt.fmt_params(s["total_params"]), width=w, help=f"{s['total_params']:,} (zoo.analyze)")
-    m[1].metric(unit, fmt.fmt_ops(s["total_macs"], unit), width=w,
-                help=f"{fmt.ops(s['total_macs'], unit):,} {unit} at {s['resolution']} px, batch 1 (zoo.analyze)")
-    m[2].metric("Activation memory", fmt.fmt_bytes(s["total_act_bytes"]), width=w,
-                help="Bytes of all layer outputs, fp32, batch 1 (zoo.analyze)")
-    m[3].metric("Memory access (elements)", fmt.si(s["total_mem_access"]).rstrip(), width=w,
-                help=f"{s['total_mem_access']:,} elements read and written, weights included "
-                     "(ShuffleNet v2's memory access cost, zoo.analyze)")
-    st.caption(ux.ops_convention(*_resnet50_pair()))
+        page.note(f"{fmt.fmt_params(s['unused_params'])} of the parameters belong to modules that do not run "
+                  "at inference (auxiliary classifiers); they are counted in the total, as the reference "
+                  "implementation counts them, but carry no MACs.")
+    page.metrics([
+        ("Parameters", fmt.fmt_params(s["total_params"]), f"{fmt.count(s['total_params'])} parameters, {ENGINE}"),
+        (unit, fmt.fmt_ops(s["total_macs"], unit),
+         f"{fmt.exact_ops(s['total_macs'], unit)} at {s['resolution']} px, batch 1, {ENGINE}"),
+        ("Activation memory", fmt.fmt_bytes(s["total_act_bytes"]),
+         f"{fmt.count(s['total_act_bytes'])} bytes of layer outputs, fp32, batch 1, {ENGINE}"),
+        ("Memory access (elements)", fmt.fmt_params(s["total_mem_access"]),
+         f"{fmt.count(s['total_mem_access'])} elements read and written, weights included "
+         f"(ShuffleNet v2's memory access cost), {ENGINE}"),
+    ])
+    page.note(ux.ops_convention(*_resnet50_pair()))
+    if s.get("uncounted"):  # matrix work in functions the engine does not know: said, not hidden
+        page.cite(uncounted_note(s["uncounted"], s.get("uncounted_macs", 0)))
     figs = mi.figures if mi else {}
     if figs:
-        with st.expander("Reference and published figures, with sources"):
-            st.dataframe([{"figure": k, "value": f"{f.value:,.3f}".rstrip("0").rstrip("."), "unit": f.unit,
-                           "source": f.source} for k, f in figs.items()], hide_index=True)
+        with st.expander("Reference and published figures, with their sources"):
+            page.table([{"figure": k.replace("_", " "), "value": _figure_value(f.value), "unit": f.unit,
+                         "source": f.source} for k, f in figs.items()])
+
+
+def _figure_value(v: float) -> str:
+    return fmt.count(v) if float(v).is_integer() and abs(v) >= 1000 else f"{v:g}"
 
 
 def _resnet50_pair() -> tuple[float | None, float | None]:
@@ -164,19 +175,17 @@ def _resnet50_pair() -> tuple[float | None, float | None]:
         return None, None
 
 
-def shading() -> str | None:
-    label = st.radio("Shade by", list(SHADES), horizontal=True, key="shade", bind="query-params")
+def shading(key: str = "shade") -> str | None:
+    label = st.radio("Shade by", list(SHADES), horizontal=True, key=key, bind="query-params")
     return SHADES[label]
 
 
 def macro_diagram(model: str, res: int, overrides: dict, s: dict) -> None:
     """The whole network as the papers' tables draw it: stem, stages (width × depth × side), head."""
-    c1, c2 = st.columns([2, 1])
-    with c1:
+    with page.row(vertical_alignment="bottom"):
         shade = shading()
-    graphviz = c2.toggle("Draw with Graphviz", key="dot", bind="query-params",
-                         help="The same diagram as zoo.diagram.macro_dot's DOT text, laid out by Graphviz "
-                              "in the browser (slower to redraw).")
+        graphviz = st.toggle("Draw with Graphviz", key="dot", bind="query-params",
+                             help="The same diagram laid out by Graphviz in the browser (slower to redraw).")
     ov = tuple(sorted(overrides.items()))
     try:
         if graphviz:
@@ -185,8 +194,8 @@ def macro_diagram(model: str, res: int, overrides: dict, s: dict) -> None:
             st.html(ux.macro_html(state.macro_view(model, res, ov, shade), shade, zoo.diagram.shade_color))
     except Exception as e:
         st.error(f"No macro diagram for {model}: {e}")
-    st.caption("Stages as the papers' tables group them: block type × repeats, output channels × blocks × "
-               "side, cost of the stage; shaded by its share of the whole network (zoo.diagram).")
+    page.note("Stages as the papers' tables group them: block type × repeats, output channels × side, cost of "
+              "the stage; shaded by its share of the whole network.")
 
 
 def block_diagram(model: str, res: int, overrides: dict, s: dict) -> None:
@@ -196,12 +205,11 @@ def block_diagram(model: str, res: int, overrides: dict, s: dict) -> None:
     if not blocks:
         st.info("This model has no repeated blocks to zoom into.")
         return
-    c1, c2 = st.columns([1, 2])
-    # no format_func: a bound selectbox keeps the formatted label in the URL, and ?block=layer3.0 reads better
-    block = c1.selectbox("Block", blocks, key="block", bind="query-params",
-                         help="Module name of the block; its type (the paper's name) is in the diagram's title.")
-    with c2:
-        shade = shading()
+    with page.row(vertical_alignment="bottom"):
+        # no format_func: a bound selectbox keeps the formatted label in the URL, and ?block=layer3.0 reads better
+        block = st.selectbox("Block", blocks, key="block", bind="query-params", width=260,
+                             help="Module name of the block; its type (the paper's name) is in the diagram's title.")
+        shade = shading("bshade")
     try:
         st.graphviz_chart(state.micro_dot(model, block, res, tuple(sorted(overrides.items())), shade),
                           width="content")
@@ -209,36 +217,53 @@ def block_diagram(model: str, res: int, overrides: dict, s: dict) -> None:
         st.error(f"No block diagram for {block}: {e}")
 
 
+def layer_columns(unit: str) -> dict:
+    """Column headers, widths (px) and formats of the layer table: counts localized (thousands
+    separators) and wide enough for their largest value, the layer name pinned; at 1024 px the cost
+    columns fit before any horizontal scrolling."""
+    cost = "macs" if unit == "MACs" else "flops"
+
+    def count(label: str, w: int):
+        return st.column_config.NumberColumn(label, format="localized", width=w)
+
+    return {
+        "name": st.column_config.TextColumn("layer", width=150, pinned=True),
+        "block": st.column_config.TextColumn("block", width=80),
+        "out_shape": st.column_config.TextColumn("output", width=110),
+        "params": count("params", 100),
+        cost: count(unit, 125),
+        "share": st.column_config.NumberColumn(f"% of {unit}", format="%.2f %%", width=85),
+        "act_bytes": count("activation bytes", 125),
+        "mem_access": count("memory access", 125),
+        "kind": st.column_config.TextColumn("kind", width=90),
+        "in_shape": st.column_config.TextColumn("input", width=110),
+        "block_type": st.column_config.TextColumn("block type", width=110),
+    }
+
+
 def layer_table(model: str, s: dict, unit: str) -> None:
     df = ux.layers_frame(s["records"])
-    c1, c2 = st.columns([2, 1])
-    kinds = c1.multiselect("Layer kinds", sorted(df["kind"].dropna().unique()), key="kinds", bind="query-params")
-    text = c2.text_input("Name, block or type contains", key="q", placeholder="e.g. layer3, MBConv",
-                         bind="query-params")
+    with page.row(vertical_alignment="bottom"):
+        kinds = st.multiselect("Layer kinds", sorted(k for k in df["kind"].unique() if k != fmt.DASH),
+                               key="kinds", bind="query-params", width=360)
+        text = st.text_input("Name, block or type contains", key="q", placeholder="e.g. layer3, MBConv",
+                             bind="query-params", width=300)
     view = ux.filter_layers(df, kinds, text)
-    cost = "macs" if unit == "MACs" else "flops"
     shown = view.drop(columns=["flops" if unit == "MACs" else "macs"])
-    st.dataframe(
-        shown, hide_index=True, height=420,
-        column_config={
-            "params": st.column_config.NumberColumn("params", format="localized"),
-            cost: st.column_config.NumberColumn(unit, format="localized"),
-            "act_bytes": st.column_config.NumberColumn("activation bytes", format="localized"),
-            "mem_access": st.column_config.NumberColumn("memory access", format="localized"),
-        },
-    )
-    st.caption(f"{len(view)} of {len(df)} layers · {fmt.fmt_params(view['params'].sum())} parameters · "
-               f"{fmt.fmt_ops(view['macs'].sum(), unit)} in the rows shown. Click a column header to sort.")
+    st.dataframe(shown, hide_index=True, height=440, column_config=layer_columns(unit))
+    st.caption(f"{fmt.count(len(view))} of {fmt.count(len(df))} layers · {fmt.fmt_params(view['params'].sum())} "
+               f"parameters · {fmt.fmt_ops(view['macs'].sum(), unit)} in the rows shown.")
+    page.note("Click a column header to sort. \"—\" marks what does not apply (a ReLU has no kernel).")
     st.download_button("Download these rows as CSV", view.to_csv(index=False).encode(),
                        file_name=f"{'design' if state.is_design(model) else model}_{s['resolution']}px_layers.csv",
                        mime="text/csv")
 
 
 def charts(s: dict, unit: str) -> None:
-    left, right = st.columns(2)
-    page.chart(ux.cost_share_figure(s["by_stage"], unit, "by stage"), key="by_stage", where=left)
-    page.chart(ux.cost_share_figure(s["by_kind"], unit, "by layer kind"), key="by_kind", where=right)
-    st.dataframe(ux.groups_frame(s["by_stage"], unit), hide_index=True)
+    page.chart(ux.cost_share_figure(s["by_stage"], unit, "by stage"), key="by_stage")
+    page.chart(ux.cost_share_figure(s["by_kind"], unit, "by layer kind"), key="by_kind")
+    df = ux.groups_frame(s["by_stage"], unit).rename(columns={"group": "stage"})
+    page.table(df, counts=["params", unit, "layers"], digits={"params %": 1, f"{unit} %": 1})
 
 
 def _after_partner() -> None:
@@ -248,25 +273,29 @@ def _after_partner() -> None:
 def compare(model: str, s: dict, unit: str) -> None:
     names = zoo.list_models()
     other_default = "efficientnet_b0" if model != "efficientnet_b0" else "resnet50"
-    c1, c2 = st.columns([1, 1])
-    other = c1.selectbox("Compare with (B)", names, index=names.index(other_default) if other_default in names else 0,
-                         key="vs", bind="query-params", on_change=_after_partner)
-    oi = zoo.info(other)
-    state.clamp_query_number("vsres", RES_MIN, RES_MAX)
-    ores = c2.number_input("B's resolution (px)", RES_MIN, RES_MAX, value=oi.resolution, key="vsres",
-                           bind="query-params")
+    with page.row(vertical_alignment="bottom"):
+        other = st.selectbox("Compare with (B)", names, key="vs", bind="query-params", on_change=_after_partner,
+                             index=names.index(other_default) if other_default in names else 0, width=260)
+        oi = zoo.info(other)
+        state.clamp_query_number("vsres", RES_MIN, RES_MAX)
+        ores = st.number_input("B's resolution (px)", RES_MIN, RES_MAX, value=oi.resolution, key="vsres",
+                               bind="query-params", width=200)
     b = load(other, int(ores), {})
     if b is None:
         return
     st.markdown(f"**A** = {state.display_name(model)} at {s['resolution']} px · **B** = {other} at {b['resolution']} px")
-    st.dataframe(ux.compare_totals(s, b, unit), hide_index=True)
-    st.markdown("**Stages** (joined on stage name)")
-    st.dataframe(ux.compare_stages(s["by_stage"], b["by_stage"], unit), hide_index=True,
-                 column_config={c: st.column_config.NumberColumn(format="localized")
-                                for c in ("params A", "params B", f"{unit} A", f"{unit} B", "Δ params", f"Δ {unit}")})
-    l, r = st.columns(2)
-    page.chart(ux.cost_share_figure(s["by_stage"], unit, f"by stage: {state.display_name(model)}"), key="cmp_a", where=l)
-    page.chart(ux.cost_share_figure(b["by_stage"], unit, f"by stage: {other}"), key="cmp_b", where=r)
+    page.table(ux.compare_totals(s, b, unit))
+    cols = ["params A", "params B", f"{unit} A", f"{unit} B", f"Δ {unit} (B − A)"]
+    st.markdown("**By feature-map size** (the input downsampled 2×, 4× … 32×, whatever the input side)")
+    levels = ux.compare_groups(ux.by_feature_map(s["records"], s["resolution"]),
+                               ux.by_feature_map(b["records"], b["resolution"]), unit, "feature map",
+                               order=[f"1/{2 ** i}" for i in range(0, 8)] + ["pooled and head"])
+    page.table(levels, counts=cols)
+    st.markdown("**By layer kind**")
+    kind_rows = lambda g: [{**r, "group": KIND_LABELS.get(r["group"], r["group"])} for r in g]  # noqa: E731
+    page.table(ux.compare_groups(kind_rows(s["by_kind"]), kind_rows(b["by_kind"]), unit, "layer kind",
+                                 order=[KIND_LABELS[k] for k in KINDS]), counts=cols)
+    page.note("A dash: that model has no such layers. Δ = B − A. Both counted at the resolutions shown.")
 
 
 def main() -> None:
@@ -286,6 +315,7 @@ def main() -> None:
         if tab.open:
             with tab:
                 section()
+
 
 state.ensure_router()
 main()

@@ -19,7 +19,7 @@ EXPLORER = "pages/explorer.py"
 
 
 def explorer_link(row: dict) -> dict:
-    return {"family": row["family"], "model": row["model"]}
+    return {"model": row["model"]}
 
 
 def open_link(container, row: dict) -> None:
@@ -32,8 +32,7 @@ def open_link(container, row: dict) -> None:
 
 
 def chart(rows: list[dict]) -> None:
-    event = page.chart(ux.timeline_figure(rows), key="timeline", on_select="rerun",
-                            selection_mode="points")
+    event = page.chart(ux.timeline_figure(rows), key="timeline", on_select="rerun", selection_mode="points")
     points = (event or {}).get("selection", {}).get("points", []) if event else []
     if points:
         model = (points[0].get("customdata") or [None])[0]
@@ -43,28 +42,28 @@ def chart(rows: list[dict]) -> None:
                 st.switch_page(EXPLORER, query_params=explorer_link(row))
             except StreamlitAPIException:
                 st.info(f"Open {row['label']} in the explorer with the link in its entry below.")
-    st.caption("Top-1 as published: the paper's figure where it gives one, otherwise the torchvision or "
-               "timm weights' (hover for the source). Protocols differ (ResNet: 10-crop; "
-               "EfficientNet: single crop). Parameters: counted by zoo on the meta device. "
-               "Click a point to open it in the explorer.")
+    page.cite("Top-1 as published: the paper's figure where it gives one, otherwise the torchvision or timm "
+              "weights' (each entry below cites it). Protocols differ (ResNet: 10-crop; EfficientNet: single "
+              "crop). Parameters: counted by CNN Atlas on the meta device.")
+    page.note("Click a point to open that model in the explorer.")
 
 
 def entries(rows: list[dict]) -> None:
     for r in sorted(rows, key=lambda r: (r["year"], r["dx"])):
         with st.container(border=True):
-            left, right = st.columns([5, 1.2], vertical_alignment="center")
             top1 = f"{r['top1']:.1f} % top-1" if r["top1"] is not None else "top-1 not published"
-            left.markdown(f"**{r['year']} · {r['label']}** — {r['idea']}  \n"
-                          f"{top1} · {fmt.fmt_params(r['params'])} parameters · {r['event']}")
-            left.caption(f"Top-1: {r['top1_source']} · Idea: {r['idea_source']} · Event: {r['event_source']}")
-            open_link(right, r)
+            st.markdown(f"**{r['year']} · {r['label']}** — {r['idea']}  \n"
+                        f"{top1} · {fmt.fmt_params(r['params'])} parameters · {r['event']}")
+            with page.row(vertical_alignment="center"):
+                open_link(st, r)
+                page.cite(f"Top-1: {r['top1_source']} · Idea: {r['idea_source']} · Event: {r['event_source']}")
 
 
 def main() -> None:
     st.title("CNN Atlas: the ImageNet story, 2012 → 2021")
     st.markdown("From AlexNet's ILSVRC-2012 win to EfficientNet and ResNet-RS: what each architecture "
-                "added, what it cost and what it bought. Every count on these pages is computed by the "
-                "project's own PyTorch zoo; every accuracy is a published figure with its source.")
+                "added, what it cost and what it bought. Every count on these pages is computed by CNN Atlas's "
+                "own PyTorch models; every accuracy is a published figure with its source.")
     rows = state.timeline()
     if not rows:
         st.warning("No timeline model is registered in zoo yet.")

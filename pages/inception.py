@@ -21,26 +21,24 @@ from ui import page
 from ui import lessons as L
 from zoo import fmt
 from zoo import googlenet as gnet
+from ui import state
 from ui.state import ensure_router
 
 ensure_router()  # a deep link as the server's first request still goes through app.py
 
 st.title("Inception")
-st.caption("Seed paper §3.1.2, Table 2, Figures 7–8 · Szegedy et al. 2015 (arXiv 1409.4842), 2016 (arXiv "
-           "1512.00567), 2017 (arXiv 1602.07261) · MACs = multiply-accumulates, FLOPs = 2 × MACs")
+page.cite("Seed paper (Zhao), §3.1.2, Table 2 and Figures 7–8 · Szegedy et al. 2015 (arXiv 1409.4842), 2016 "
+          "(arXiv 1512.00567), 2017 (arXiv 1602.07261) · MACs = multiply-accumulates, FLOPs = 2 × MACs")
 
 SIDES = {"3": 28, "4": 14, "5": 7}  # grid side of GoogLeNet's stages 3, 4, 5 at 224×224 (Table 1)
 
 
-@st.cache_data(show_spinner="Analysing on the meta device…")
 def _records(name: str) -> list[dict]:
-    return [{k: r[k] for k in ("name", "kind", "kernel", "macs", "params", "out_shape", "block", "block_type")}
-            for r in zoo.analyze(name).records()]
+    return state.summary(name)["records"]
 
 
-@st.cache_data(show_spinner=False)
 def _blocks(name: str) -> list[dict]:
-    return zoo.analyze(name).by_block()
+    return state.summary(name)["by_block"]
 
 
 def module() -> None:
@@ -53,14 +51,13 @@ def module() -> None:
     except Exception as e:  # noqa: BLE001 - a model being rewritten must not take the page down
         st.warning(f"Could not analyse GoogLeNet: {e}")
         return
-    left, right = st.columns([1, 1.25])
-    page.chart(L.branch_figure(branches, f"{block}: MACs per branch (zoo GoogLeNet, engine)"), width="stretch", where=left)
-    right.dataframe(pd.DataFrame([{"branch": b["branch"], "path": b["path"], "output channels": b["out_channels"],
-                                   "MACs": b["macs"], "parameters": b["params"], "share of MACs": f"{100 * b['share']:.1f} %"}
-                                  for b in branches]), hide_index=True, width="stretch")
-    right.caption("The zoo's GoogLeNet is torchvision's twin, whose \"5×5\" branch (branch3) uses a 3×3 kernel "
-                  "— a bug kept for weight compatibility (pytorch/vision#906). The cost comparison below uses the "
-                  "paper's real 5×5.")
+    page.chart(L.branch_figure(branches, f"{block}: MACs per branch (GoogLeNet, counted by CNN Atlas)"))
+    page.table(pd.DataFrame([{"branch": b["branch"], "path": b["path"], "output channels": b["out_channels"],
+                              "MACs": b["macs"], "parameters": b["params"], "share of MACs": f"{100 * b['share']:.1f} %"}
+                             for b in branches]), counts=["output channels", "MACs", "parameters"])
+    page.cite("The atlas's GoogLeNet is torchvision's twin, whose \"5×5\" branch (branch3) uses a 3×3 kernel, a "
+              "bug kept for weight compatibility (torchvision issue 906). The cost comparison below uses the "
+              "paper's real 5×5.")
     side = SIDES[block[len("inception")]]
     cin = gnet.in_channels_of()[block]
     naive, reduced = L.inception_module_cost(row, cin, side)
@@ -74,20 +71,21 @@ def module() -> None:
 
 def factorize() -> None:
     st.subheader("Factorizing convolutions (Inception-v3)")
-    c = st.columns(4)
-    n = c[0].selectbox("n (kernel)", [3, 5, 7], index=2, key="n", bind="query-params")
-    side = c[1].number_input("grid side", 1, 512, 17, key="side", bind="query-params")
-    cin = c[2].number_input("C_in", 1, 4096, 192, key="fcin", bind="query-params")
-    cout = c[3].number_input("C_out (and the width between factors)", 1, 4096, 192, key="fcout", bind="query-params")
+    with page.row(vertical_alignment="bottom"):
+        n = st.selectbox("n (kernel)", [3, 5, 7], index=2, key="n", bind="query-params", width=150)
+        side = st.number_input("grid side", 1, 512, 17, key="side", bind="query-params", width=150)
+        cin = st.number_input("C_in", 1, 4096, 192, key="fcin", bind="query-params", width=150)
+        cout = st.number_input("C_out", 1, 4096, 192, key="fcout", bind="query-params", width=150,
+                               help="Output channels, and the width between the factors")
     rows = L.factorization(int(side), int(side), int(cin), int(cout), int(n))
     df = pd.DataFrame([{"design": r["design"], "MACs": r["macs"], "FLOPs": 2 * r["macs"], "parameters": r["params"],
                         "cost vs n×n": f"{r['relative']:.3f}", "saving": f"{100 * r['saving']:.1f} %"} for r in rows])
-    st.dataframe(df, hide_index=True, width="stretch")
-    st.caption("Same receptive field, stride 1, 'same' padding, counts from `zoo.costs`. With equal widths the "
+    page.table(df, counts=["MACs", "FLOPs", "parameters"])
+    page.note("Same receptive field, stride 1, 'same' padding, counted by CNN Atlas. With equal widths the "
                "ratios are exact: two 3×3 cost 2·9/25 = 72 % of a 5×5 (28 % saved); 1×n + n×1 cost 2n/n² of an "
                "n×n (1×3 + 3×1: 33 % saved; 1×7 + 7×1: 71 % saved). Szegedy et al. 2016 §3 also add a "
                "non-linearity between the factors.")
-    st.markdown("The zoo's Inception-v3 uses both: InceptionA has a 5×5 branch *and* a double-3×3 branch, "
+    st.markdown("The atlas's Inception-v3 uses both: InceptionA has a 5×5 branch *and* a double-3×3 branch, "
                 "InceptionC factorizes 7×7 into 1×7 and 7×1 on the 17×17 grid.")
 
 
@@ -96,58 +94,60 @@ def inception_resnet() -> None:
     st.markdown("Each Inception-ResNet block concatenates its branches, restores the input width with a linear "
                 "1×1 convolution, scales the result (0.1–0.3) and adds it to the input: "
                 "`y = ReLU(x + s · W₁ₓ₁ · concat(branches(x)))`.")
-    c = st.columns(2)
-    model = c[0].selectbox("network", ["inception_resnet_v2", "inception_resnet_v1"], key="irmodel", bind="query-params")
+    with page.row(vertical_alignment="bottom"):
+        model = st.selectbox("network", ["inception_resnet_v2", "inception_resnet_v1"], key="irmodel",
+                             bind="query-params", width=260)
+        kind_slot = st.container(width=260)
     try:
         blocks = _blocks(model)
     except Exception as e:  # noqa: BLE001
         st.warning(f"Could not analyse {model}: {e}")
         return
     kinds = ["InceptionResNetA", "InceptionResNetB", "InceptionResNetC"]
-    kind = c[1].selectbox("block", kinds, key="irblock", bind="query-params")
+    kind = kind_slot.selectbox("block", kinds, key="irblock", bind="query-params")
     summary = []
     for k in kinds:
         bs = [b for b in blocks if b["block_type"] == k]
         if bs:
             summary.append({"block": k, "repeats": len(bs), "MACs each": bs[0]["macs"], "parameters each": bs[0]["params"],
                             "MACs, all repeats": sum(b["macs"] for b in bs)})
-    st.dataframe(pd.DataFrame(summary), hide_index=True, width="stretch")
+    page.table(pd.DataFrame(summary), counts=["repeats", "MACs each", "parameters each", "MACs, all repeats"])
     first = next((b["group"] for b in blocks if b["block_type"] == kind), None)
     if first:
         try:
             st.graphviz_chart(zoo.diagram.micro_dot(model, block=first, shade="macs"))
-            st.caption(f"{first} of the zoo's {model}, traced by the engine; shading = share of the block's MACs.")
+            page.cite(f"{first} of the atlas's {model}, traced by its analysis engine; shading = share of the "
+                      "block's MACs.")
         except Exception as e:  # noqa: BLE001
             st.info(f"Diagram unavailable: {e}")
 
 
-@st.cache_data(show_spinner=False)
 def _counts(name: str) -> dict:
-    a = zoo.analyze(name)
-    return {"params": a.total_params - a.unused_params, "macs": a.total_macs, "resolution": a.resolution}
+    t = state.totals(name)
+    return {"params": t["total_params"] - t["unused_params"], "macs": t["total_macs"], "resolution": t["resolution"]}
 
 
 def table2() -> None:
     st.subheader("Seed Table 2: top-5 error")
-    published = {(r["model"], r["variant"]): r for r in L.read_csv("../published.csv")}
+    published = state.published_rows()
     rows = []
     for r in L.read_csv("seed_table2_inception.csv"):
         pub = published.get(tuple(r["published_row"].split("|"))) if r["published_row"] else None
-        top5 = L.num(pub["top5_paper"]) if pub else None
+        top5 = L.num(pub["top5_paper"]) if pub and pub["cite_paper"] else None
         try:
             c = _counts(r["zoo"])
         except Exception:  # noqa: BLE001
             c = {"params": None, "macs": None, "resolution": None}
         rows.append({"model": r["model"], "top-5 error % (seed)": float(r["top5_err"]),
-                     "top-5 error % (published.csv)": round(100 - top5, 2) if top5 else None,
-                     "parameters (zoo, no aux head)": c["params"],
-                     "resolution": c["resolution"],
-                     "GMACs (zoo engine)": round(c["macs"] / 1e9, 3) if c["macs"] else None,
-                     "source (seed)": r["source"], "source (published.csv)": pub["source"] if pub else "—"})
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    st.caption("Where the seed and the primary figures differ, both are shown. Inception-ResNet-v1 has no "
-               "verified primary figure in this project. The zoo's Inception-ResNet-v2 is TF-slim's (timm) layout, "
-               "which differs from the paper's figures (see zoo/inception_v4.py).")
+                     "top-5 error % (primary)": round(100 - top5, 2) if top5 else None,
+                     "parameters (counted, no aux head)": c["params"], "resolution": c["resolution"],
+                     "MACs (counted)": c["macs"], "primary source": pub["cite_paper"] if top5 else None})
+    page.table(pd.DataFrame(rows), counts=["parameters (counted, no aux head)", "resolution", "MACs (counted)"],
+               digits={"top-5 error % (seed)": 1, "top-5 error % (primary)": 2})
+    page.cite("Seed paper (Zhao), Table 2, as printed (single crop). Where the seed and a primary figure differ, "
+              "both are shown; Inception-ResNet-v1 has no primary figure verified for the atlas. Counts: CNN Atlas "
+              "on the meta device. The atlas's Inception-ResNet-v2 follows TF-slim's layout (as timm does), which "
+              "differs in a few widths from the paper's figures.")
 
 
 module()

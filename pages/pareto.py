@@ -5,8 +5,8 @@ source from assets/published.csv. Parameters and MACs are computed by ``zoo.anal
 device at each model's registered resolution. Latency is measured on this machine, on request,
 by ``zoo.latency.measure`` (median of several batch-1 fp32 forward passes; the thread count and
 the processor are shown with the numbers); heavy models stay on the meta device and are not timed.
-The seed paper's Tables 5 and 6 (Zhao, "A review of convolutional neural networks in computer
-vision") are shown with the primary sources beside them, and where they disagree, both.
+The seed paper's Tables 5 and 6 (Zhao, "A comparative study of large-scale and lightweight
+convolutional neural networks for ImageNet classification") are shown with the primary sources beside them, and where they disagree, both.
 """
 from __future__ import annotations
 
@@ -37,11 +37,11 @@ def with_labels(pts: list[dict], unit: str, latency: dict) -> list[dict]:
 
 
 def charts(pts: list[dict], unit: str) -> None:
-    c1, c2, c3 = st.columns([1.4, 1.4, 1])
-    axis = c1.segmented_control("Cost axis", list(AXES), default="MACs", key="x", required=True,
-                                bind="query-params")
-    log_x = c2.toggle("Log cost axis", value=True, key="log", bind="query-params")
-    seed = c3.toggle("Seed Table 6 as printed", value=False, key="seed6", bind="query-params")
+    with page.row(vertical_alignment="bottom"):
+        axis = st.segmented_control("Cost axis", list(AXES), default="MACs", key="x", required=True,
+                                    bind="query-params")
+        log_x = st.toggle("Log cost axis", value=True, key="log", bind="query-params")
+        seed = st.toggle("Seed Table 6 as printed", value=False, key="seed6", bind="query-params")
     x = AXES[axis]
     title = {"params": "parameters", "macs": unit, "latency_ms": "CPU latency, ms (batch 1, median)"}[x]
     if x == "latency_ms" and not any(p["latency_ms"] for p in pts):
@@ -55,12 +55,15 @@ def charts(pts: list[dict], unit: str) -> None:
                         marker=dict(symbol="x", size=11, color="black"), name="seed Table 6 (as printed)",
                         hovertemplate="seed paper (Zhao), Table 6: %{text}<br>%{y} % · %{x:.3s} params<extra></extra>")
     elif seed:
-        st.caption("Seed Table 6 prints parameters only: switch the cost axis to parameters to overlay it.")
+        page.note("Seed Table 6 prints parameters only: switch the cost axis to parameters to overlay it.")
     page.chart(fig, key=f"pareto_{x}")
-    n_front = len(ux.pareto_front([p[x] for p in pts if p.get(x)], [p["top1"] for p in pts if p.get(x)]))
-    st.caption(f"{len(pts)} models; {n_front} on the Pareto frontier (no other model is both cheaper and more "
-               "accurate). Parameters are those used at inference (auxiliary heads excluded). Hover a "
-               "point for the source of its top-1; protocols differ (crops, resolutions, training recipes).")
+    plotted = [p for p in pts if p.get(x)]
+    n_front = len(ux.pareto_front([p[x] for p in plotted], [p["top1"] for p in plotted]))
+    missing = len(pts) - len(plotted)
+    page.cite(f"{len(plotted)} models plotted{f' ({missing} not measured yet)' if missing else ''}; {n_front} on "
+              "the Pareto frontier (no other plotted model is both cheaper and more accurate), named on the chart. "
+              "Parameters are those used at inference (auxiliary heads excluded). Top-1 as published (hover a point "
+              "for its source); protocols differ (crops, resolutions, training recipes).")
 
 
 def latency_section(pts: list[dict]) -> dict:
@@ -106,20 +109,20 @@ def seed_tables(pts: list[dict]) -> None:
     rows = state.published_rows()
     by_name = {p["name"]: p for p in state.pareto_points("paper")}
     seed = state.asset_csv("seed_tables.csv")
-    coef = next(r for r in seed if r["table"] == "5")
-    st.markdown(f"**Table 5** (EfficientNet B0–B6, α = {coef['alpha']}, β = {coef['beta']}, γ = {coef['gamma']}). "
-                "The cells below are the primary source's (Tan & Le 2019, Table 2, via assets/published.csv) "
-                "with the parameters zoo counts; the seed's printed cells were not transcribed for this project.")
+    coef = next(r for r in seed if r["table"] == "5" and not r["model"])
+    st.markdown(f"**Table 5** (EfficientNet B0–B6, α = {coef['alpha']}, β = {coef['beta']}, γ = {coef['gamma']}), "
+                "as printed, beside the primary source and the parameters CNN Atlas counts.")
     t5 = []
-    for i in range(7):
-        r = rows.get(("EfficientNet", f"B{i}"), {})
-        p = by_name.get(f"efficientnet_b{i}")
-        t5.append({"model": f"EfficientNet-B{i}", "top-1 % (paper)": ux.num(r.get("top1_paper")),
-                   "top-5 % (paper)": ux.num(r.get("top5_paper")), "params (paper, M)": ux.num(r.get("params_m")),
-                   "params (zoo)": fmt.fmt_params(p["params"]) if p else "–"})
-    st.dataframe(pd.DataFrame(t5), hide_index=True,
-                 column_config={c: st.column_config.NumberColumn(format="%.1f")
-                                for c in ("top-1 % (paper)", "top-5 % (paper)")})
+    for r in (r for r in seed if r["table"] == "5" and r["model"]):
+        prim = rows.get((r["primary_model"], r["primary_variant"]), {})
+        p = by_name.get(r["model"])
+        t5.append({"model": r["row"], "top-1 % (seed)": ux.num(r["top1"]), "top-5 % (seed)": ux.num(r["top5"]),
+                   "params (seed, M)": ux.num(r["params_m"]),
+                   "top-1 % (Tan & Le)": ux.num(prim.get("top1_paper")),
+                   "params (counted)": p["params"] if p else None})
+    page.table(t5, counts=["params (counted)"],
+               digits={"top-1 % (seed)": 1, "top-5 % (seed)": 1, "top-1 % (Tan & Le)": 1, "params (seed, M)": 1})
+    page.cite("Seed paper (Zhao), Table 5; Tan & Le 2019, Table 2; parameters counted by CNN Atlas.")
     st.markdown("**Table 6** (as printed in the seed) beside the primary sources")
     t6 = []
     for r in (r for r in seed if r["table"] == "6"):
@@ -127,25 +130,25 @@ def seed_tables(pts: list[dict]) -> None:
         top1, src = ux.published_top1(prim, "paper")
         p = by_name.get(r["model"])
         t6.append({"seed row": r["row"], "seed top-1 %": ux.num(r["top1"]), "seed params (M)": ux.num(r["params_m"]),
-                   "primary top-1 %": top1, "params (zoo)": fmt.fmt_params(p["params"]) if p else "–",
-                   "primary model": f"{r['primary_model']} {r['primary_variant']}",
-                   "note": r["note"], "primary source": src})
-    st.dataframe(pd.DataFrame(t6), hide_index=True,
-                 column_config={"note": st.column_config.TextColumn(width="large"),
-                                "primary source": st.column_config.TextColumn(width="large")})
+                   "primary top-1 %": top1, "params (counted)": p["params"] if p else None,
+                   "primary model": r["model"], "primary source": src})
+    page.table(t6, counts=["params (counted)"], digits={"seed top-1 %": 1, "primary top-1 %": 1, "seed params (M)": 1})
+    page.cite("Seed paper (Zhao), Table 6; primary sources as cited; parameters counted by CNN Atlas.")
     x2 = by_name.get("shufflenet_v2_x2_0")
     x1 = by_name.get("shufflenet_v2_x1_0")
     if x2 and x1:
         st.warning(f"Seed Table 6 prints **ShuffleNet V2: 75.4 %, 2 M parameters**. A ShuffleNet v2 at that "
                    f"accuracy is the 2× model, which has {fmt.fmt_params(x2['params'])} parameters "
-                   f"({x2['params']:,} counted by zoo; 7.4 M in Ma et al. 2018, Table 5); the 1× model has "
-                   f"{fmt.fmt_params(x1['params'])} and {x1['top1']:.1f} % top-1 ({x1['source'].split(':')[0]}).")
+                   f"({fmt.count(x2['params'])}, counted by CNN Atlas); the 1× model has "
+                   f"{fmt.fmt_params(x1['params'])} and {x1['top1']:.1f} % top-1 ({x1['source']}).")
+
 
 def main() -> None:
     st.title("Accuracy against cost")
-    c1, c2 = st.columns(2)
-    acc = c1.radio("Top-1 from", list(ACC), horizontal=True, key="acc", bind="query-params")
-    unit = c2.segmented_control("Count", fmt.UNITS, default="MACs", key="unit", required=True, bind="query-params")
+    with page.row(vertical_alignment="bottom"):
+        acc = st.radio("Top-1 from", list(ACC), horizontal=True, key="acc", bind="query-params")
+        unit = st.segmented_control("Count", fmt.UNITS, default="MACs", key="unit", required=True,
+                                    bind="query-params")
     pts = state.pareto_points(ACC[acc])
     if not pts:
         st.warning("No registered model has a published top-1 yet.")

@@ -20,13 +20,14 @@ from ui import page
 from ui import lesson_runs as runs
 from ui import lessons as L
 from zoo import experiments as X
+from ui import state
 from ui.state import ensure_router
 
 ensure_router()  # a deep link as the server's first request still goes through app.py
 
 st.title("Residual learning")
-st.caption("Seed paper §3.1, Table 1, Figure 2 · He et al. 2016 (arXiv 1512.03385) §3–4 · "
-           "MACs = multiply-accumulates, FLOPs = 2 × MACs")
+page.cite("Seed paper (Zhao), §3.1, Table 1 and Figure 2 · He et al. 2016 (arXiv 1512.03385), §3–4 · "
+          "MACs = multiply-accumulates, FLOPs = 2 × MACs")
 
 PAIRS = {
     "plain-34 vs ResNet-34": (("plain-34", "plain34", {}), ("ResNet-34", "resnet34", {})),
@@ -34,10 +35,9 @@ PAIRS = {
 }
 
 
-@st.cache_data(show_spinner=False)
 def _counts(name: str) -> dict:
-    a = zoo.analyze(name)
-    return {"params": a.total_params, "macs": a.total_macs}
+    t = state.totals(name)
+    return {"params": t["total_params"], "macs": t["total_macs"]}
 
 
 def table() -> None:
@@ -50,14 +50,15 @@ def table() -> None:
         except Exception:  # noqa: BLE001 - a model being rewritten must not take the page down
             c = {"params": None, "macs": None}
         out.append({"network": r["model"], "shortcuts": r["shortcuts"], "top-1 error % (seed)": float(r["top1_err"]),
-                    "parameters (zoo)": c["params"], "GMACs at 224 (zoo engine)": round(c["macs"] / 1e9, 3) if c["macs"] else None})
-    left, right = st.columns([1.8, 1])
-    left.dataframe(pd.DataFrame(out), hide_index=True, width="stretch")
-    left.caption(f"Errors: {rows[0]['source']}. Counts: `zoo.analyze` on the meta device (the zoo's ResNets use "
-                 "projection shortcuts where the shape changes, torchvision's option B, so they have a few more "
-                 "parameters than the plain nets; the paper's Table 2 used parameter-free option A).")
+                    "parameters (counted)": c["params"], "MACs at 224 px (counted)": c["macs"]})
+    page.table(pd.DataFrame(out), counts=["parameters (counted)", "MACs at 224 px (counted)"],
+               digits={"top-1 error % (seed)": 2})
+    page.cite("Errors: seed paper (Zhao), Table 1, as printed (= He et al. 2016, Table 2: ImageNet val, 10-crop). "
+              "Counts: CNN Atlas on the meta device. The atlas's ResNets use projection shortcuts where the shape "
+              "changes (torchvision's option B), so they have a few more parameters than the plain nets; the "
+              "paper's Table 2 used parameter-free option A.")
     e = {r["model"]: float(r["top1_err"]) for r in rows}
-    right.markdown(
+    st.markdown(
         f"- plain: 18 → 34 layers, error **{e['plain-18']:.2f} → {e['plain-34']:.2f}** (worse)\n"
         f"- ResNet: 18 → 34 layers, error **{e['ResNet-18']:.2f} → {e['ResNet-34']:.2f}** (better)\n\n"
         "The 34-layer plain net contains the 18-layer solution (extra layers could be identities), yet "
@@ -67,8 +68,8 @@ def table() -> None:
         c1, c2 = st.columns(2)
         c1.graphviz_chart(zoo.diagram.micro_dot("resnet34", block="layer1.1", shade=None))
         c2.graphviz_chart(zoo.diagram.micro_dot("plain34", block="layer1.1", shade=None))
-        st.caption("Figure 2 of He et al., drawn from the zoo's models: the same two 3×3 layers, with (left) and "
-                   "without (right) the identity shortcut.")
+        page.cite("Figure 2 of He et al. 2016 (the seed's Figure 2), drawn from the atlas's own models: the same "
+                  "two 3×3 layers, with (left) and without (right) the identity shortcut.")
     except Exception as exc:  # noqa: BLE001
         st.info(f"Block diagrams unavailable: {exc}")
 

@@ -18,37 +18,33 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-import zoo
+from zoo import fmt
 from ui import page
 from ui import lessons as L
+from ui import state
 from ui.state import ensure_router
 
 ensure_router()  # a deep link as the server's first request still goes through app.py
 
 st.title("ResNet-RS: training and scaling")
-st.caption("Seed paper §3.1.1, Figures 3–6 · Bello et al. 2021 (arXiv 2103.07579) · "
-           "MACs = multiply-accumulates, FLOPs = 2 × MACs")
+page.cite("Seed paper (Zhao), §3.1.1 and Figures 3–6 · Bello et al. 2021 (arXiv 2103.07579) · "
+          "MACs = multiply-accumulates, FLOPs = 2 × MACs")
 
 
 def waterfall() -> None:
     st.subheader("The training-recipe waterfall (seed Figure 6)")
     rows = L.read_csv("resnet_rs_waterfall.csv")
-    page.chart(L.waterfall_figure(rows), width="stretch")
-    df = pd.DataFrame([{"step": r["step"], "kind": r["kind"], "top-1 %": float(r["top1"]),
-                        "Δ": L.num(r["delta"]), "verified": "✓" if r["verified"] == "yes" else "unverified",
-                        "source": r["source"]} for r in rows])
-    st.dataframe(df, hide_index=True, width="stretch")
-    st.caption("Verified: 79.0 (start), 82.2 (after all training changes) and 83.4 (after SE and ResNet-D) — "
-               "the seed's Figure 6 endpoints and Bello et al.'s abstract. The steps in between are recalled "
-               "from Bello et al.'s Table 1, which this project has not read: they are marked unverified "
-               "(grey band and *). Their deltas add up to the verified totals.")
+    page.chart(L.waterfall_figure(rows))
+    page.table(pd.DataFrame([{"step": r["step"], "kind": r["kind"], "top-1 %": f"{float(r['top1']):.1f} {r['mark']}".strip(),
+                              "Δ": r["delta"].replace("-", "−") or fmt.DASH} for r in rows]))
+    page.cite("Seed paper (Zhao), Figure 6, as printed (the list of improvements of Bello et al. 2021, Table 1); "
+              "the marks † and ‡ are the seed's. Training changes alone take ResNet-200 from 79.0 to 82.2 % "
+              "top-1; squeeze-and-excitation and ResNet-D add the last 1.2 points.")
 
 
-@st.cache_data(show_spinner="Analysing ResNet-RS on the meta device…")
 def _analysis(name: str, resolution: int) -> dict:
-    a = zoo.analyze(name, resolution=resolution)
-    return {"params": a.total_params, "macs": a.total_macs,
-            "records": [{k: r[k] for k in ("kind", "macs", "in_shape")} for r in a.records()]}
+    s = state.summary(name, resolution)
+    return {"params": s["total_params"], "macs": s["total_macs"], "records": s["records"]}
 
 
 def scaling() -> None:
@@ -72,23 +68,22 @@ def scaling() -> None:
     except Exception as e:  # noqa: BLE001 - a model being rewritten must not take the page down
         st.warning(f"Could not analyse ResNet-RS: {e}")
         return
-    page.chart(L.scaling_figure(rows), width="stretch")
-    st.caption("Depth: the registered ResNet-RS-101…420 (factor = layers / 50). Resolution: ResNet-RS-50 at a "
+    page.chart(L.scaling_figure(rows))
+    page.note("Depth: the registered ResNet-RS-101…420 (factor = layers / 50). Resolution: ResNet-RS-50 at a "
                "larger input. Width: the engine's per-layer counts of ResNet-RS-50 with every channel count "
                "multiplied (a convolution's MACs scale by width², the first convolution and the classifier by "
                "width); exact when the scaled widths are whole numbers. MACs grow about linearly with depth and "
                "quadratically with width and with resolution.")
 
 
-@st.cache_data(show_spinner=False)
 def _rs_counts(name: str, resolution: int) -> dict:
-    a = zoo.analyze(name, resolution=resolution)
-    return {"params": a.total_params, "macs": a.total_macs}
+    t = state.totals(name, resolution)
+    return {"params": t["total_params"], "macs": t["total_macs"]}
 
 
 def model_table() -> None:
     st.subheader("The ResNet-RS models")
-    rows = L.rs_table_rows(L.read_csv("../published.csv"))
+    rows = L.rs_table_rows(state.published_rows().values())
     out = []
     for r in rows:
         try:
@@ -96,33 +91,33 @@ def model_table() -> None:
         except Exception:  # noqa: BLE001
             c = {"params": None, "macs": None}
         out.append({"model": r["model"], "checkpoint": r["variant"], "resolution": r["resolution"],
-                    "parameters (published.csv)": r["params"], "parameters (zoo)": c["params"],
-                    "GMACs (engine)": round(c["macs"] / 1e9, 2) if c["macs"] else None,
+                    "parameters (timm reference)": r["params"], "parameters (counted)": c["params"],
+                    "GMACs (counted)": round(c["macs"] / 1e9, 2) if c["macs"] else None,
                     "GFLOPs = 2 × GMACs": round(2 * c["macs"] / 1e9, 2) if c["macs"] else None,
-                    "top-1 %": r["top1"], "source": r["source"]})
-    df = pd.DataFrame(out)
-    st.dataframe(df, hide_index=True, width="stretch")
-    ok = [o for o in out if o["parameters (zoo)"] is not None]
-    if ok and all(o["parameters (zoo)"] == o["parameters (published.csv)"] for o in ok):
-        st.success(f"The zoo's parameter counts equal the reference for all {len(ok)} rows.")
+                    "top-1 %": r["top1"]})
+    page.table(pd.DataFrame(out), counts=["resolution", "parameters (timm reference)", "parameters (counted)"],
+               digits={"GMACs (counted)": 2, "GFLOPs = 2 × GMACs": 2, "top-1 %": 1})
+    cites = sorted({r["source"] for r in rows if r["source"]})
+    page.cite("Top-1: " + "; ".join(cites) + ". Reference parameters: timm 1.0.31. Counts: CNN Atlas on the "
+              "meta device, at each checkpoint's resolution.")
+    ok = [o for o in out if o["parameters (counted)"] is not None]
+    if ok and all(o["parameters (counted)"] == o["parameters (timm reference)"] for o in ok):
+        st.success(f"The atlas's parameter counts equal the reference for all {len(ok)} rows.")
     elif ok:
-        st.warning("Some zoo parameter counts differ from the reference (compare the two columns).")
-    published = L.read_csv("../published.csv")
-    convention = next((r["flops_convention"] for r in published if r["model"] == "ResNet-RS-420"), "")
-    rs420 = next((o for o in out if o["model"] == "ResNet-RS-420" and o["GMACs (engine)"]), None)
+        st.warning("Some parameter counts differ from the reference (compare the two columns).")
+    rs420 = next((o for o in out if o["model"] == "ResNet-RS-420" and o["GMACs (counted)"]), None)
     st.markdown("**FLOPs = 2 × MACs.** Bello et al. count a multiply and an add as two operations, while "
                 "torchvision's \"GFLOPS\" and many papers' \"FLOPs\" are multiply-accumulates. "
-                + (f"For ResNet-RS-420 at 320×320 the engine counts **{rs420['GMACs (engine)']} GMACs = "
-                   f"{rs420['GFLOPs = 2 × GMACs']} GFLOPs**. " if rs420 else "")
-                + (f"assets/published.csv notes: *{convention}*." if convention else ""))
+                + (f"For ResNet-RS-420 at 320×320 the atlas counts **{rs420['GMACs (counted)']} GMACs = "
+                   f"{rs420['GFLOPs = 2 × GMACs']} GFLOPs**." if rs420 else ""))
     fig = go.Figure(go.Scatter(
-        x=[o["GMACs (engine)"] for o in out], y=[o["top-1 %"] for o in out], mode="markers+text",
-        text=[f"{o['model'].replace('ResNet-RS-', 'RS-')}@{o['resolution']}" for o in out], textposition="top center",
-        hovertemplate="%{text}<br>%{x} GMACs, %{y} % top-1<extra></extra>"))
-    fig.update_layout(height=380, margin=L.MARGIN, xaxis_type="log", xaxis_title="GMACs (engine; FLOPs = 2 × MACs)",
-                      yaxis_title="ImageNet top-1 % (published.csv source column)",
-                      title="ResNet-RS: top-1 against computed cost")
-    page.chart(fig, width="stretch")
+        x=[o["GMACs (counted)"] for o in out], y=[o["top-1 %"] for o in out], mode="markers+text",
+        text=[f"{o['model'].replace('ResNet-RS-', 'RS-')} @ {o['resolution']}" for o in out],
+        textposition=["top left" if i % 2 else "bottom right" for i in range(len(out))],
+        cliponaxis=False, hovertemplate="%{text}<br>%{x} GMACs, %{y} % top-1<extra></extra>"))
+    fig.update_layout(height=460, margin=L.MARGIN, xaxis_type="log", xaxis_title="GMACs (counted; FLOPs = 2 × MACs)",
+                      yaxis_title="ImageNet top-1 % (published)", title="ResNet-RS: top-1 against counted cost")
+    page.chart(fig)
 
 
 waterfall()

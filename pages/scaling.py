@@ -26,6 +26,15 @@ COEF_RANGE = (0.0, 3.0)   # 0 is reachable on purpose: the page explains why it 
 PHI_RANGE = (-4.0, 16.0)
 MAX_MACS = 5e12           # beyond this even a meta-device analysis is pointless for a lesson
 PRESETS = [f"B{i}" for i in range(8)]
+ENGINE = "counted by CNN Atlas on the meta device"
+
+
+def matching_preset(alpha: float, beta: float, gamma: float, phi: float) -> str | None:
+    """The preset Bk whose φ = k and the paper's α, β, γ are exactly these values, if any."""
+    if (alpha, beta, gamma) != (eff.ALPHA, eff.BETA, eff.GAMMA) or phi != int(phi) or not 0 <= phi < len(PRESETS):
+        return None
+    return PRESETS[int(phi)]
+
 
 def _apply_preset() -> None:
     p = st.session_state.get("preset")
@@ -33,34 +42,47 @@ def _apply_preset() -> None:
         st.session_state.update(phi=float(PRESETS.index(p)), alpha=eff.ALPHA, beta=eff.BETA, gamma=eff.GAMMA)
 
 
-def _clear_preset() -> None:
-    st.session_state["preset"] = None
-
-
 def _seed_preset_from_url() -> None:
-    """``?preset=B3`` alone opens B3's φ and coefficients (a URL setting them explicitly wins)."""
+    """``?preset=B3`` opens B3's φ and coefficients (a URL setting them explicitly wins); the
+    parameter is then dropped: the sliders' values carry the view in the URL from there on."""
     qp = st.query_params
     p = qp.get("preset")
-    if p in PRESETS and "preset" not in st.session_state and not any(k in qp for k in ("alpha", "beta", "gamma", "phi")):
-        st.session_state.update(phi=float(PRESETS.index(p)), alpha=eff.ALPHA, beta=eff.BETA, gamma=eff.GAMMA)
+    if p is None:
+        return
+    if p in PRESETS and not any(k in qp for k in ("alpha", "beta", "gamma", "phi")):
+        if "phi" not in st.session_state:
+            st.session_state.update(phi=float(PRESETS.index(p)), alpha=eff.ALPHA, beta=eff.BETA, gamma=eff.GAMMA)
+    elif p not in PRESETS:
+        st.warning(f"Ignored `preset={p}` from the URL: the presets are {', '.join(PRESETS)}.")
+    del qp["preset"]
+
+
+SLIDERS = (("alpha", "α (depth)", eff.ALPHA, COEF_RANGE, 0.01),
+           ("beta", "β (width)", eff.BETA, COEF_RANGE, 0.01),
+           ("gamma", "γ (resolution)", eff.GAMMA, COEF_RANGE, 0.01),
+           ("phi", "φ (compound coefficient)", 1.0, PHI_RANGE, 0.1))
 
 
 def controls() -> tuple[float, float, float, float, str | None]:
+    """The preset buttons and the four sliders. A preset only sets the sliders; which preset is lit
+    is derived from the sliders' values, so a slider moved by mouse or keyboard simply unlights it.
+    The four values are kept in the URL by hand (``state.numbers_to_url``): a preset sets them all
+    at once, which a widget bound to the URL would not record."""
     _seed_preset_from_url()
-    st.segmented_control("Preset (φ = i with the paper's α, β, γ)", PRESETS, key="preset",
-                         bind="query-params", on_change=_apply_preset)
-    cols = st.columns(4)
+    for key, _sym, _default, rng, _step in SLIDERS:
+        state.number_from_url(key, *rng)
+    current = [st.session_state.get(k) for k, *_ in SLIDERS]
+    if all(v is not None for v in current):
+        st.session_state["preset"] = matching_preset(*current)
+    st.segmented_control("Preset (φ = i with the paper's α, β, γ)", PRESETS, key="preset", on_change=_apply_preset)
     values = []
-    for col, key, sym, default, rng, step in (
-        (cols[0], "alpha", "α (depth)", eff.ALPHA, COEF_RANGE, 0.01),
-        (cols[1], "beta", "β (width)", eff.BETA, COEF_RANGE, 0.01),
-        (cols[2], "gamma", "γ (resolution)", eff.GAMMA, COEF_RANGE, 0.01),
-        (cols[3], "phi", "φ (compound coefficient)", 1.0, PHI_RANGE, 0.1),
-    ):
-        state.clamp_query_number(key, *rng)
-        values.append(col.slider(sym, rng[0], rng[1], value=default, step=step, key=key,
-                                 bind="query-params", on_change=_clear_preset))
-    return (*values, st.session_state.get("preset"))
+    with page.row():
+        for key, sym, default, rng, step in SLIDERS:
+            if key not in st.session_state:      # a value already in the state (URL, preset) wins
+                st.session_state[key] = default
+            values.append(st.slider(sym, rng[0], rng[1], step=step, key=key, width=220))
+    state.numbers_to_url({key: (v, default) for (key, _s, default, _r, _t), v in zip(SLIDERS, values)})
+    return (*values, matching_preset(*values))
 
 
 def cost_factor(alpha: float, beta: float, gamma: float, phi: float) -> float:
@@ -92,31 +114,33 @@ def built(alpha, beta, gamma, phi) -> dict | None:
 def compound_section(alpha, beta, gamma, phi, preset, unit) -> None:
     base = alpha * beta ** 2 * gamma ** 2
     factor = cost_factor(alpha, beta, gamma, phi)
-    m = st.columns(3)
-    m[0].metric("α·β²·γ²", f"{base:.3f}", help="The paper constrains it to ≈ 2: each unit of φ about doubles the FLOPs.")
-    m[1].metric("Predicted cost factor (α·β²·γ²)^φ", f"{factor:.3g}×")
     b = built(alpha, beta, gamma, phi)
+    items = [("α·β²·γ²", f"{base:.3f}", "The paper constrains it to ≈ 2: each unit of φ about doubles the FLOPs."),
+             ("Predicted cost factor (α·β²·γ²)^φ", f"{factor:.3g}×", "Tan & Le 2019, §3.3")]
     if b is None:
+        page.metrics(items)
         return
     s, b0 = b["s"], b["b0"]
     actual = s["total_macs"] / b0["total_macs"]
-    m[2].metric("Actual factor (exact MACs / B0's)", f"{actual:.3g}×",
-                delta=f"{100 * (actual / factor - 1):+.1f} % vs predicted", delta_color="off")
-    m = st.columns(5)
-    m[0].metric("depth d = α^φ", f"{b['d']:.3f}×")
-    m[1].metric("width w = β^φ", f"{b['w']:.3f}×")
-    m[2].metric("resolution r = 224·γ^φ", f"{b['r']} px")
-    m[3].metric("Parameters", fmt.fmt_params(s["total_params"]), help=f"{s['total_params']:,} (zoo.analyze)")
-    m[4].metric(unit, fmt.fmt_ops(s["total_macs"], unit),
-                help=f"{fmt.ops(s['total_macs'], unit):,} {unit} (zoo.analyze, meta device)")
-    st.caption(f"B0: {fmt.fmt_ops(b0['total_macs'], unit)} at 224 px. The actual factor differs from the "
-               "prediction because channels round to multiples of 8, repeats round up, and the stem, the "
-               "head and the classifier do not scale as w²·d·r².")
+    items.append(("Actual factor (exact MACs / B0's)", f"{actual:.3g}×",
+                  f"{fmt.exact_ops(s['total_macs'])} / {fmt.exact_ops(b0['total_macs'])}, {ENGINE}",
+                  f"{100 * (actual / factor - 1):+.1f} % vs predicted".replace("-", "−")))
+    page.metrics(items)
+    page.metrics([
+        ("depth d = α^φ", f"{b['d']:.3f}×", None),
+        ("width w = β^φ", f"{b['w']:.3f}×", None),
+        ("resolution r = 224·γ^φ", f"{b['r']} px", None),
+        ("Parameters", fmt.fmt_params(s["total_params"]), f"{fmt.count(s['total_params'])} parameters, {ENGINE}"),
+        (unit, fmt.fmt_ops(s["total_macs"], unit), f"{fmt.exact_ops(s['total_macs'], unit)}, {ENGINE}"),
+    ])
+    page.note(f"B0: {fmt.fmt_ops(b0['total_macs'], unit)} at 224 px. The actual factor differs from the "
+              "prediction because channels round to multiples of 8, repeats round up, and the stem, the "
+              "head and the classifier do not scale as w²·d·r².")
     memory_note(s)
     if preset:
-        official(preset, s, unit)
+        official(preset, b, unit)
     st.markdown("**The scaled stage table** (Table 1 of the paper, B0 → this network)")
-    st.dataframe(stage_frame(b["w"], b["d"]), hide_index=True)
+    page.table(stage_frame(b["w"], b["d"]))
     rows = factor_rows(alpha, beta, gamma, b0["total_macs"])
     page.chart(ux.factor_figure(rows, (phi, factor, actual)), key="factors")
 
@@ -145,20 +169,36 @@ def memory_note(s: dict) -> None:
     if ram and need > 0.5 * ram:
         st.warning(text + f": more than half of this machine's {fmt.fmt_bytes(ram)} of memory.")
     else:
-        st.caption(text + ".")
+        page.note(text + ".")
 
 
-def official(preset: str, s: dict, unit: str) -> None:
+def official(preset: str, b: dict, unit: str) -> None:
+    """Preset Bk: the official Bk (reference table) beside the pure-formula network at φ = k, both
+    built and counted, and one sentence on why they differ."""
     key = preset.lower()
     w, d, r, _ = eff.COMPOUND[key]
     o = state.totals(f"efficientnet_{key}")
-    mi = zoo.info(f"efficientnet_{key}")
-    top1 = mi.figures.get("top1_paper")
-    st.info(f"**Official {preset}** (reference table): width ×{w}, depth ×{d}, {r} px → "
-            f"{fmt.fmt_params(o['total_params'])} parameters, {fmt.fmt_ops(o['total_macs'], unit)}"
-            + (f", {top1.value:.1f} % top-1 [{ux.short_source(top1.source, 'paper')}]" if top1 else "")
-            + f". The formula network above: {fmt.fmt_params(s['total_params'])} parameters, "
-              f"{fmt.fmt_ops(s['total_macs'], unit)}.")
+    s = b["s"]
+    top1 = zoo.info(f"efficientnet_{key}").figures.get("top1_paper")
+    left, right = st.columns(2)
+    with left.container(border=True):
+        st.markdown(f"**Official {preset}** (the reference implementation's table)")
+        page.metrics([("width × depth", f"{w:g} × {d:g}", None), ("resolution", f"{r} px", None),
+                      ("Parameters", fmt.fmt_params(o["total_params"]), f"{fmt.count(o['total_params'])} parameters"),
+                      (unit, fmt.fmt_ops(o["total_macs"], unit), fmt.exact_ops(o["total_macs"], unit))])
+        if top1:
+            page.cite(f"{top1.value:.1f} % top-1 ({top1.source})")
+    with right.container(border=True):
+        st.markdown(f"**Formula at φ = {PRESETS.index(preset)}** (α^φ, β^φ, 224·γ^φ)")
+        page.metrics([("width × depth", f"{b['w']:.3g} × {b['d']:.3g}", None), ("resolution", f"{b['r']} px", None),
+                      ("Parameters", fmt.fmt_params(s["total_params"]), f"{fmt.count(s['total_params'])} parameters"),
+                      (unit, fmt.fmt_ops(s["total_macs"], unit), fmt.exact_ops(s["total_macs"], unit))])
+        page.cite("no published accuracy: this network was never trained")
+    ratio = s["total_macs"] / o["total_macs"]
+    st.markdown(f"The authors rounded {preset}'s width, depth and resolution by hand instead of using the "
+                f"formula, so the formula network at φ = {PRESETS.index(preset)} costs **{ratio:.2f}×** the "
+                f"official {preset}'s {unit} ({fmt.fmt_ops(s['total_macs'], unit)} against "
+                f"{fmt.fmt_ops(o['total_macs'], unit)}).")
 
 
 def stage_frame(w: float, d: float) -> pd.DataFrame:
@@ -178,10 +218,10 @@ def official_section(unit: str) -> None:
                                 alpha=eff.ALPHA, beta=eff.BETA, gamma=eff.GAMMA)
     diff = ux.differing_cells(df)
     styled = df.style.apply(_highlight(diff), axis=None)
-    st.dataframe(styled.format(precision=3, subset=["width (official)", "width β^φ", "depth (official)", "depth α^φ"]),
-                 hide_index=True)
-    st.caption(f"{len(diff)} formula cells differ from the official table by more than 2 %. "
-               "Official values: tensorflow/tpu efficientnet_builder.py (as zoo.efficientnet.COMPOUND).")
+    st.table(styled.format(precision=3, subset=["width (official)", "width β^φ", "depth (official)", "depth α^φ"]),
+             hide_index=True)
+    page.cite(f"{len(diff)} formula cells differ from the official table by more than 2 %. Official values: "
+              "Google's reference EfficientNet implementation (TensorFlow TPU models).")
     rows = []
     for i, key in enumerate(eff.COMPOUND):
         o = state.totals(f"efficientnet_{key}")
@@ -194,10 +234,9 @@ def official_section(unit: str) -> None:
                      "formula params": fmt.fmt_params(f["total_params"]),
                      "formula / official cost": f"{f['total_macs'] / o['total_macs']:.2f}×",
                      "top-1 % (paper)": top1.value if top1 else None})
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
-    st.caption("Counts computed by zoo.analyze (meta device). Top-1: Tan & Le 2019, Table 2, via "
-               "assets/published.csv. Seed paper (Zhao), Table 5, lists B0–B6 with α = 1.2, β = 1.1, γ = 1.15; "
-               "the accuracies shown are the primary source's.")
+    page.table(pd.DataFrame(rows), digits={"top-1 % (paper)": 1})
+    page.cite("Counts by CNN Atlas on the meta device. Top-1: Tan & Le 2019, Table 2. The seed paper (Zhao), "
+              "Table 5, lists B0–B6 with α = 1.2, β = 1.1, γ = 1.15 and the same accuracies.")
 
 
 def _highlight(cells: list[tuple[int, str]]):
@@ -224,10 +263,10 @@ def one_dimension_section(unit: str) -> None:
         if top1:
             points.append({"name": name, "family": "EfficientNet B0–B7 (compound)",
                            "macs": fmt.ops(state.totals(name)["total_macs"], unit), "top1": top1.value,
-                           "source": ux.short_source(top1.source, "paper")})
-    page.chart(ux.pareto_figure(points, "macs", unit, frontier=False,
-                                     title=f"Compound scaling: published top-1 against computed {unit}"),
-                    key="compound_points")
+                           "source": top1.source, "label": key.upper()})
+    page.chart(ux.pareto_figure(points, "macs", unit, frontier=False, labels=[p["name"] for p in points],
+                                title=f"Compound scaling: published top-1 against computed {unit}"),
+               key="compound_points")
 
 
 def main() -> None:

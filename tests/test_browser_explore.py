@@ -16,7 +16,7 @@ PAGES = [
     ("/explorer?model=efficientnet_b7&view=Layers", "Download these rows as CSV", "explore_explorer_b7_layers"),
     ("/explorer?model=mobilenet_v2&view=Block+diagram&block=features.2", "InvertedResidual",
      "explore_explorer_block"),
-    ("/explorer?model=resnet50&view=Compare&vs=efficientnet_b0", "Stages", "explore_explorer_compare"),
+    ("/explorer?model=resnet50&view=Compare&vs=efficientnet_b0", "By feature-map size", "explore_explorer_compare"),
     ("/scaling?preset=B3", "Official B3", "explore_scaling"),
     ("/scaling?view=Official+B0%E2%80%93B7+vs+formula", "not** exactly", "explore_scaling_official"),
     ("/pareto", "Seed Table 6 prints", "explore_pareto"),
@@ -45,7 +45,7 @@ def test_page_renders_in_chromium(page, app_url, path, text, name):
     if path == "/explorer?model=resnet50":
         assert page.locator('[data-testid="stMetric"]').count() >= 4
         page.get_by_text("4.09 GMACs").first.wait_for()
-        page.get_by_text("% of macs)").first.wait_for(timeout=30_000)      # the macro diagram
+        page.get_by_text("% of MACs)").first.wait_for(timeout=30_000)      # the macro diagram
     page.set_viewport_size({"width": 1400, "height": 2400})   # the app scrolls inside: show more of it
     page.wait_for_timeout(1500)
     screenshot(page, name)
@@ -109,6 +109,12 @@ def choose(page, label: str, option: str):
     page.get_by_role("option", name=option, exact=True).first.click()
 
 
+def resolution(page) -> str:
+    """The explorer's input-resolution slider value, as the page shows it."""
+    box = page.locator("[data-testid=stSlider]").filter(has_text="Input resolution").first
+    return box.get_by_role("slider").get_attribute("aria-valuetext")
+
+
 def test_changing_model_resets_url_bound_resolution_and_knobs(page, app_url):
     """A resolution or φ kept in the URL belongs to the model: a new model starts from its own."""
     open_page(page, app_url + "/explorer?model=resnet34&res=227", "Deep Residual Learning")
@@ -117,12 +123,12 @@ def test_changing_model_resets_url_bound_resolution_and_knobs(page, app_url):
     page.wait_for_timeout(1000)
     assert "res=" not in page.url and "model=resnet50" in page.url
     open_page(page, app_url + "/explorer?model=efficientnet&phi=2", "EfficientNet: Rethinking")
-    assert page.get_by_role("slider").first.get_attribute("aria-valuetext") == "296"
+    assert resolution(page) == "296"
     choose(page, "Model", "efficientnet_b1")
     page.get_by_text("official coefficients: width ×1.0, depth ×1.1").first.wait_for(timeout=60_000)
     page.wait_for_timeout(1000)
     assert "phi=" not in page.url and "res=" not in page.url
-    assert page.get_by_role("slider").first.get_attribute("aria-valuetext") == "240"
+    assert resolution(page) == "240"
 
 
 @pytest.mark.parametrize("path, text", [

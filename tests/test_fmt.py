@@ -33,6 +33,7 @@ def test_parse_si_reads_what_the_pages_print():
 def test_exact_counts_carry_thousands_separators_and_dash_for_missing():
     assert fmt.count(924_844_032) == "924,844,032"
     assert fmt.count(2_760_448.0) == "2,760,448"
+    assert fmt.count(-77_873_152) == "−77,873,152" and fmt.parse_si("−77,873,152") == -77_873_152
     assert fmt.count(None) == fmt.DASH == "—"
     assert fmt.count(math.nan) == "—"
     assert fmt.si(None) == "—" and fmt.fmt_ops(None) == "—" and fmt.fmt_bytes(float("nan")) == "—"

@@ -59,11 +59,18 @@ def published(model: str, variant: str) -> dict:
 
 
 def frame(at: AppTest, *columns: str):
-    """The first dataframe on the page having all ``columns``."""
-    for d in at.dataframe:
+    """The first dataframe or table on the page having all ``columns`` (tables hold the
+    formatted text a reader sees: parse counts with ``number``)."""
+    for d in list(at.dataframe) + list(at.table):
         if all(c in d.value.columns for c in columns):
             return d.value
-    raise AssertionError(f"no dataframe with columns {columns}")
+    raise AssertionError(f"no dataframe or table with columns {columns}")
+
+
+def number(text) -> float:
+    """A count as a table shows it ("924,844,032", "4.09 GMACs") read back; "—" is None."""
+    from zoo.fmt import parse_si
+    return None if text == "—" else parse_si(str(text))
 
 
 def plotly_specs(at: AppTest) -> list[dict]:
@@ -145,7 +152,7 @@ def test_explorer_macro_diagram_shows_the_stages_and_their_shares():
     for stage in ("stem", "layer1", "layer2", "layer3", "layer4", "head"):
         assert f"<b>{stage}</b>" in body
     layer3 = next(r for r in a.by_stage() if r["group"] == "layer3")
-    assert f"({100 * layer3['macs'] / a.total_macs:.1f} % of macs)" in body       # 35.8 % of the MACs
+    assert f"({100 * layer3['macs'] / a.total_macs:.1f} % of MACs)" in body       # 35.8 % of the MACs
     assert "input 3×224×224" in body and "output 1000" in body
     at.toggle(key="dot").set_value(True).run()                                    # the DOT drawing
     dot = at.get("graphviz_chart")[0].proto.spec
@@ -172,10 +179,14 @@ def test_explorer_compare_two_models():
     assert parse_si(totals.loc["parameters", "A"]) == pytest.approx(a.total_params, rel=5e-3)
     assert parse_si(totals.loc["parameters", "B"]) == pytest.approx(b.total_params, rel=5e-3)
     assert totals.loc["parameters", "B − A"].startswith("−")
-    stages = frame(at, "stage", "MACs A").set_index("stage")
-    a3 = next(r for r in a.by_stage() if r["group"] == "layer3")
-    b3 = next(r for r in b.by_stage() if r["group"] == "layer3")
-    assert stages.loc["layer3", "MACs A"] == a3["macs"] and stages.loc["layer3", "MACs B"] == b3["macs"]
+    levels = frame(at, "feature map", "MACs A").set_index("feature map")
+    at14 = lambda an: sum(l.macs for l in an.layers if len(l.out_shape) == 4 and l.out_shape[2] == 14)  # noqa: E731
+    assert number(levels.loc["1/16", "MACs A"]) == at14(a) and number(levels.loc["1/16", "MACs B"]) == at14(b)
+    assert number(levels.loc["total", "MACs A"]) == a.total_macs and number(levels.loc["total", "params B"]) == b.total_params
+    assert "None" not in levels.to_string()
+    kinds = frame(at, "layer kind", "MACs A").set_index("layer kind")
+    assert number(kinds.loc["1×1 (pointwise) convolution", "MACs A"]) == sum(l.macs for l in a.layers if l.kind == "pointwise")
+    assert number(kinds.loc["total", "MACs B"]) == b.total_macs
     at.selectbox(key="vs").set_value("resnetrs50").run()                # B's resolution follows B
     assert not at.exception and at.number_input(key="vsres").value == 160
     totals = frame(at, "quantity").set_index("quantity")
@@ -207,19 +218,36 @@ def test_scaling_preset_b3_against_the_built_network():
     b0 = zoo.analyze("efficientnet_b0").total_macs
     assert metric(at, "Actual factor (exact MACs / B0's)").value == f"{a.total_macs / b0:.3g}×"
     official = zoo.analyze("efficientnet_b3")
-    info = " ".join(i.value for i in at.info)
-    assert "Official B3" in info and f"{official.total_params / 1e6:.1f} M parameters" in info
-    assert "81.1 % top-1" in info and published("EfficientNet", "B3")["top1_paper"] == "81.1"
+    text = " ".join(m.value for m in at.markdown)
+    assert "**Official B3**" in text and "**Formula at φ = 3**" in text
+    params = [m for m in at.metric if m.label == "Parameters"]
+    assert [exact(m) for m in params] == [a.total_params, official.total_params, a.total_params]
+    assert f"{a.total_macs / official.total_macs:.2f}×" in text          # the one-sentence difference
+    captions = " ".join(c.value for c in at.caption)
+    assert "81.1 % top-1" in captions and published("EfficientNet", "B3")["top1_paper"] == "81.1"
     rows = frame(at, "layers (B0)")
-    assert list(rows["layers (B0)"]) == [1, 2, 2, 3, 3, 4, 1]               # Table 1 of the paper
-    assert list(rows["layers"]) == [2, 4, 4, 6, 6, 7, 2]                   # ceil(n · 1.728)
+    assert [int(v) for v in rows["layers (B0)"]] == [1, 2, 2, 3, 3, 4, 1]   # Table 1 of the paper
+    assert [int(v) for v in rows["layers"]] == [2, 4, 4, 6, 6, 7, 2]        # ceil(n · 1.728)
 
 
-def test_scaling_sliders_clear_the_preset_and_rebuild():
+def test_scaling_preset_follows_the_sliders():
     at = run("scaling.py", preset="B1")
-    at.slider(key="phi").set_value(2.0).run()
-    assert not at.exception and at.get("button_group")[0].value is None
+    assert at.get("button_group")[0].value == "B1" and at.slider(key="phi").value == 1.0
+    at.slider(key="phi").set_value(2.0).run()                  # φ = 2 with the paper's α, β, γ is B2
+    assert not at.exception and at.get("button_group")[0].value == "B2"
     assert_totals(at, zoo.analyze("efficientnet", 296, phi=2.0, alpha=1.2, beta=1.1, gamma=1.15))
+    at.slider(key="phi").set_value(2.3).run()                  # off the presets: none is lit
+    assert not at.exception and at.get("button_group")[0].value is None
+    at.slider(key="phi").set_value(3.0).run()
+    at.slider(key="beta").set_value(1.12).run()                # other coefficients: not a preset either
+    assert at.get("button_group")[0].value is None
+    at.get("button_group")[0].set_value("B5").run()            # a preset sets all four sliders
+    assert at.slider(key="phi").value == 5.0 and at.slider(key="beta").value == pytest.approx(1.1)
+
+
+def test_scaling_bad_preset_in_url_is_reported():
+    at = run("scaling.py", preset="B9")
+    assert any("preset=B9" in w.value for w in at.warning)
 
 
 @pytest.mark.parametrize("key, value, needle", [
@@ -256,7 +284,7 @@ def test_scaling_official_vs_formula_tab():
     from zoo.fmt import parse_si
     assert parse_si(costs.loc["B7", "official MACs"]) == pytest.approx(
         zoo.analyze("efficientnet_b7").total_macs, rel=5e-3)
-    assert costs.loc["B4", "top-1 % (paper)"] == float(published("EfficientNet", "B4")["top1_paper"])
+    assert float(costs.loc["B4", "top-1 % (paper)"]) == float(published("EfficientNet", "B4")["top1_paper"])
 
 
 def test_scaling_one_dimension_curves_are_computed():
@@ -278,7 +306,7 @@ def test_pareto_points_are_zoo_costs_and_published_accuracies():
     traces = {d["name"]: d for d in spec["data"]}
     assert "Pareto frontier" in traces and spec["layout"]["xaxis"]["type"] == "log"
     resnet = traces["ResNet"]
-    i = resnet["text"].index("resnet50")
+    i = [c[0] for c in resnet["customdata"]].index("resnet50")
     assert resnet["x"][i] == zoo.analyze("resnet50").total_macs
     assert resnet["y"][i] == float(published("ResNet-50", "torchvision (v1.5: stride on 3x3)")["top1_paper"])
 
@@ -290,7 +318,7 @@ def test_pareto_parameters_axis_with_seed_table_6():
     i = seed["text"].index("ShuffleNet v2")
     assert seed["x"][i] == 2e6 and seed["y"][i] == 75.4
     goo = traces["GoogLeNet"]
-    j = goo["text"].index("googlenet")
+    j = [c[0] for c in goo["customdata"]].index("googlenet")
     a = zoo.analyze("googlenet")
     assert goo["x"][j] == a.total_params - a.unused_params              # aux heads excluded
     warning = " ".join(w.value for w in at.warning)
@@ -308,7 +336,7 @@ def test_pareto_latency_button_measures_and_plots():
     at.get("button_group")[1].set_value("latency (this CPU)").run()
     traces = {d["name"]: d for d in plotly_specs(at)[0]["data"]}
     sq = traces["SqueezeNet"]
-    assert sq["x"][sq["text"].index("squeezenet1_1")] == pytest.approx(df["median_ms"][0])
+    assert sq["x"][[c[0] for c in sq["customdata"]].index("squeezenet1_1")] == pytest.approx(df["median_ms"][0])
 
 
 # --- home -------------------------------------------------------------------------------------
@@ -327,4 +355,4 @@ def test_home_timeline_entries_and_links():
     assert f"{a.total_params / 1e6:.1f} M parameters" in text
     goo = zoo.analyze("googlenet")
     assert f"{(goo.total_params - goo.unused_params) / 1e6:.2f} M parameters" in text   # 6.62 M
-    assert "/explorer?family=ResNet&model=resnet50" in text
+    assert "/explorer?model=resnet50" in text

@@ -11,6 +11,12 @@ def page(name: str) -> AppTest:
     return AppTest.from_file(str(PAGES / name), default_timeout=120)
 
 
+def number(text) -> float:
+    """A count as a table shows it ("924,844,032") read back."""
+    from zoo.fmt import parse_si
+    return parse_si(str(text))
+
+
 def texts(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
     parts += [e.value for e in at.success] + [e.value for e in at.error] + [e.value for e in at.warning]
@@ -29,7 +35,7 @@ def test_conv_cost_reproduces_table3_and_verifies():
     at = page("conv_cost.py").run()
     ok = [s.value for s in at.success]
     assert any("Reproduced exactly" in s and "10,275" in s and "86,400" in s for s in ok), ok
-    assert any("zoo.analyze" in s for s in ok)
+    assert any("analysis engine" in s for s in ok)
     assert any("Pointwise layers hold more MACs" in s for s in ok)
     assert not at.error
 
@@ -42,7 +48,7 @@ def test_conv_cost_bad_groups_is_a_message_not_a_crash():
     # the session goes on: a valid value brings the lesson back
     at.number_input(key="cin").set_value(4).run()
     assert not at.exception and not at.error
-    assert any("grouped (g = 2)" in str(df.value) for df in at.dataframe)
+    assert any("grouped (g = 2)" in str(df.value) for df in at.table)
 
 
 def test_conv_cost_reads_the_url():
@@ -51,8 +57,20 @@ def test_conv_cost_reads_the_url():
     at.run()
     assert not at.exception
     assert not any("Reproduced exactly" in s.value for s in at.success)  # not Table 3 any more
-    first = at.dataframe[0].value
-    assert int(first.loc[0, "MACs"]) == 12 * 12 * 64 * 32 * 9
+    first = at.table[0].value
+    assert number(first.loc[0, "MACs"]) == 12 * 12 * 64 * 32 * 9
+    assert first.loc[0, "MACs"] == "2,654,208"                   # exact, with separators
+
+
+def test_conv_cost_large_counts_are_shown_whole():
+    """The lecture-ready report: 56×56, 128 → 256, padding 1, groups 4 read "24844032" and "02760448"."""
+    at = page("conv_cost.py")
+    at.query_params.update({"h": "56", "w": "56", "cin": "128", "cout": "256", "pad": "1", "groups": "4"})
+    at.run()
+    assert not at.exception and not at.error
+    cells = " ".join(str(v) for t in at.table for v in t.value.to_numpy().ravel())
+    assert "924,844,032" in cells and "102,760,448" in cells          # 56·56·256·128·9 and 56·56·128·256
+    assert "924844032" not in cells
 
 
 def test_shufflenet_g2_measures_with_machine_label():
@@ -79,27 +97,28 @@ def test_residual_gradient_norms_small():
 
 def test_residual_table1():
     at = page("residual.py").run()
-    df = at.dataframe[0].value
-    assert list(df["top-1 error % (seed)"]) == [27.94, 27.88, 28.54, 25.03]
-    assert list(df["parameters (zoo)"][[0, 2]]) == [11_515_688, 21_623_848]  # published.csv's plain-18/34
+    df = at.table[0].value
+    assert [float(v) for v in df["top-1 error % (seed)"]] == [27.94, 27.88, 28.54, 25.03]   # seed Table 1
+    assert list(df["parameters (counted)"][[0, 2]]) == ["11,515,688", "21,623,848"]  # published.csv's plain-18/34
 
 
 def test_inception_branch_table_and_table2():
     at = page("inception.py").run()
-    branches = at.dataframe[0].value
+    branches = at.table[0].value
     assert list(branches["branch"]) == ["branch1", "branch2", "branch3", "branch4"]
-    t2 = at.dataframe[-1].value
-    assert list(t2["top-5 error % (seed)"]) == [5.6, 5.5, 5.0, 4.9]
+    t2 = at.table[-1].value
+    assert [float(v) for v in t2["top-5 error % (seed)"]] == [5.6, 5.5, 5.0, 4.9]      # seed Table 2
+    assert "UNVERIFIED" not in t2.to_string() and "published.csv" not in t2.to_string()
 
 
-def test_resnet_rs_marks_unverified_steps_and_counts_macs():
+def test_resnet_rs_waterfall_from_the_seed_and_counts_macs():
     at = page("resnet_rs.py").run()
-    wf = at.dataframe[0].value
-    assert (wf["verified"] == "unverified").sum() == 8 and (wf["verified"] == "✓").sum() == 3
-    models = next(df.value for df in at.dataframe if "GMACs (engine)" in df.value.columns)
+    wf = at.table[0].value
+    assert len(wf) == 11 and list(wf["top-1 %"])[2] == "78.8 †"           # seed Figure 6, as printed
+    models = next(df.value for df in at.table if "GMACs (counted)" in df.value.columns)
     rs420 = models[models["model"] == "ResNet-RS-420"].iloc[0]
-    assert round(rs420["GMACs (engine)"], 1) == 63.9   # published.csv: 63.942 GMACs at 320
-    assert rs420["GFLOPs = 2 × GMACs"] == pytest.approx(2 * rs420["GMACs (engine)"], abs=0.011)
+    assert float(rs420["GMACs (counted)"]) == 63.94   # published.csv: 63.942 GMACs at 320
+    assert float(rs420["GFLOPs = 2 × GMACs"]) == pytest.approx(2 * 63.94, abs=0.011)
     assert any("equal the reference" in s.value for s in at.success)
 
 

@@ -27,7 +27,8 @@ def test_presentation_sizes_are_larger():
 
 def test_horizontal_legend_moves_out_of_the_title_band():
     fig = theme.style(_fig())
-    assert fig.layout.legend.y < 0 and fig.layout.margin.t >= 60
+    assert fig.layout.legend.yref == "container" and fig.layout.legend.y == 0
+    assert fig.layout.legend.yanchor == "bottom" and fig.layout.margin.t >= 60
 
 
 def test_bigger_text_is_kept():
@@ -43,3 +44,20 @@ def test_family_styles_distinct_pairs_and_at_most_ten_colours():
     assert len(pairs) == 17
     assert len({v["color"] for v in st.values()}) <= 10
     assert theme.family_styles(reversed(fams)) == st
+
+
+def test_page_table_formats_counts_dashes_and_escapes_markdown():
+    import pandas as pd
+    from ui.page import table_view
+    df = pd.DataFrame({"step": ["+ Cosine LR decay", "ResNet-200"], "n": [924_844_032, None], "x": [1.234, None]})
+    out = table_view(df, counts=["n"], digits={"x": 2}).data
+    assert list(out["n"]) == ["924,844,032", "—"] and list(out["x"]) == ["1.23", "—"]
+    assert out["step"][0] == "\\+ Cosine LR decay" and out["step"][1] == "ResNet-200"
+
+
+def test_log_ticks_are_1_2_5_over_short_spans_and_decades_over_long_ones():
+    assert theme.log_ticks(1.2, 40) == [1, 2, 5, 10, 20, 50]
+    assert theme.log_ticks(3e7, 6e10) == [1e7, 1e8, 1e9, 1e10, 1e11]
+    fig = go.Figure(go.Scatter(x=[1.5, 30], y=[1, 2]))
+    fig.update_xaxes(type="log")
+    assert list(theme.style(fig).layout.xaxis.tickvals) == [1, 2, 5, 10, 20, 50]

@@ -5,6 +5,7 @@ with the function under test.
 """
 import csv
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -45,12 +46,21 @@ RECORDS = [
 def test_layers_frame_and_filters():
     df = ux.layers_frame(RECORDS)
     assert list(df["in_shape"]) == ["1×3×224×224", "1×64×56×56", "1×64×56×56"]
-    assert list(df["kernel"]) == ["7×7", "3×3", ""]
+    assert list(df["kernel"]) == ["7×7", "3×3", "—"]
+    assert list(df["groups"]) == ["1", "1", "—"]
+    assert list(df["share"]) == [50.52, 49.48, 0.0]
     assert int(df["params"].sum()) == 9408 + 36864
     assert list(ux.filter_layers(df, ["conv"])["name"]) == ["conv1", "layer1.0.conv2"]
     assert list(ux.filter_layers(df, [], "bottleneck")["name"]) == ["layer1.0.conv2", "layer1.0.relu"]
     assert list(ux.filter_layers(df, ["act"], "layer1")["name"]) == ["layer1.0.relu"]
     assert ux.filter_layers(df, [], "nothing like this").empty
+
+
+def test_summary_carries_what_the_engine_did_not_count():
+    from test_analysis_attention import Unknown
+    s = ux.summarize(zoo.analyze(Unknown(), 16))
+    assert s["uncounted"] == {"linalg_multi_dot": 1} and s["uncounted_macs"] == 8 * 8 + 8 * 4
+    assert ux.summarize(zoo.analyze("resnet18"))["uncounted"] == {}
 
 
 GROUPS_A = [{"group": "stem", "params": 100, "macs": 300, "layers": 2},
@@ -71,11 +81,29 @@ def test_compare_totals_and_stages():
     b = {"total_params": 3_000_000, "total_macs": 1_000_000_000, "total_act_bytes": 10, "total_mem_access": 20}
     t = ux.compare_totals(a, b, "MACs").set_index("quantity")
     assert t.loc["parameters", "B − A"] == "+2.00 M" and t.loc["parameters", "B / A"] == "3.00×"
-    assert t.loc["MACs", "B − A"] == "−1.00 G" and t.loc["MACs", "B / A"] == "0.50×"
-    st = ux.compare_stages(GROUPS_A, GROUPS_B, "MACs").set_index("stage")
-    assert list(st.index) == ["stem", "layer1", "features.1"]
-    assert st.loc["stem", "Δ MACs"] == 200
-    assert st.loc["layer1", "Δ params"] == -300 and st.loc["features.1", "Δ params"] == 50
+    assert t.loc["MACs", "B − A"] == "−1.00 GMACs" and t.loc["MACs", "B / A"] == "0.50×"
+    assert t.loc["activation memory", "A"] == "10.0 B"
+
+
+def test_compare_groups_aligns_rows_marks_absent_ones_and_totals():
+    df = ux.compare_groups(GROUPS_A, GROUPS_B, "MACs", "stage").set_index("stage")
+    assert list(df.index) == ["stem", "layer1", "features.1", "total"]
+    assert df.loc["stem", "Δ MACs (B − A)"] == 200
+    assert pd.isna(df.loc["layer1", "params B"]) and pd.isna(df.loc["features.1", "params A"])
+    assert df.loc["total", "params A"] == 400 and df.loc["total", "MACs B"] == 550
+    assert df.loc["total", "Δ MACs (B − A)"] == 150
+    flops = ux.compare_groups(GROUPS_A, GROUPS_B, "FLOPs", "stage").set_index("stage")
+    assert flops.loc["stem", "FLOPs B"] == 1000                    # FLOPs = 2 × MACs
+
+
+def test_feature_levels_align_models_of_different_input_sizes():
+    assert ux.feature_level(224, 56) == 4 and ux.feature_level(299, 73) == 4 and ux.feature_level(299, 147) == 2
+    assert ux.feature_level(224, 7) == 32 and ux.feature_level(299, 8) == 32
+    rows = ux.by_feature_map(RECORDS + [{"name": "fc", "out_shape": (1, 1000), "params": 2049000, "macs": 2048000}], 224)
+    assert [r["group"] for r in rows] == ["1/2", "1/4", "pooled and head"]
+    assert rows[0]["macs"] == 118_013_952 and rows[0]["side"] == "112 px"
+    assert rows[1]["macs"] == 115_605_504 and rows[1]["layers"] == 2 and rows[1]["side"] == "56 px"
+    assert rows[2]["params"] == 2049000 and rows[2]["side"] == "—"
 
 
 # --- figures ----------------------------------------------------------------------------------
@@ -109,6 +137,19 @@ def test_pareto_figure_traces_frontier_and_log_axis():
     assert lin.layout.xaxis.type == "linear" and [t.name for t in lin.data] == ["F1", "F2"]
 
 
+def test_spaced_labels_keep_the_ends_and_skip_crowded_points():
+    pts = [(1e8, 60, "a"), (1.1e8, 60.5, "b"), (1e9, 70, "c"), (1.2e9, 70.4, "d"), (1e10, 80, "e")]
+    assert ux.spaced_labels(pts) == ["a", "c", "e"]
+    assert ux.spaced_labels(pts, dx=0.01) == ["a", "b", "c", "d", "e"]
+    assert ux.spaced_labels([(1e9, 70, "only")]) == ["only"]
+
+
+def test_pareto_figure_names_the_frontier_points():
+    fig = ux.pareto_figure(POINTS, "params", "parameters")
+    f1 = next(t for t in fig.data if t.name == "F1")
+    assert list(f1.text) == ["a", ""]                 # a is on the frontier, b is dominated
+
+
 def test_family_colours_are_stable_across_charts():
     assert ux.family_colors(["B", "A"]) == ux.family_colors(["A", "B", "A"])
 
@@ -116,7 +157,8 @@ def test_family_colours_are_stable_across_charts():
 def test_cost_share_figure_percentages():
     fig = ux.cost_share_figure(GROUPS_A, "MACs")
     assert [t.name for t in fig.data] == ["parameters", "MACs"]
-    assert list(fig.data[0].y) == [25.0, 75.0] and list(fig.data[1].y) == [75.0, 25.0]
+    assert list(fig.data[0].x) == [25.0, 75.0] and list(fig.data[1].x) == [75.0, 25.0]
+    assert list(fig.data[0].y) == ["stem", "layer1"] and fig.data[0].orientation == "h"
 
 
 def test_scaling_curves_figure_uses_the_unit():
@@ -138,16 +180,18 @@ def test_timeline_rows_join_and_spread():
     ]
     published = {
         ("VGG-16", "D"): {"model": "VGG-16", "variant": "D", "top1_paper": "73.0", "top1_torchvision": "71.6",
-                          "top1_timm": "", "source": "paper: Table 3"},
+                          "top1_timm": "", "cite_paper": "Simonyan & Zisserman 2015, Table 3",
+                          "cite_torchvision": "torchvision 0.29.1 weights metadata", "cite_timm": ""},
         ("GoogLeNet", "v1"): {"model": "GoogLeNet", "variant": "v1", "top1_paper": "", "top1_torchvision": "69.778",
-                              "top1_timm": "", "source": "tv meta"},
+                              "top1_timm": "", "cite_paper": "",
+                              "cite_torchvision": "torchvision 0.29.1 weights metadata", "cite_timm": ""},
         ("IR", "v1"): {"model": "IR", "variant": "v1", "top1_paper": "78.7", "top1_torchvision": "",
-                       "top1_timm": "", "source": "NOT VERIFIED: recalled"},
+                       "top1_timm": "", "cite_paper": "", "cite_torchvision": "", "cite_timm": ""},
     }
     rows = ux.timeline_rows(timeline, published, {"vgg16": 138e6, "googlenet": 6.6e6, "irv1": 21e6},
                             {"vgg16": "VGG", "googlenet": "GoogLeNet", "irv1": "IR"})
     assert [r["top1"] for r in rows] == [73.0, 69.778, None]      # unverified figures are not shown
-    assert rows[0]["top1_source"].startswith("paper") and rows[1]["top1_source"].startswith("torchvision")
+    assert rows[0]["top1_source"].startswith("Simonyan") and rows[1]["top1_source"].startswith("torchvision")
     assert [r["dx"] for r in rows] == [-0.25, 0.25, 0.0]
     fig = ux.timeline_figure(rows)
     assert sorted(t.name for t in fig.data) == ["GoogLeNet", "IR", "VGG"]
@@ -155,14 +199,6 @@ def test_timeline_rows_join_and_spread():
     goo = next(t for t in fig.data if t.name == "GoogLeNet")
     assert vgg.marker.size[0] > goo.marker.size[0]                   # area grows with parameters
     assert vgg.customdata[0][0] == "vgg16"                           # the click target: the zoo name
-
-
-def test_published_top1_preference():
-    row = {"model": "M", "variant": "v", "top1_paper": "77.15", "top1_torchvision": "76.13",
-           "top1_timm": "76.156", "source": "src"}
-    assert ux.published_top1(row, "paper")[0] == 77.15
-    assert ux.published_top1(row, "weights")[0] == 76.13
-    assert ux.published_top1(None)[0] is None
 
 
 def test_timeline_csv_models_are_registered_with_published_rows():
@@ -185,6 +221,17 @@ def test_seed_tables_csv_matches_the_seed_figures():
                   "EfficientNet-B3": (81.1, 12), "EfficientNet-B7": (84.4, 66)}
     t5 = next(r for r in rows if r["table"] == "5")
     assert (float(t5["alpha"]), float(t5["beta"]), float(t5["gamma"])) == (1.2, 1.1, 1.15)
+    # seed paper (Zhao), Table 5, as printed: top-1 %, top-5 %, parameters (M)
+    printed = {"EfficientNet-B0": (76.3, 93.2, 5.3), "EfficientNet-B1": (78.8, 94.4, 7.8),
+               "EfficientNet-B2": (79.8, 94.9, 9.2), "EfficientNet-B3": (81.1, 95.5, 12),
+               "EfficientNet-B4": (82.6, 96.3, 19), "EfficientNet-B5": (83.3, 96.7, 30),
+               "EfficientNet-B6": (84.0, 96.9, 43)}
+    assert {r["row"]: (float(r["top1"]), float(r["top5"]), float(r["params_m"]))
+            for r in rows if r["table"] == "5" and r["model"]} == printed
+    from zoo.registry import published_rows
+    for row, (top1, top5, _) in printed.items():                  # the seed agrees with Tan & Le, Table 2
+        prim = published_rows()[("EfficientNet", row.split("-")[1])]
+        assert (float(prim["top1_paper"]), float(prim["top5_paper"])) == (top1, top5)
     for r in rows:
         if r["model"]:
             assert r["model"] in zoo.list_models()
@@ -260,25 +307,34 @@ def test_latency_of_a_registered_model_and_refusals():
         latency.measure(nn.Identity(), 32, runs=0)
 
 
-def test_short_source_keeps_parentheses_whole():
-    src = "paper: Tan&Le ICML'19 Table 2 (12M, 1.8B; arXiv v5 not read); tv weights; timm"
-    assert ux.short_source(src) == "paper: Tan&Le ICML'19 Table 2 (12M, 1.8B; arXiv v5 not read)"
-    assert ux.short_source("plain") == "plain"
+def test_every_registered_family_gets_its_own_colour_and_symbol_pair():
+    from ui import theme
+    styles = theme.family_styles(zoo.info(n).family for n in zoo.list_models())
+    assert len({(v["color"], v["symbol"]) for v in styles.values()}) == len(styles)
+    assert len({v["color"] for v in styles.values()}) <= 10          # a palette a hall can tell apart
 
 
-def test_every_registered_family_gets_its_own_colour():
-    colors = ux.family_colors(zoo.info(n).family for n in zoo.list_models())
-    assert len(set(colors.values())) == len(colors)
+def test_published_top1_prefers_the_asked_source_and_returns_its_citation():
+    row = {"model": "ResNet-50", "variant": "v1.5", "top1_paper": "77.15", "top1_torchvision": "76.13",
+           "top1_timm": "", "cite_paper": "He et al. 2016, Table 3 (10-crop)",
+           "cite_torchvision": "torchvision 0.29.1 weights metadata", "cite_timm": ""}
+    assert ux.published_top1(row) == (77.15, "He et al. 2016, Table 3 (10-crop)")
+    assert ux.published_top1(row, "weights") == (76.13, "torchvision 0.29.1 weights metadata")
+    row["cite_paper"] = ""                       # a figure nobody verified is never shown
+    assert ux.published_top1(row) == (76.13, "torchvision 0.29.1 weights metadata")
+    assert ux.published_top1(None)[0] is None
 
 
-def test_short_source_picks_the_clause_of_the_figure():
-    src = "paper: He'16 Table 3 err 22.85/6.71 (10-crop); torchvision 0.29.1 wheel Weights meta; timm@aa4b results"
-    assert ux.short_source(src, "torchvision") == "torchvision 0.29.1 wheel Weights meta"
-    assert ux.short_source(src, "timm") == "timm@aa4b results"
-    assert ux.short_source(src, "nothing") == "paper: He'16 Table 3 err 22.85/6.71 (10-crop)"
-    row = {"model": "ResNet-50", "variant": "v1.5", "top1_paper": "", "top1_torchvision": "76.13",
-           "top1_timm": "", "source": src}
-    assert ux.published_top1(row) == (76.13, "torchvision weights, ResNet-50 v1.5: torchvision 0.29.1 wheel Weights meta")
+def test_every_published_figure_shown_has_a_citation_without_developer_notes():
+    from zoo.registry import published_rows
+    for key, r in published_rows().items():
+        for what in ("paper", "torchvision", "timm"):
+            value = r["top1_" + what] if what != "paper" else r["top1_paper"]
+            cite = r["cite_" + what]
+            if cite:
+                assert not re.search(r"UNVERIFIED|COMPUTED|not read|\.csv|\.py|NOT VERIFIED", cite), (key, cite)
+            if value and what != "paper":
+                assert cite, (key, what)
 
 
 def test_timeline_labels_do_not_sit_on_each_other():
@@ -304,7 +360,7 @@ def test_macro_html_boxes_in_order_with_shares_and_escaping():
     html = ux.macro_html(view, "macs", lambda share: f"#{int(share * 100):06d}")
     assert html.index("input 3×224×224") < html.index("<b>stem</b>") < html.index("layer&lt;1&gt;") \
         < html.index("output 1000")
-    assert "(25.0 % of macs)" in html and "(75.0 % of macs)" in html
+    assert "(25.0 % of MACs)" in html and "(75.0 % of MACs)" in html
     assert "background:#000025" in html and "background:#000075" in html
     plain = ux.macro_html(view, None, lambda share: "#123456")
     assert "% of" not in plain and "#123456" not in plain and plain.count("background:#ffffff") == 2

@@ -201,13 +201,20 @@ def test_waterfall_csv():
     assert 79.0 + sum(float(r["delta"]) for r in rows[1:]) == pytest.approx(83.4)
     for prev, r in zip(rows, rows[1:]):
         assert float(prev["top1"]) + float(r["delta"]) == pytest.approx(float(r["top1"]))
-    verified = {r["top1"] for r in rows if r["verified"] == "yes"}
-    assert verified == {"79.0", "82.2", "83.4"}
+    # seed paper (Zhao), Figure 6, as printed: every step, its top-1 and the marks † and ‡
+    printed = [("ResNet-200", 79.0), ("+ Cosine LR decay", 79.3), ("+ Increase training epochs", 78.8),
+               ("+ EMA of weights", 79.1), ("+ Label smoothing", 80.4), ("+ Stochastic depth", 80.6),
+               ("+ RandAugment", 81.0), ("+ Dropout on FC", 80.7), ("+ Decrease weight decay", 82.2),
+               ("+ Squeeze-and-Excitation", 82.9), ("+ ResNet-D", 83.4)]
+    assert [(r["step"], float(r["top1"])) for r in rows] == printed
+    assert {r["step"]: r["mark"] for r in rows if r["mark"]} == {"+ Increase training epochs": "†",
+                                                                  "+ Dropout on FC": "‡"}
     for r in rows:
-        assert r["source"]
-        assert (r["verified"] == "yes") != r["source"].startswith("UNVERIFIED")
+        assert r["source"].startswith("seed paper (Zhao), Figure 6")
     fig = L.waterfall_figure(rows)
-    assert fig.data[0].text[1].endswith("*") and not fig.data[0].text[0].endswith("*")
+    texts = list(fig.data[-1].text)
+    assert "78.8 † (−0.5)" in texts and "83.4 (+0.5)" in texts
+    assert {tr.name for tr in fig.data[:-1]} == {"start", "training", "regularisation", "architecture"}
 
 
 def _tiny(width: int) -> nn.Module:

@@ -19,7 +19,8 @@ from typing import Iterable, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from zoo.fmt import UNITS, fmt_ops, fmt_params, ops, si
+from ui.theme import PALETTE, family_styles
+from zoo.fmt import DASH, UNITS, fmt_ops, fmt_params, ops, si
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
@@ -32,7 +33,7 @@ def ops_convention(resnet50_macs: float | None = None, resnet50_paper_macs: floa
     if resnet50_macs and resnet50_paper_macs:
         line += (f" Layouts differ too: ResNet-50 as in the paper (stride on the first 1×1) is "
                  f"{fmt_ops(resnet50_paper_macs)}, the paper's \"3.8 B FLOPs\"; torchvision's v1.5 "
-                 f"(stride on the 3×3) is {fmt_ops(resnet50_macs)} (both computed by zoo.analyze).")
+                 f"(stride on the 3×3) is {fmt_ops(resnet50_macs)} (both counted by CNN Atlas).")
     return line
 
 
@@ -48,6 +49,8 @@ def summarize(a) -> dict:
         "resolution": a.resolution,
         **{k: getattr(a, k) for k in TOTALS},
         "unused_params": getattr(a, "unused_params", 0),
+        "uncounted": dict(getattr(a, "uncounted", {})),
+        "uncounted_macs": getattr(a, "uncounted_macs", 0),
         "records": a.records(),
         "by_stage": a.by_stage(),
         "by_block": a.by_block(),
@@ -56,22 +59,28 @@ def summarize(a) -> dict:
     }
 
 
-LAYER_COLUMNS = ["name", "stage", "block", "block_type", "op", "kind", "kernel", "stride", "groups",
-                 "in_shape", "out_shape", "params", "macs", "flops", "act_bytes", "mem_access"]
+# The explorer's layer table opens with what a lecturer points at: where the layer sits, what it
+# produces and what it costs; the details follow.
+LAYER_COLUMNS = ["name", "block", "out_shape", "params", "macs", "flops", "share", "act_bytes", "mem_access",
+                 "kind", "op", "kernel", "stride", "groups", "in_shape", "block_type", "stage"]
+COUNT_COLUMNS = ("params", "macs", "flops", "act_bytes", "mem_access")
 
 
 def _shape(v) -> str:
-    if v is None:
-        return ""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return DASH
     if isinstance(v, (list, tuple)):
-        if v and isinstance(v[0], (list, tuple)):
+        if not v:
+            return DASH
+        if isinstance(v[0], (list, tuple)):
             return " + ".join(_shape(x) for x in v)
         return "×".join(str(int(x)) for x in v)
     return str(v)
 
 
 def layers_frame(records: Sequence[dict]) -> pd.DataFrame:
-    """One row per layer with the paper-facing columns; shapes and kernels as short strings."""
+    """One row per layer, cost columns first; shapes and kernels as short strings, "—" where a
+    column does not apply (a ReLU has no kernel), ``share`` = the layer's percent of all MACs."""
     df = pd.DataFrame(list(records))
     for col in LAYER_COLUMNS:
         if col not in df.columns:
@@ -79,9 +88,14 @@ def layers_frame(records: Sequence[dict]) -> pd.DataFrame:
     df = df[LAYER_COLUMNS].copy()
     for col in ("in_shape", "out_shape", "kernel", "stride"):
         df[col] = df[col].map(_shape)
-    for col in ("params", "macs", "flops", "act_bytes", "mem_access"):
+    for col in COUNT_COLUMNS:
         df[col] = pd.to_numeric(df[col], errors="coerce").fillna(0).astype("int64")
-    df["groups"] = pd.to_numeric(df["groups"], errors="coerce").astype("Int64")
+    total = int(df["macs"].sum())
+    df["share"] = (100 * df["macs"] / total).round(2) if total else 0.0
+    df["groups"] = df["groups"].map(lambda g: DASH if g is None or (isinstance(g, float) and math.isnan(g))
+                                    else str(int(g)))
+    for col in ("name", "block", "kind", "op", "block_type", "stage"):
+        df[col] = df[col].map(lambda v: DASH if v in (None, "") else str(v))
     return df
 
 
@@ -119,27 +133,75 @@ def groups_frame(groups: Sequence[dict], unit: str = "MACs") -> pd.DataFrame:
 def compare_totals(a: dict, b: dict, unit: str = "MACs") -> pd.DataFrame:
     """Totals of two summaries side by side with the difference B − A and the ratio B / A."""
     rows = [("parameters", a["total_params"], b["total_params"], fmt_params),
-            (unit, ops(a["total_macs"], unit), ops(b["total_macs"], unit), lambda v: si(v).rstrip()),
-            ("activation memory (bytes)", a["total_act_bytes"], b["total_act_bytes"], lambda v: si(v).rstrip()),
+            (unit, ops(a["total_macs"], unit), ops(b["total_macs"], unit), lambda v: si(v) + unit),
+            ("activation memory", a["total_act_bytes"], b["total_act_bytes"], lambda v: si(v) + "B"),
             ("memory access (elements)", a["total_mem_access"], b["total_mem_access"], lambda v: si(v).rstrip())]
     out = []
-    for label, va, vb, fmt in rows:
-        out.append({"quantity": label, "A": fmt(va), "B": fmt(vb),
-                    "B − A": ("+" if vb >= va else "−") + fmt(abs(vb - va)),
-                    "B / A": f"{vb / va:.2f}×" if va else "–"})
+    for label, va, vb, f in rows:
+        out.append({"quantity": label, "A": f(va), "B": f(vb),
+                    "B − A": ("+" if vb >= va else "−") + f(abs(vb - va)),
+                    "B / A": f"{vb / va:.2f}×" if va else DASH})
     return pd.DataFrame(out)
 
 
-def compare_stages(a_groups: Sequence[dict], b_groups: Sequence[dict], unit: str = "MACs") -> pd.DataFrame:
-    """Stage tables of two models joined on stage name (stages missing from one side are blank)."""
-    fa = groups_frame(a_groups, unit)[["group", "params", unit]]
-    fb = groups_frame(b_groups, unit)[["group", "params", unit]]
-    df = fa.merge(fb, on="group", how="outer", suffixes=(" A", " B"), sort=False)
-    order = list(fa["group"]) + [g for g in fb["group"] if g not in set(fa["group"])]
-    df = df.set_index("group").reindex(order)
-    df["Δ params"] = df["params B"].fillna(0) - df["params A"].fillna(0)
-    df[f"Δ {unit}"] = df[f"{unit} B"].fillna(0) - df[f"{unit} A"].fillna(0)
-    return df.rename_axis("stage").reset_index()
+def feature_level(input_side: int, side: int) -> int:
+    """How far a feature map is downsampled, as a power of two: 224 → 56 px is 4, 299 → 73 px is 4."""
+    return 2 ** max(0, round(math.log2(input_side / side))) if side > 0 else 0
+
+
+def by_feature_map(records: Sequence[dict], input_side: int) -> list[dict]:
+    """Params and MACs summed by the output feature map's downsampling (1/2, 1/4 … 1/32), in the
+    order the network reaches them; layers with no spatial output (the classifier) form "head"."""
+    rows: dict[str, dict] = {}
+    for r in records:
+        shape = tuple(r.get("out_shape") or ())
+        if len(shape) == 4 and shape[2] > 1:
+            level = feature_level(input_side, shape[2])
+            key, sides = f"1/{level}", shape[2]
+        else:
+            key, sides = "pooled and head", None
+        row = rows.setdefault(key, {"group": key, "params": 0, "macs": 0, "layers": 0, "sides": set()})
+        row["params"] += int(r.get("params") or 0)
+        row["macs"] += int(r.get("macs") or 0)
+        row["layers"] += 1
+        if sides:
+            row["sides"].add(int(sides))
+    out = list(rows.values())
+    for row in out:
+        s = sorted(row.pop("sides"), reverse=True)
+        row["side"] = DASH if not s else (f"{s[0]} px" if len(s) == 1 else f"{s[0]}–{s[-1]} px")
+    return out
+
+
+def compare_groups(a_rows: Sequence[dict], b_rows: Sequence[dict], unit: str, label: str,
+                   order: Sequence[str] | None = None) -> pd.DataFrame:
+    """Two models' rows joined on ``group`` (feature-map level or layer kind), B − A, and a total.
+
+    A group one model lacks shows "—" for it (not zero: that model has no such layer). ``order``:
+    the groups' order (default: A's, then B's own).
+    """
+    a = {r["group"]: r for r in a_rows}
+    b = {r["group"]: r for r in b_rows}
+    keys = list(order) if order else list(a) + [g for g in b if g not in a]
+    keys = [k for k in keys if k in a or k in b]
+    out = []
+    for k in keys:
+        ra, rb = a.get(k), b.get(k)
+        row = {label: k}
+        if any("side" in r for r in (ra, rb) if r):
+            row["side A"] = ra["side"] if ra else DASH
+            row["side B"] = rb["side"] if rb else DASH
+        row.update({"params A": ra["params"] if ra else None, "params B": rb["params"] if rb else None,
+                    f"{unit} A": ops(ra["macs"], unit) if ra else None,
+                    f"{unit} B": ops(rb["macs"], unit) if rb else None})
+        row[f"Δ {unit} (B − A)"] = (row[f"{unit} B"] or 0) - (row[f"{unit} A"] or 0)
+        out.append(row)
+    total = {label: "total"}
+    if out and "side A" in out[0]:
+        total.update({"side A": "", "side B": ""})
+    for col in ("params A", "params B", f"{unit} A", f"{unit} B", f"Δ {unit} (B − A)"):
+        total[col] = sum(r[col] or 0 for r in out)
+    return pd.DataFrame(out + [total])
 
 
 # --- macro diagram as HTML --------------------------------------------------------------------
@@ -160,48 +222,47 @@ def macro_html(view: dict, shade: str | None, color) -> str:
     from html import escape
 
     pill = ("display:inline-block;padding:4px 18px;border-radius:999px;background:#eeeeee;"
-            "border:1px solid #999;font-size:12px")
+            "border:1px solid #999;font-size:0.9em")
     box = ("display:inline-block;min-width:340px;max-width:95%;padding:6px 14px;border-radius:8px;"
-           "border:1px solid #888;text-align:center;font-size:12.5px;line-height:1.35;color:#222")
-    arrow = '<div style="color:#888;font-size:11px;line-height:1.1">▼</div>'
+           "border:1px solid #888;text-align:center;font-size:1em;line-height:1.35;color:#222")
+    arrow = '<div style="color:#888;font-size:0.8em;line-height:1.1">▼</div>'
     parts = [f'<div style="{pill}">input {escape(_dims(view["input"]))}</div>', arrow]
     for n in view["nodes"]:
         fill = color(n["share"]) if shade else "#ffffff"
-        share = f' <span style="color:#555">({100 * n["share"]:.1f} % of {escape(shade)})</span>' if shade else ""
+        what = {"macs": "MACs", "params": "parameters"}.get(shade, shade)
+        share = f' <span style="color:#555">({100 * n["share"]:.1f} % of {escape(str(what))})</span>' if shade else ""
         lines = "<br>".join(escape(line) for line in n["lines"])
         parts.append(f'<div style="{box};background:{fill}"><b>{escape(n["title"])}</b><br>{lines}{share}</div>')
         parts.append(arrow)
     parts.append(f'<div style="{pill}">output {escape(_dims(view["output"]))}</div>')
-    return ('<div style="display:flex;flex-direction:column;align-items:center;gap:1px;'
-            'font-family:sans-serif">' + "".join(parts) + "</div>")
+    return ('<div class="atlas-diagram" style="display:flex;flex-direction:column;align-items:center;gap:1px;'
+            'font-family:sans-serif;font-size:16px">' + "".join(parts) + "</div>")
 
 
 # --- figures ----------------------------------------------------------------------------------
 
-# 20 colours of clearly different hue or lightness, so no two of the zoo's ~15 families look alike.
-PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-           "#bcbd22", "#17becf", "#1a237e", "#f2c200", "#222222", "#00796b", "#c2185b", "#7cb342",
-           "#64b5f6", "#ff8a65", "#b39ddb", "#a1887f"]
-
-
 def family_colors(families: Iterable[str]) -> dict[str, str]:
-    """A stable colour per family (sorted names → palette order), the same on every chart."""
-    return {f: PALETTE[i % len(PALETTE)] for i, f in enumerate(sorted(set(families)))}
+    """A stable colour per family (``ui.theme.family_styles``), the same on every chart."""
+    return {f: st["color"] for f, st in family_styles(families).items()}
 
 
 def cost_share_figure(groups: Sequence[dict], unit: str = "MACs", title: str = "by stage") -> go.Figure:
-    """Two bar series per group: share of parameters and share of MACs (or FLOPs), in percent."""
+    """Two horizontal bars per group: share of parameters and share of MACs (or FLOPs), in percent.
+
+    Horizontal, so long stage names ("features.3", "Mixed_6e") stay readable; the first group is on top.
+    """
     df = groups_frame(groups, unit)
     fig = go.Figure()
-    fig.add_bar(name="parameters", x=df["group"], y=df["params %"],
-                customdata=df["params"].map(fmt_params),
-                hovertemplate="%{x}<br>%{y:.1f} % of parameters (%{customdata})<extra></extra>")
-    fig.add_bar(name=unit, x=df["group"], y=df[f"{unit} %"],
+    fig.add_bar(name="parameters", y=df["group"], x=df["params %"], orientation="h",
+                marker_color=PALETTE[0], customdata=df["params"].map(fmt_params),
+                hovertemplate="%{y}<br>%{x:.1f} % of parameters (%{customdata})<extra></extra>")
+    fig.add_bar(name=unit, y=df["group"], x=df[f"{unit} %"], orientation="h", marker_color=PALETTE[1],
                 customdata=df[unit].map(lambda v: f"{si(v)}{unit}"),
-                hovertemplate="%{x}<br>%{y:.1f} % of " + unit + " (%{customdata})<extra></extra>")
+                hovertemplate="%{y}<br>%{x:.1f} % of " + unit + " (%{customdata})<extra></extra>")
     fig.update_layout(barmode="group", title=f"Share of parameters and {unit} {title}",
-                      yaxis_title="% of total", margin=dict(l=10, r=10, t=50, b=10), height=360,
-                      legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+                      xaxis_title="% of the whole network", yaxis=dict(autorange="reversed"),
+                      margin=dict(l=10, r=10, t=60, b=10), height=140 + 34 * max(len(df), 2),
+                      legend=dict(orientation="h"))
     return fig
 
 
@@ -211,7 +272,7 @@ def timeline_figure(rows: Sequence[dict]) -> go.Figure:
     ``rows``: dicts with year, label, model, family, top1, top1_source, params, idea.
     Rows without a top-1 are drawn on a baseline strip so no architecture disappears.
     """
-    colors = family_colors(r["family"] for r in rows)
+    styles = family_styles(r["family"] for r in rows)
     fig = go.Figure()
     known = [r for r in rows if r.get("top1") is not None]
     floor = min((r["top1"] for r in known), default=55.0) - 3
@@ -227,7 +288,8 @@ def timeline_figure(rows: Sequence[dict]) -> go.Figure:
             y=[r["top1"] if r.get("top1") is not None else floor for r in rs],
             mode="markers+text", name=fam, text=[r["label"] for r in rs],
             textposition=[where[r["model"]] for r in rs],
-            marker=dict(color=colors[fam], size=[10 + 40 * math.sqrt((r["params"] or 0) / max_p) for r in rs],
+            marker=dict(color=styles[fam]["color"], symbol=styles[fam]["symbol"],
+                        size=[12 + 40 * math.sqrt((r["params"] or 0) / max_p) for r in rs],
                         line=dict(width=1, color="white"), opacity=0.85),
             customdata=[[r["model"], fmt_params(r["params"] or 0),
                          f"{r['top1']:.1f} %" if r.get("top1") is not None else "not published",
@@ -238,9 +300,12 @@ def timeline_figure(rows: Sequence[dict]) -> go.Figure:
     fig.update_layout(
         title="ImageNet top-1 (published) by year; marker area ∝ parameters",
         xaxis=dict(title="year", dtick=1, range=[2011.4, 2021.8]),
-        yaxis=dict(title="top-1 accuracy (%), as published"),
-        height=520, margin=dict(l=10, r=10, t=50, b=10), legend_title_text="family",
+        yaxis=dict(title="top-1 accuracy (%), as published",
+                   range=[floor - 2, max((r["top1"] for r in known), default=80.0) + 4]),
+        height=640, margin=dict(l=10, r=10, t=60, b=10),
+        legend=dict(orientation="h", title_text="family"),
     )
+    fig.update_traces(cliponaxis=False)
     return fig
 
 
@@ -274,37 +339,74 @@ def pareto_front(xs: Sequence[float], ys: Sequence[float]) -> list[int]:
 
 def pareto_figure(points: Sequence[dict], x: str, x_title: str, *, log_x: bool = True,
                   y: str = "top1", y_title: str = "top-1 accuracy (%), published",
-                  frontier: bool = True, title: str | None = None) -> go.Figure:
-    """Accuracy against a cost (``points[i][x]``), coloured by family, Pareto frontier drawn.
+                  frontier: bool = True, title: str | None = None,
+                  labels: Iterable[str] | None = None) -> go.Figure:
+    """Accuracy against a cost (``points[i][x]``), colour and symbol by family, Pareto frontier drawn.
 
-    ``points``: dicts with name, family, the ``x`` and ``y`` keys, and ``source`` (hover text).
-    Points whose ``x`` is missing are left out.
+    ``points``: dicts with name, family, the ``x`` and ``y`` keys, and ``source`` (hover text);
+    ``label`` (optional) is the name written on the chart. The points that matter carry their
+    names: those in ``labels``, else the ones on the frontier. Points whose ``x`` is missing are
+    left out.
     """
     pts = [p for p in points if p.get(x) is not None and p.get(y) is not None and p[x] > 0]
-    colors = family_colors(p["family"] for p in pts)
+    styles = family_styles(p["family"] for p in pts)
+    front = pareto_front([p[x] for p in pts], [p[y] for p in pts]) if pts else []
+    named = set(labels) if labels is not None else set(spaced_labels(
+        [(pts[i][x], pts[i][y], pts[i]["name"]) for i in front], log_x=log_x))
     fig = go.Figure()
     by_family: dict[str, list[dict]] = {}
     for p in pts:
         by_family.setdefault(p["family"], []).append(p)
     for fam, ps in sorted(by_family.items()):
         fig.add_scatter(
-            x=[p[x] for p in ps], y=[p[y] for p in ps], mode="markers", name=fam,
-            marker=dict(color=colors[fam], size=10, line=dict(width=1, color="white")),
-            text=[p["name"] for p in ps], customdata=[[p.get("x_label", ""), p.get("source", "")] for p in ps],
-            hovertemplate=("<b>%{text}</b><br>%{y:.1f} % top-1<br>%{customdata[0]}"
-                           "<br><i>%{customdata[1]}</i><extra></extra>"),
+            x=[p[x] for p in ps], y=[p[y] for p in ps], mode="markers+text", name=fam,
+            marker=dict(color=styles[fam]["color"], symbol=styles[fam]["symbol"], size=13,
+                        line=dict(width=1, color="white")),
+            text=[p.get("label", p["name"]) if p["name"] in named else "" for p in ps],
+            textposition="top left", cliponaxis=False,
+            customdata=[[p["name"], p.get("x_label", ""), p.get("source", "")] for p in ps],
+            hovertemplate=("<b>%{customdata[0]}</b><br>%{y:.1f} % top-1<br>%{customdata[1]}"
+                           "<br><i>%{customdata[2]}</i><extra></extra>"),
         )
     if frontier and pts:
-        idx = pareto_front([p[x] for p in pts], [p[y] for p in pts])
-        fig.add_scatter(x=[pts[i][x] for i in idx], y=[pts[i][y] for i in idx], mode="lines",
+        fig.add_scatter(x=[pts[i][x] for i in front], y=[pts[i][y] for i in front], mode="lines",
                         line=dict(shape="hv", color="black", dash="dot", width=1.5),
                         name="Pareto frontier", hoverinfo="skip")
+    xs = [p[x] for p in pts]
+    if xs and log_x:       # room on the left for the cheapest model's name (labels sit to the upper left)
+        x_range = [math.log10(min(xs)) - 0.65, math.log10(max(xs)) + 0.15]
+    elif xs:
+        span = (max(xs) - min(xs)) or abs(max(xs)) or 1.0
+        x_range = [min(xs) - 0.18 * span, max(xs) + 0.05 * span]
+    else:
+        x_range = None
     fig.update_layout(title=title or f"top-1 against {x_title}",
                       xaxis=dict(title=x_title + (" (log scale)" if log_x else ""),
-                                 type="log" if log_x else "linear"),
-                      yaxis=dict(title=y_title), height=480, margin=dict(l=10, r=10, t=50, b=10),
-                      legend_title_text="family")
+                                 type="log" if log_x else "linear", range=x_range),
+                      yaxis=dict(title=y_title), height=600, margin=dict(l=10, r=10, t=60, b=10),
+                      legend=dict(orientation="h", title_text="family"))
     return fig
+
+
+def spaced_labels(points: Sequence[tuple[float, float, str]], *, log_x: bool = True, dx: float = 0.35,
+                  dy: float = 2.5) -> list[str]:
+    """Names of the points to write on a chart so that no two labels crowd: walking by cost, a point
+    is named when it is at least ``dx`` (decades on a log axis) or ``dy`` (accuracy points) away
+    from the last named one. The cheapest and the most accurate are always named."""
+    pts = sorted(points)
+    if not pts:
+        return []
+    pos = (lambda v: math.log10(v)) if log_x else (lambda v: v)
+    out = [pts[0]]
+    for p in pts[1:-1]:
+        last = out[-1]
+        if abs(pos(p[0]) - pos(last[0])) >= dx or abs(p[1] - last[1]) >= dy:
+            out.append(p)
+    if len(pts) > 1:
+        if out[-1] is not pts[-1] and abs(pos(pts[-1][0]) - pos(out[-1][0])) < dx and abs(pts[-1][1] - out[-1][1]) < dy:
+            out.pop()
+        out.append(pts[-1])
+    return [p[2] for p in out]
 
 
 def scaling_curves_figure(curves: dict[str, Sequence[tuple[float, float]]], unit: str = "MACs") -> go.Figure:
@@ -433,48 +535,22 @@ def num(s) -> float | None:
         return None
 
 
-def clauses(source: str) -> list[str]:
-    """A published.csv source split at the ``;`` that are outside parentheses."""
-    out, depth, start = [], 0, 0
-    for i, ch in enumerate(source):
-        depth += (ch == "(") - (ch == ")")
-        if ch == ";" and depth == 0:
-            out.append(source[start:i].strip())
-            start = i + 1
-    out.append(source[start:].strip())
-    return [c for c in out if c]
-
-
-def short_source(source: str, keyword: str = "") -> str:
-    """The clause of a source that mentions ``keyword`` (default: the first clause)."""
-    parts = clauses(source) or [source.strip()]
-    if keyword:
-        for c in parts:
-            if keyword.lower() in c.lower():
-                return c
-    return parts[0]
-
-
 def published_top1(row: dict | None, prefer: str = "paper") -> tuple[float | None, str]:
-    """(top-1, where it comes from) of a published.csv row.
+    """(top-1, its citation) of a published.csv row (``zoo.registry.published_rows``).
 
     ``prefer="paper"``: the paper's figure, else the torchvision weights', else timm's.
     ``prefer="weights"``: torchvision's, else timm's, else the paper's.
-    Rows whose source says "not verified" give ``(None, reason)``.
+    A figure without a citation (not verified) is never returned.
     """
     if not row:
-        return None, "no published row"
-    src = row.get("source", "")
-    if "not verified" in src.lower():
-        return None, "not verified: " + src
-    order = [("top1_paper", "paper", "paper"), ("top1_torchvision", "torchvision weights", "torchvision"),
-             ("top1_timm", "timm weights", "timm")]
+        return None, "no published figure"
+    order = [("top1_paper", "cite_paper"), ("top1_torchvision", "cite_torchvision"), ("top1_timm", "cite_timm")]
     if prefer == "weights":
         order = order[1:] + order[:1]
-    for col, what, keyword in order:
+    for col, cite in order:
         v = num(row.get(col))
-        if v is not None:
-            return v, f"{what}, {row['model']} {row['variant']}: {short_source(src, keyword)}"
+        if v is not None and row.get(cite):
+            return v, row[cite]
     return None, "no top-1 published"
 
 

@@ -24,6 +24,7 @@ from plotly.subplots import make_subplots
 
 from ui.explore import num  # noqa: F401 - num is part of this module's helpers for pages
 from zoo import costs
+from zoo.analysis import ops
 from zoo.fmt import count, macs_and_flops
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -57,18 +58,19 @@ def check_conv_inputs(h: int, w: int, c_in: int, c_out: int, k: int, stride: int
         return f"padding cannot be negative (got {padding})."
     if c_in % groups or c_out % groups:
         return f"groups = {groups} must divide both C_in = {c_in} and C_out = {c_out}."
-    if costs.conv_out_size(h, k, stride, padding) < 1 or costs.conv_out_size(w, k, stride, padding) < 1:
-        return f"a {k}×{k} kernel does not fit a {h}×{w} input with padding {padding}."
+    try:
+        costs.conv_cost(h, w, c_in, c_out, k, stride, padding, groups)
+    except ValueError as e:  # the kernel does not fit
+        return f"{e}."
     return None
 
 
 def _layer_row(case: str, layer: str, kind: str, h: int, w: int, c_in: int, c_out: int, k: int, stride: int,
                padding: int, groups: int) -> dict:
     c = costs.conv_cost(h, w, c_in, c_out, k, stride, padding, groups)
-    mem = h * w * c_in + c["out_h"] * c["out_w"] * c_out + c["params"]  # read input + write output + weights
     return {"case": case, "layer": layer, "kind": kind, "kernel": f"{k}×{k}", "groups": groups,
             "in_shape": (c_in, h, w), "out_shape": (c_out, c["out_h"], c["out_w"]),
-            "macs": c["macs"], "flops": c["flops"], "params": c["params"], "mem_access": mem}
+            **{key: c[key] for key in ("macs", "flops", "params", "mem_access")}}
 
 
 def conv_layers(h: int, w: int, c_in: int, c_out: int, k: int, stride: int = 1, padding: int = 0,
@@ -186,11 +188,11 @@ def filters_figure(c_in: int, c_out: int, k: int, groups: int = 1, max_show: int
     fills ``groups`` diagonal blocks. Beyond ``max_show`` channels an even sample is drawn, with
     the true channel numbers on the axes.
     """
-    panels = [("regular", f"regular {k}×{k}: {c_out} filters of {k}×{k}×{c_in}", connectivity(c_in, c_out, 1), k),
-              ("depthwise", f"depthwise {k}×{k}: {c_in} filters of {k}×{k}×1", connectivity(c_in, c_in, c_in), k),
-              ("pointwise", f"pointwise 1×1: {c_out} filters of 1×1×{c_in}", connectivity(c_in, c_out, 1), 1)]
+    panels = [("regular", f"<b>regular {k}×{k}</b><br>{c_out} filters of {k}×{k}×{c_in}", connectivity(c_in, c_out, 1), k),
+              ("depthwise", f"<b>depthwise {k}×{k}</b><br>{c_in} filters of {k}×{k}×1", connectivity(c_in, c_in, c_in), k),
+              ("pointwise", f"<b>pointwise 1×1</b><br>{c_out} filters of 1×1×{c_in}", connectivity(c_in, c_out, 1), 1)]
     if groups > 1:
-        panels.append(("grouped", f"grouped {k}×{k}, g = {groups}: {c_out} filters of {k}×{k}×{c_in // groups}",
+        panels.append(("grouped", f"<b>grouped {k}×{k}, g = {groups}</b><br>{c_out} filters of {k}×{k}×{c_in // groups}",
                        connectivity(c_in, c_out, groups), k))
     fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[1] for p in panels],
                         horizontal_spacing=0.06)
@@ -199,19 +201,20 @@ def filters_figure(c_in: int, c_out: int, k: int, groups: int = 1, max_show: int
         cols_idx = shown_channels(m.shape[1], max_show)   # input channels
         z = m[np.ix_(rows_idx, cols_idx)].T.astype(float)  # rows: input channels, columns: filters
         z[z == 0] = np.nan
-        text = np.where(np.isnan(z), "", f"{kk}×{kk}")
+        # the slice size written in each cell only where cells are wide enough to read it
+        text = np.where(np.isnan(z), "", f"{kk}×{kk}") if len(rows_idx) <= 4 else np.full(z.shape, "")
         fig.add_trace(go.Heatmap(z=z, x=[str(j) for j in rows_idx], y=[str(j) for j in cols_idx], text=text,
-                                 texttemplate="%{text}", textfont_size=8,
+                                 texttemplate="%{text}",
                                  colorscale=[[0, COLORS[kind]], [1, COLORS[kind]]] if kind != "grouped" else "Viridis",
                                  showscale=False, xgap=2, ygap=2,
                                  hovertemplate="filter %{x} reads input channel %{y}<extra></extra>"), 1, i)
         sampled = len(rows_idx) < m.shape[0] or len(cols_idx) < m.shape[1]
-        fig.update_xaxes(title_text="filter (output channel)" + (", sampled" if sampled else ""), row=1, col=i,
+        fig.update_xaxes(title_text="filters" + (" (sampled)" if sampled else ""), row=1, col=i,
                          type="category", showgrid=False, zeroline=False)
         fig.update_yaxes(title_text="input channel" if i == 1 else None, type="category", autorange="reversed",
                          row=1, col=i, showgrid=False, zeroline=False)
-    fig.update_annotations(font_size=12)
-    fig.update_layout(height=360, margin=dict(l=10, r=10, t=60, b=10), plot_bgcolor="#f4f4f4")
+    fig.update_annotations(font_size=14)
+    fig.update_layout(height=400, margin=dict(l=10, r=10, t=80, b=10), plot_bgcolor="#f4f4f4")
     return fig
 
 
@@ -221,11 +224,12 @@ def cases_figure(cases: Sequence[dict]) -> go.Figure:
     reg = next(c for c in cases if c["case"] == "regular")
     for key, label in (("macs", "MACs"), ("params", "parameters"), ("mem_access", "memory access")):
         fig.add_bar(name=label, x=[c["case"] for c in cases], y=[c[key] / reg[key] for c in cases],
-                    text=[count(c[key]) for c in cases], textposition="outside",
-                    hovertemplate="%{x}<br>" + label + ": %{text} (%{y:.3f} × regular)<extra></extra>")
-    fig.update_layout(barmode="group", yaxis_title="relative to the regular convolution", height=340,
-                      margin=MARGIN, title="Cost of each case (numbers on the bars: absolute counts)",
-                      legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+                    text=[f"{c[key] / reg[key]:.2f}×" for c in cases], textposition="outside", cliponaxis=False,
+                    customdata=[count(c[key]) for c in cases],
+                    hovertemplate="%{x}<br>" + label + ": %{customdata} (%{y:.3f} × regular)<extra></extra>")
+    fig.update_layout(barmode="group", yaxis_title="× the regular convolution", height=400,
+                      margin=MARGIN, title="Cost of each case, relative to the regular convolution",
+                      legend=dict(orientation="h"))
     return fig
 
 
@@ -458,8 +462,10 @@ def factorization(h: int, w: int, c_in: int, c_out: int, n: int, mid: int | None
         rows.append({"design": f"{depth} stacked 3×3", "macs": sum(p["macs"] for p in parts),
                      "params": sum(p["params"] for p in parts)})
     # 1×n (c_in → mid) then n×1 (mid → c_out): a 1×n window costs n MACs per input channel per output
-    macs = h * w * c_in * mid * n + h * w * mid * c_out * n
-    rows.append({"design": f"1×{n} then {n}×1", "macs": macs, "params": c_in * mid * n + mid * c_out * n})
+    pair = [costs.conv_cost(h, w, c_in, mid, (1, n), padding=(0, n // 2)),
+            costs.conv_cost(h, w, mid, c_out, (n, 1), padding=(n // 2, 0))]
+    rows.append({"design": f"1×{n} then {n}×1", "macs": sum(p["macs"] for p in pair),
+                 "params": sum(p["params"] for p in pair)})
     for r in rows:
         r["relative"] = r["macs"] / full["macs"]
         r["saving"] = 1 - r["relative"]
@@ -468,57 +474,76 @@ def factorization(h: int, w: int, c_in: int, c_out: int, n: int, mid: int | None
 
 # --- 5. ResNet-RS (seed §3.1.1, Figures 3-6) ---------------------------------------------------
 
+def waterfall_label(r: dict) -> str:
+    """``"78.8 † (−0.5)"``: the top-1 after the step, the seed's mark, the step's change."""
+    text = f"{num(r['top1']):.1f}" + (f" {r['mark']}" if r.get("mark") else "")
+    return text if r["kind"] == "start" else text + f" ({num(r['delta']):+.1f})".replace("-", "−")
+
+
+WATERFALL_KINDS = {"start": "#7F7F7F", "training": "#CC79A7", "regularisation": "#009E73", "architecture": "#E69F00"}
+
+
 def waterfall_figure(rows: Sequence[dict]) -> go.Figure:
-    """The training-recipe waterfall: ResNet-200 79.0 → 83.4 top-1; unverified steps greyed."""
-    xs, ys, measure, colors, text = [], [], [], [], []
-    for i, r in enumerate(rows):
-        xs.append(r["step"])
-        verified = r["verified"].strip().lower() == "yes"
-        if i == 0:
-            ys.append(num(r["top1"]))
-            measure.append("absolute")
-        else:
-            ys.append(num(r["delta"]))
-            measure.append("relative")
-        colors.append(verified)
-        text.append(f"{num(r['top1']):.1f}" + ("" if verified else " *"))
-    fig = go.Figure(go.Waterfall(
-        x=xs, y=ys, measure=measure, text=text, textposition="outside",
-        increasing=dict(marker_color=COLORS["verified"]), decreasing=dict(marker_color=COLORS["plain"]),
-        totals=dict(marker_color=COLORS["residual"]), connector=dict(line=dict(color="#999", width=1)),
-        customdata=[[r["top1"], r["source"]] for r in rows],
-        hovertemplate="%{x}<br>top-1 %{customdata[0]} %<br>%{customdata[1]}<extra></extra>"))
-    for i, ok in enumerate(colors):
-        if not ok:
-            fig.add_vrect(x0=i - 0.45, x1=i + 0.45, fillcolor=COLORS["unverified"], opacity=0.18, line_width=0)
+    """The training-recipe waterfall (seed Figure 6): ResNet-200 79.0 → 83.4 top-1, one horizontal bar
+    per step, coloured by kind as the seed's figure is (training, regularisation, architecture), the
+    printed footnote marks (†, ‡) kept beside their values."""
+    steps = list(reversed(rows))                 # plotly draws the first category at the bottom
+    fig = go.Figure()
+    base = num(rows[0]["top1"])
+    for kind, color in WATERFALL_KINDS.items():
+        pick = [r for r in steps if r["kind"] == kind]
+        if not pick:
+            continue
+        starts = [base if r["kind"] == "start" else num(r["top1"]) - num(r["delta"]) for r in pick]
+        widths = [0.08 if r["kind"] == "start" else num(r["delta"]) for r in pick]
+        fig.add_bar(y=[r["step"] for r in pick], x=widths, base=starts, orientation="h", name=kind,
+                    marker_color=color, customdata=[waterfall_label(r) for r in pick],
+                    hovertemplate="%{y}<br>top-1 %{customdata}<extra></extra>")
+    # the values to the right of each bar, whichever way the step went
+    fig.add_scatter(y=[r["step"] for r in steps], x=[max(num(r["top1"]), num(r["top1"]) - (num(r["delta"]) or 0)) + 0.08
+                                                    for r in steps],
+                    text=[waterfall_label(r) for r in steps], mode="text", textposition="middle right",
+                    cliponaxis=False, showlegend=False, hoverinfo="skip")
     lo = min(num(r["top1"]) for r in rows)
     hi = max(num(r["top1"]) for r in rows)
-    fig.update_layout(height=420, margin=dict(l=10, r=10, t=60, b=120), yaxis_range=[lo - 1.0, hi + 0.8],
-                      yaxis_title="ImageNet top-1 (%)", xaxis_tickangle=-35,
-                      title="ResNet-200: training recipe, then two architecture changes (* and grey band: step not verified)")
+    fig.update_layout(height=520, margin=dict(l=10, r=40, t=60, b=10), barmode="overlay",
+                      xaxis=dict(title="ImageNet top-1 (%)", range=[lo - 0.6, hi + 1.2]),
+                      yaxis=dict(categoryorder="array", categoryarray=[r["step"] for r in steps]),
+                      title="ResNet-200 → ResNet-RS: the training recipe, then two architecture changes",
+                      legend=dict(orientation="h"))
     return fig
 
 
 def width_scaled_macs(records: Sequence[dict], width: float) -> int:
     """MACs of the same network with every channel count × ``width`` (input and logits fixed).
 
-    Per layer: a convolution/linear costs ∝ C_in·C_out/groups·(output size), so it scales by
-    width² — except where C_in is the image's 3 channels or C_out is the classifier's output
-    (one factor only); a depthwise convolution scales by width. Exact when every scaled width
-    is a whole number (no rounding), e.g. width 2.
+    Each layer with MACs is counted again by the engine's core (``zoo.analysis.ops``) with its
+    channels × ``width``, rounded to whole channels: a convolution or linear layer then costs
+    about width² as much, the first convolution (3 image channels in) and the classifier (its
+    logits out) width, a depthwise convolution (its groups scale too) width. Exact when every
+    scaled width is a whole number, e.g. width 2.
     """
-    total = 0.0
+    def scaled(c: int, f: float) -> int:
+        return max(1, round(c * f))
+
+    total = 0
     last_linear = max((i for i, r in enumerate(records) if r["kind"] == "linear"), default=-1)
     for i, r in enumerate(records):
         if not r["macs"]:
             continue
-        if r["kind"] == "depthwise":
-            f = width
-        else:
-            f_in = 1.0 if (r["in_shape"] and r["in_shape"][1] == 3 and r["kind"] in ("conv", "pointwise")) else width
-            f_out = 1.0 if i == last_linear else width
-            f = f_in * f_out
-        total += r["macs"] * f
+        kind = r.get("base_kind") or r["kind"]
+        x, out = list(r["in_shape"]), list(r["out_shape"])
+        if kind in ops.CONV_KINDS and r.get("kernel"):
+            groups = scaled(r["groups"], width) if kind == "depthwise" else r["groups"]
+            x[1] = x[1] if x[1] == 3 and kind in ("conv", "pointwise") else scaled(x[1], width)
+            out[1] = scaled(out[1], width)
+            total += ops.conv_macs(x, (out[1], x[1] // groups, *r["kernel"]), out)
+        elif kind == "linear":
+            c_in = scaled(x[-1], width)
+            c_out = out[-1] if i == last_linear else scaled(out[-1], width)
+            total += ops.linear_macs((*x[:-1], c_in), (c_out, c_in))
+        else:  # a product of two activations: both sides wider
+            total += r["macs"] * width * width
     return int(round(total))
 
 
@@ -540,7 +565,8 @@ def scaling_figure(rows: Sequence[dict]) -> go.Figure:
 
 
 def rs_table_rows(published: Iterable[dict]) -> list[dict]:
-    """ResNet-RS rows of ``assets/published.csv`` with the zoo name, depth and resolution."""
+    """ResNet-RS rows of the published figures (``zoo.registry.published_rows().values()``) with the
+    zoo name, depth, resolution and the citation of the top-1."""
     out = []
     for r in published:
         if not r["model"].startswith("ResNet-RS-"):
@@ -548,7 +574,7 @@ def rs_table_rows(published: Iterable[dict]) -> list[dict]:
         depth = int(r["model"].split("-")[-1])
         out.append({"model": r["model"], "zoo": f"resnetrs{depth}", "depth": depth, "variant": r["variant"],
                     "resolution": int(r["resolution"]), "params": int(r["params_exact"]),
-                    "top1": num(r["top1_paper"]), "source": r["source"]})
+                    "top1": num(r["top1_paper"]), "source": r.get("cite_paper", "")})
     return out
 
 

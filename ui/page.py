@@ -1,26 +1,132 @@
-"""Page furniture shared by every page: presentation mode and charts in the atlas's style.
+"""Page furniture shared by every page: presentation mode, rows that wrap, tables, charts, notes.
 
-Presentation mode (``?present=1`` in the URL, or the sidebar switch) is for a projector: larger
-type, the sidebar collapsed, captions meant for a reader at a desk hidden. Pages ask
-:func:`presenting` and draw every plotly figure through :func:`chart`, which applies
-``ui.theme.style`` at the right size.
+Made for a projector as much as for a laptop:
+
+* **Presentation mode** (``?present=1`` in the URL, or the sidebar switch): larger type (body 20 px,
+  metric values 45 px, chart text 18–22 px), the sidebar collapsed, and the notes meant for a
+  reader at a desk (``note``) hidden; citations (``cite``) stay, since they are for the room too.
+* **Nothing is cut off** at 1024×768: metrics and control rows are horizontal containers that
+  wrap onto a second line instead of truncating (``metrics``, ``row``); small tables are HTML
+  tables with exact, separated counts (``table``), so a wide number wraps rather than being
+  clipped; every plotly figure is drawn in the atlas's style (``chart``).
 """
 from __future__ import annotations
 
+from typing import Iterable, Sequence
+
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from ui import theme
+from zoo import fmt
 
 PRESENT_KEY = "present"
 
+# Laptop and projector alike: a narrower sidebar and less side padding leave the page its width;
+# metric values, labels and button labels wrap instead of ending in "…".
+_CSS = """
+<style>
+[data-testid="stMainBlockContainer"] { padding-left: 2rem; padding-right: 2rem; padding-top: 3rem; }
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] > div,
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
+[data-testid="stMetricValue"] > div { line-height: 1.15; }
+[data-testid="stBaseButton-secondary"] p, [data-testid="stBaseButton-primary"] p,
+[data-testid="stBaseButton-segmented_control"] p, [data-testid="stBaseButton-segmented_controlActive"] p {
+  white-space: nowrap; }
+[data-testid="stTable"] td, [data-testid="stTable"] th { overflow-wrap: anywhere; }
+[data-testid="stTable"] td.num, [data-testid="stTable"] th.num { text-align: right; white-space: nowrap; }
+</style>
+"""
+_PRESENT_CSS = """
+<style>
+html { font-size: 20px; }
+[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li,
+[data-testid="stTable"] td, [data-testid="stTable"] th, .atlas-diagram { font-size: 1rem !important; }
+[data-testid="stMetricValue"] p, [data-testid="stMetricLabel"] p { font-size: inherit !important; }
+[data-testid="stMainBlockContainer"] { padding-left: 1.5rem; padding-right: 1.5rem; padding-top: 4rem;
+  max-width: none; }
+[data-testid="stCaptionContainer"] { font-size: 0.8rem; }
+h1 { font-size: 2.1rem !important; }
+</style>
+"""
+
 
 def presenting() -> bool:
-    """True when the page is shown in presentation mode (``?present=1``)."""
-    v = st.session_state.get(PRESENT_KEY)
-    if v is None:
-        v = st.query_params.get(PRESENT_KEY, "0") in ("1", "true", "yes")
-    return bool(v)
+    """True when the page is shown in presentation mode.
+
+    ``?present=1`` (or ``0``) in the URL decides when it is there; otherwise the session keeps the
+    last choice, so the mode survives a page switch (``setup`` writes it back into the URL).
+    """
+    raw = st.query_params.get(PRESENT_KEY)
+    if raw is not None:
+        st.session_state[_STATE] = raw.lower() in ("1", "true", "yes", "on")
+    return bool(st.session_state.get(_STATE, st.session_state.get(_DEFAULT, False)))
+
+
+_STATE = "_presenting"
+_DEFAULT = "_presenting_by_default"
+_SWITCH = "presentation_switch"
+
+
+def setup(default_present: bool = False) -> None:
+    """Page config and the atlas's CSS; the router calls this once per run, before the page runs.
+    ``default_present``: the page opens in presentation mode unless the URL or the switch says no."""
+    st.session_state[_DEFAULT] = default_present
+    present = presenting()
+    if present and not default_present and st.query_params.get(PRESENT_KEY) != "1":
+        st.query_params[PRESENT_KEY] = "1"          # a copied link opens the same way
+    st.set_page_config(page_title="CNN Atlas", page_icon="🧭", layout="wide",
+                       initial_sidebar_state="collapsed" if present else 260)
+    st.html(_CSS + (_PRESENT_CSS if present else ""))
+
+
+def _switched() -> None:
+    on = bool(st.session_state[_SWITCH])
+    st.session_state[_STATE] = on
+    if on:
+        st.query_params[PRESENT_KEY] = "1"
+    elif PRESENT_KEY in st.query_params:
+        del st.query_params[PRESENT_KEY]
+
+
+def presentation_switch() -> None:
+    """The sidebar switch of presentation mode, kept in the URL as ``present=1``."""
+    st.session_state[_SWITCH] = presenting()
+    st.toggle("Presentation mode", key=_SWITCH, on_change=_switched,
+              help="Large type for a projector, sidebar collapsed, reader's notes hidden. "
+                   "Add ?present=1 to any link to open it this way.")
+
+
+# --- layout ------------------------------------------------------------------------------------
+
+def row(gap: str = "medium", **kwargs):
+    """A horizontal container whose items wrap onto the next line when the page is narrow."""
+    return st.container(horizontal=True, wrap=True, gap=gap, **kwargs)
+
+
+def metrics(items: Iterable[tuple], where=None) -> None:
+    """A wrapping row of ``st.metric`` cards: ``(label, value, help)`` or ``(label, value, help, delta)``.
+
+    Each card is as wide as its content (at least ``min_width`` px), so at 1024 px the row breaks
+    onto a second line rather than cutting a value short.
+    """
+    with (where or st).container(horizontal=True, wrap=True, gap="medium"):
+        for item in items:
+            label, value, help_, *rest = item
+            st.metric(label, value, help=help_, delta=rest[0] if rest else None, width="content")
+
+
+def note(text: str, where=None) -> None:
+    """A reader's note (how to read a chart, what a number means): hidden in presentation mode."""
+    if not presenting():
+        (where or st).caption(text)
+
+
+def cite(text: str, where=None) -> None:
+    """A citation under a figure or table: always shown, presentation mode included."""
+    (where or st).caption(text)
 
 
 def chart(fig: go.Figure, where=None, **kwargs):
@@ -28,3 +134,51 @@ def chart(fig: go.Figure, where=None, **kwargs):
     in the container ``where`` (a column, a tab…; default: the page)."""
     kwargs.setdefault("width", "stretch")
     return (where or st).plotly_chart(theme.style(fig, presenting()), **kwargs)
+
+
+def table(df: pd.DataFrame | Sequence[dict], counts: Iterable[str] = (), where=None,
+          digits: dict[str, int] | None = None) -> None:
+    """A small table as HTML (``st.table``): counts exact with separators, missing values "—".
+
+    ``counts``: columns holding integers to print with ``zoo.fmt.count``; ``digits``: columns of
+    floats to print with that many decimals; both right-aligned. Other values are shown as they
+    are. For a table of hundreds of rows use ``st.dataframe`` with
+    ``st.column_config.NumberColumn(format="localized")``.
+    """
+    (where or st).table(table_view(df, counts, digits), hide_index=True)
+
+
+def table_view(df: pd.DataFrame | Sequence[dict], counts: Iterable[str] = (),
+               digits: dict[str, int] | None = None):
+    """The formatted table ``table`` shows, as a pandas Styler (tested without Streamlit)."""
+    df = df.copy() if isinstance(df, pd.DataFrame) else pd.DataFrame(list(df))
+    counts, digits = set(counts), dict(digits or {})
+    for col in df.columns:
+        if col in counts:
+            df[col] = df[col].map(fmt.count)
+        elif col in digits:
+            df[col] = df[col].map(lambda v, d=digits[col]: fmt.DASH if _missing(v) else f"{v:,.{d}f}")
+        else:
+            df[col] = df[col].map(lambda v: fmt.DASH if _missing(v) else _literal(v))
+    right = [c for c in df.columns if c in counts or c in digits]
+    styler = df.style
+    if right:
+        styler = styler.set_properties(subset=right, **{"text-align": "right", "white-space": "nowrap"})
+    return styler
+
+
+def _literal(v):
+    """st.table reads cells as Markdown: "+ Cosine LR decay" would become a bullet. Escape a leading
+    list or heading marker so the cell shows what it says."""
+    if isinstance(v, str) and v[:2] in ("+ ", "- ", "* ", "# "):
+        return "\\" + v
+    return v
+
+
+def _missing(v) -> bool:
+    if v is None:
+        return True
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False

@@ -83,6 +83,13 @@ def _totals(name: str, resolution: int, overrides: tuple) -> dict:
     return {k: v for k, v in s.items() if k not in ("records", "by_block", "by_kind", "blocks")}
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def conv_check(p: tuple) -> list[dict]:
+    """``ui.lessons.verify_with_engine(*p)``: the conv lab's layers traced by ``zoo.analyze``."""
+    from ui import lessons
+    return lessons.verify_with_engine(*p)
+
+
 def compound_overrides(alpha: float, beta: float, gamma: float, phi: float) -> tuple:
     """Builder overrides of ``zoo.build("efficientnet", ...)`` as a hashable cache key."""
     return tuple(sorted({"alpha": float(alpha), "beta": float(beta), "gamma": float(gamma),
@@ -289,15 +296,65 @@ def page_link(container, page: str, label: str, query_params: dict, icon: str | 
         container.markdown(f"[{label}](/{path}?{urlencode(query_params)})")
 
 
-def seed_family_from_model(family_key: str = "family", model_key: str = "model") -> None:
-    """A URL naming only ``model=`` opens that model's family (set before the widgets exist)."""
-    qp = st.query_params
-    model = qp.get(model_key)
-    if model and family_key not in qp and family_key not in st.session_state:
-        try:
-            st.session_state[family_key] = zoo.info(model).family
-        except KeyError:
-            pass
+def model_from_url(family_key: str = "family", model_key: str = "model") -> str | None:
+    """Before the widgets exist: a URL naming a model opens it, its family following from the
+    registry (``?model=efficientnet_b0`` alone is enough). An unknown name gets a visible message
+    naming the closest registered models, and the page opens its default. Returns the model opened
+    from the URL, if any.
+
+    Only a fresh view is seeded: once a callback has moved the session to another model (a family
+    change picks that family's first model), the session wins until the URL catches up.
+    """
+    name = st.query_params.get(model_key)
+    if not name:
+        return None
+    current = st.session_state.get(model_key)
+    if current is not None and current != name:
+        return None
+    try:
+        family = zoo.info(name).family
+    except KeyError:
+        import difflib
+        close = difflib.get_close_matches(name.lower(), zoo.list_models(), n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(f'**{c}**' for c in close)}?" if close else ""
+        st.warning(f"There is no model called **{name}** in the atlas.{hint} Showing the default model instead.")
+        return None
+    st.session_state[family_key] = family
+    st.session_state[model_key] = name
+    return name
+
+
+def number_from_url(key: str, lo: float, hi: float) -> None:
+    """Before an unbound widget exists: on a fresh view, its number in the URL seeds its state; a
+    value that is not a number or lies outside [lo, hi] is ignored with a message.
+
+    For widgets whose values are also set by other widgets (a preset setting four sliders): a
+    bound widget only writes itself into the URL when it changes, so such pages keep their values
+    in the URL by hand, with this and ``numbers_to_url``.
+    """
+    raw = st.query_params.get(key)
+    if raw is None or key in st.session_state:
+        return
+    try:
+        v = float(raw)
+    except ValueError:
+        st.warning(f"Ignored `{key}={raw}` from the URL: not a number.")
+        return
+    if not lo <= v <= hi:
+        st.warning(f"Ignored `{key}={raw}` from the URL: it must lie between {lo:g} and {hi:g}.")
+        return
+    st.session_state[key] = v
+
+
+def numbers_to_url(values: dict[str, tuple[float, float]]) -> None:
+    """After the widgets: ``{key: (value, default)}`` written to the URL, defaults left out."""
+    for key, (value, default) in values.items():
+        if value != default:
+            text = f"{value:g}"
+            if st.query_params.get(key) != text:
+                st.query_params[key] = text
+        elif key in st.query_params:
+            del st.query_params[key]
 
 
 def clamp_query_number(key: str, lo: float, hi: float) -> None:

@@ -12,6 +12,7 @@ import sys
 
 import zoo
 from zoo import design, fmt
+from zoo.analysis import uncounted_note
 
 
 def cmd_list(args) -> int:
@@ -118,6 +119,8 @@ def summary_header(a) -> list[str]:
     if a.unused_params:
         lines.append(f"{fmt.count(a.unused_params)} of the parameters belong to modules not run in eval "
                      "(auxiliary heads); the table lists what runs")
+    if a.uncounted:
+        lines.append(uncounted_note(a.uncounted, a.uncounted_macs))
     return lines
 
 
@@ -151,7 +154,8 @@ def cmd_summary(args) -> int:
             "conventions": a.conventions, "reference": ref,
             "totals": {"params": a.total_params, "unused_params": a.unused_params,
                        "macs": a.total_macs, "flops": a.total_flops,
-                       "act_bytes": a.total_act_bytes, "mem_access": a.total_mem_access},
+                       "act_bytes": a.total_act_bytes, "mem_access": a.total_mem_access,
+                       "uncounted": a.uncounted, "uncounted_macs": a.uncounted_macs},
             "rows": rows,
         }, indent=1))
     elif args.format == "csv":

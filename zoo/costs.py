@@ -1,7 +1,7 @@
 """The seed paper's arithmetic as pure functions: what a convolution costs, and why.
 
-Conventions (the same as :mod:`zoo.analysis`): MACs are multiply-accumulates, FLOPs = 2 × MACs,
-parameters exclude biases unless ``bias=True``.
+Conventions (the same as :mod:`zoo.analysis`, whose counting core every count here comes from):
+MACs are multiply-accumulates, FLOPs = 2 × MACs, parameters exclude biases unless ``bias=True``.
 
 * **Regular vs depthwise-separable convolution** (MobileNets, Howard et al. 2017, arXiv 1704.04861,
   §3.1; the seed paper's Table 3). A k×k convolution from C_in to C_out channels on an output of
@@ -25,28 +25,26 @@ from __future__ import annotations
 
 import math
 
-
-def conv_out_size(size: int, k: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
-    """Output length of a convolution or pooling window along one axis (floor rounding)."""
-    return (size + 2 * padding - dilation * (k - 1) - 1) // stride + 1
+from .analysis.ops import conv2d_cost
 
 
-def conv_cost(h: int, w: int, c_in: int, c_out: int, k: int, stride: int = 1, padding: int = 0,
-              groups: int = 1, bias: bool = False) -> dict:
-    """MACs and parameters of one k×k convolution on an h×w×c_in input.
+def conv_cost(h: int, w: int, c_in: int, c_out: int, k, stride=1, padding=0, groups: int = 1,
+              bias: bool = False) -> dict:
+    """MACs, parameters and memory access of one k×k (or kh×kw) convolution on an h×w×c_in input.
 
-    Returns ``dict(macs, flops, params, out_h, out_w)``; MACs = out_h·out_w·c_out·(c_in/groups)·k².
+    Returns ``dict(macs, flops, params, mem_access, out_h, out_w)``;
+    MACs = out_h·out_w·c_out·(c_in/groups)·k², memory access = input + output + weights. Counted
+    by the analysis engine's core (:func:`zoo.analysis.ops.conv2d_cost`), the output size by
+    torch's own shape rule. Raises ``ValueError`` when groups do not divide the channels or the
+    kernel does not fit.
     """
     if c_in % groups or c_out % groups:
         raise ValueError(f"groups={groups} must divide c_in={c_in} and c_out={c_out}")
-    out_h = conv_out_size(h, k, stride, padding)
-    out_w = conv_out_size(w, k, stride, padding)
-    if out_h < 1 or out_w < 1:
-        raise ValueError(f"a {k}×{k} kernel does not fit a {h}×{w} input with padding {padding}")
-    per_position = c_out * (c_in // groups) * k * k
-    macs = out_h * out_w * per_position
-    params = per_position + (c_out if bias else 0)
-    return {"macs": macs, "flops": 2 * macs, "params": params, "out_h": out_h, "out_w": out_w}
+    try:
+        return conv2d_cost(h, w, c_in, c_out, k, stride, padding, groups=groups, bias=bias)
+    except RuntimeError:
+        kk = f"{k}×{k}" if isinstance(k, int) else "×".join(map(str, k))
+        raise ValueError(f"a {kk} kernel does not fit a {h}×{w} input with padding {padding}") from None
 
 
 def depthwise_separable_cost(h: int, w: int, c_in: int, c_out: int, k: int, stride: int = 1,
@@ -82,7 +80,7 @@ def separable_ratio(c_out: int, k: int) -> float:
 
 def pointwise_flops(h: int, w: int, c1: int, c2: int, groups: int = 1) -> int:
     """ShuffleNet v2's B of a 1×1 convolution: h·w·c1·c2/g multiply-accumulates."""
-    return h * w * c1 * c2 // groups
+    return conv_cost(h, w, c1, c2, 1, groups=groups)["macs"]
 
 
 def pointwise_mem_access(h: int, w: int, c1: int, c2: int, groups: int = 1) -> int:
@@ -90,9 +88,7 @@ def pointwise_mem_access(h: int, w: int, c1: int, c2: int, groups: int = 1) -> i
 
     Input read (h·w·c1), output written (h·w·c2) and weights read (c1·c2/g).
     """
-    if c1 % groups or c2 % groups:
-        raise ValueError(f"groups={groups} must divide c1={c1} and c2={c2}")
-    return h * w * (c1 + c2) + c1 * c2 // groups
+    return conv_cost(h, w, c1, c2, 1, groups=groups)["mem_access"]
 
 
 def mem_access_lower_bound(h: int, w: int, flops: float) -> float:

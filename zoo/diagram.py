@@ -23,7 +23,7 @@ from collections import Counter
 import torch.nn as nn
 
 from .analysis import Analysis, Layer, analyze
-from .fmt import si
+from .fmt import fmt_params, si
 
 __all__ = ["macro_dot", "micro_dot", "macro_nodes", "micro_nodes", "shade_color"]
 
@@ -200,7 +200,7 @@ def macro_nodes(a: Analysis, shade: str | None = "macs") -> list[dict]:
                 lines.append(_shape(last))
         macs = sum(x.macs for x in group)
         params = sum(x.params for x in group)
-        lines.append(f"{si(macs)}MACs · {si(params)}params")
+        lines.append(f"{si(macs)}MACs · {fmt_params(params)} params")
         value = params if shade == "params" else macs
         nodes.append({"id": f"s{len(nodes)}", "title": unit["title"], "lines": lines,
                       "share": value / total, "macs": macs, "params": params,
@@ -253,7 +253,7 @@ def macro_dot(name_or_model: str | nn.Module | Analysis, resolution: int | None 
     chain = [first, *nodes, last]
     edges = [(chain[i]["id"], chain[i + 1]["id"]) for i in range(len(chain) - 1)]
     title = (f"{a.name} at {_side(a.input_shape) or a.resolution}: {si(a.total_macs)}MACs "
-             f"({si(a.total_flops)}FLOPs), {si(a.total_params)}params")
+             f"({si(a.total_flops)}FLOPs), {fmt_params(a.total_params)} params")
     return _graph(chain, edges, a, shade, title)
 
 
@@ -335,5 +335,5 @@ def micro_dot(name_or_model: str | nn.Module | Analysis, block: str | None = Non
     kind = next(iter(types)) if len(types) == 1 else ""
     macs = sum(n.get("macs", 0) for n in nodes)
     params = sum(n.get("params", 0) for n in nodes)
-    title = f"{a.name} {block} ({kind}): {si(macs)}MACs, {si(params)}params"
+    title = f"{a.name} {block} ({kind}): {si(macs)}MACs, {fmt_params(params)} params"
     return _graph(nodes, edges, a, shade, title)

@@ -118,26 +118,16 @@ def time_forward(model: nn.Module, x: torch.Tensor, budget_s: float = 0.3, warmu
 
 
 def conv_macs(model: nn.Module, x: torch.Tensor) -> int:
-    """Multiply-accumulates of every Conv2d in ``model`` for input ``x``.
+    """Multiply-accumulates of every convolution in ``model`` for input ``x``.
 
-    Counted with forward hooks on a meta-device copy: no arithmetic, and ``model`` is untouched.
+    Counted by :func:`zoo.analyze` on a meta-device copy (the engine's counting core): no
+    arithmetic, and ``model`` is untouched. Convolutions cost the same per image: batch × one.
     """
-    model = copy.deepcopy(model).to("meta")
-    total = 0
+    from .analysis import analyze
+    from .analysis.ops import CONV_KINDS
 
-    def hook(mod, inp, out):
-        nonlocal total
-        k = mod.kernel_size[0] * mod.kernel_size[1]
-        total += out.numel() * (mod.in_channels // mod.groups) * k
-
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.Conv2d)]
-    try:
-        with torch.no_grad():
-            model(x.to("meta"))
-    finally:
-        for h in handles:
-            h.remove()
-    return total
+    a = analyze(model, tuple(x.shape[2:]), input_channels=x.shape[1])
+    return x.shape[0] * sum(layer.macs for layer in a.layers if layer.base_kind in CONV_KINDS)
 
 
 # --- G1: equal channel width minimises memory access cost --------------------------------------

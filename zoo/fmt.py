@@ -28,10 +28,12 @@ def _missing(x) -> bool:
 
 
 def count(n) -> str:
-    """An exact count with thousands separators: ``924844032`` -> ``"924,844,032"``; ``None`` -> ``"—"``."""
+    """An exact count with thousands separators: ``924844032`` -> ``"924,844,032"``, ``-5`` -> ``"−5"``
+    (a minus sign, not a hyphen); ``None`` -> ``"—"``."""
     if _missing(n):
         return DASH
-    return f"{int(round(n)):,}"
+    n = int(round(n))
+    return f"{n:,}" if n >= 0 else f"−{-n:,}"   # a true minus sign, as in print
 
 
 def si(x, digits: int = 3) -> str:
@@ -108,7 +110,7 @@ _SI_RE = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)\s*([kMGT]?)")
 
 def parse_si(text: str) -> float:
     """Inverse of ``si`` and ``count``, for tests: ``"4.09 GMACs"`` -> ``4.09e9``, ``"10,275"`` -> ``10275``."""
-    m = _SI_RE.match(text.replace(",", ""))
+    m = _SI_RE.match(text.replace(",", "").replace("−", "-"))
     if not m:
         raise ValueError(f"not a number: {text!r}")
     return float(m.group(1)) * {"T": 1e12, "G": 1e9, "M": 1e6, "k": 1e3, "": 1.0}[m.group(2)]

@@ -116,8 +116,18 @@ def reference_models() -> dict:
 
 @functools.cache
 def published_rows() -> dict[tuple[str, str], dict]:
+    """Rows of assets/published.csv (the reference figures) with the citation of each figure from
+    assets/citations.csv as ``cite_paper``, ``cite_torchvision``, ``cite_timm``: how a page names
+    the source of a number. An empty citation means the figure is not shown (not verified)."""
+    with open(ASSETS / "citations.csv", newline="") as f:
+        cites = {(r["model"], r["variant"]): r for r in csv.DictReader(f)}
     with open(ASSETS / "published.csv", newline="") as f:
-        return {(r["model"], r["variant"]): r for r in csv.DictReader(f)}
+        rows = {(r["model"], r["variant"]): r for r in csv.DictReader(f)}
+    for key, r in rows.items():
+        c = cites.get(key, {})
+        for what in ("paper", "torchvision", "timm"):
+            r[f"cite_{what}"] = c.get(what, "")
+    return rows
 
 
 def _num(s: str | None) -> float | None:
@@ -128,27 +138,26 @@ def _num(s: str | None) -> float | None:
 
 
 def reference_figures(mi: ModelInfo) -> dict[str, Figure]:
-    """Parameters, MACs and accuracies of the reference, each with its source."""
+    """Parameters, MACs and accuracies of the reference, each with its citation."""
     out: dict[str, Figure] = {}
     ref = reference_models().get(mi.reference) if mi.reference else None
     if ref:
         lib = ref["source"].split("+")[0]
-        how = f"{lib}, {mi.reference}: sum of parameter sizes"
-        out["params"] = Figure(ref["params"], "parameters", how)
-        out["macs"] = Figure(ref["macs"], f"MACs at {ref['resolution']}px",
-                             f"{lib}, {mi.reference}: torch FlopCounterMode / 2 at {ref['resolution']}px")
+        out["params"] = Figure(ref["params"], "parameters", f"{lib} {mi.reference}, sum of parameter sizes")
+        out["macs"] = Figure(ref["macs"], f"MACs at {ref['resolution']} px",
+                             f"{lib} {mi.reference}, counted with torch FlopCounterMode ÷ 2 at {ref['resolution']} px")
         if ref.get("acc1") is not None:
             out["top1"] = Figure(ref["acc1"], "% top-1", f"{lib} weights metadata (ImageNet-1k val, centre crop)")
             out["top5"] = Figure(ref["acc5"], "% top-5", f"{lib} weights metadata (ImageNet-1k val, centre crop)")
     row = published_rows().get(mi.published) if mi.published else None
-    if row and "not verified" not in row["source"].lower():
-        src = row["source"]
-        if _num(row["top1_paper"]) is not None:
-            out["top1_paper"] = Figure(_num(row["top1_paper"]), "% top-1", src)
-        if _num(row["top5_paper"]) is not None:
-            out["top5_paper"] = Figure(_num(row["top5_paper"]), "% top-5", src)
-        if _num(row["top1_timm"]) is not None and "top1" not in out:
-            out["top1"] = Figure(_num(row["top1_timm"]), "% top-1", src)
+    if row:
+        if _num(row["top1_paper"]) is not None and row["cite_paper"]:
+            out["top1_paper"] = Figure(_num(row["top1_paper"]), "% top-1", row["cite_paper"])
+        if _num(row["top5_paper"]) is not None and row["cite_paper"]:
+            out["top5_paper"] = Figure(_num(row["top5_paper"]), "% top-5", row["cite_paper"])
+        if _num(row["top1_timm"]) is not None and "top1" not in out and row["cite_timm"]:
+            out["top1"] = Figure(_num(row["top1_timm"]), "% top-1", row["cite_timm"])
         if "params" not in out and _num(row["params_exact"]) is not None:
-            out["params"] = Figure(_num(row["params_exact"]), "parameters", src)
+            out["params"] = Figure(_num(row["params_exact"]), "parameters", row["cite_paper"] or row["cite_timm"]
+                                   or "counted by CNN Atlas")
     return out

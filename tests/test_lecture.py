@@ -1,0 +1,93 @@
+"""The lecture: every step builds from live counts, has notes with a citation, and opens from its URL."""
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import zoo
+from ui import lecture as lec
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "lecture.py")
+
+
+def test_twelve_to_sixteen_steps_each_with_notes_and_a_source():
+    assert 12 <= len(lec.STEPS) <= 16
+    assert len({s.key for s in lec.STEPS}) == len(lec.STEPS)
+    for s in lec.STEPS:
+        assert 3 <= len(s.notes) <= 6, s.key
+        assert s.notes[-1].startswith("Source:"), s.key
+        assert s.section.startswith("seed"), s.key          # every step is anchored in the seed paper
+
+
+@pytest.mark.parametrize("i", range(len(lec.STEPS)), ids=[s.key for s in lec.STEPS])
+def test_every_step_builds_a_slide(i):
+    slide = lec.build(i)
+    assert slide.lead and slide.cite
+    assert slide.figures or slide.tables
+    for c in lec.STEPS[i].controls:                          # every choice of a control builds too
+        for option in c.options[:2] + c.options[-1:]:
+            assert lec.build(i, {c.name: option}).lead
+
+
+def test_step_numbers_are_live_counts():
+    sep = lec.build(lec.step_index("separable"))
+    assert "86,400" in sep.lead and "675 + 9,600 = 10,275" in sep.lead              # seed Table 3
+    comp = lec.build(lec.step_index("compound"), {"phi": 5})
+    official = zoo.analyze("efficientnet_b5").total_macs
+    assert ("official B5", f"{official:,} MACs") in [(m[0], m[2]) for m in comp.metrics]
+    assert "r = 224·γ^φ = 451 px" in comp.lead                                       # round(224 · 1.15⁵)
+
+
+def test_step_index_reads_numbers_and_keys():
+    assert lec.step_index("1") == 0 and lec.step_index(len(lec.STEPS)) == len(lec.STEPS) - 1
+    assert lec.step_index("compound") == [s.key for s in lec.STEPS].index("compound")
+    assert lec.step_index("0") is None and lec.step_index("99") is None and lec.step_index("x") is None
+
+
+def test_handout_holds_every_step_and_plotly_once():
+    html = lec.handout_html({"compound": {"phi": 5}})
+    for i, s in enumerate(lec.STEPS):
+        assert f"<section id='{s.key}'>" in html and f"{i + 1}. {s.title}" in html.replace("&amp;", "&")
+        assert "Speaker notes" in html
+    assert html.count("plotly.js v") <= 2 and "Plotly.newPlot" in html            # the library inlined once
+    assert "451 px" in html                                                       # the chosen φ = 5
+    assert not re.search(r"<script[^>]+src=['\"]https?:", html)                    # nothing fetched from the web
+
+
+@pytest.mark.parametrize("n", range(1, len(lec.STEPS) + 1))
+def test_page_opens_each_step_from_the_url(n):
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.query_params["step"] = str(n)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    step = lec.STEPS[n - 1]
+    assert at.title[0].value == step.title
+    assert any(f"**{n} / {len(lec.STEPS)}**" == m.value for m in at.markdown)
+    assert not any("Speaker notes" in m.value for m in at.markdown)               # off by default
+    at.toggle(key="notes").set_value(True).run()
+    notes = next(m.value for m in at.markdown if m.value.startswith("**Speaker notes**"))
+    assert all(note in notes for note in step.notes)
+
+
+def test_next_previous_and_jump():
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.run()
+    at.button(key="lecture_next").click().run()
+    assert at.title[0].value == lec.STEPS[1].title and at.query_params["step"] == "2"
+    at.button(key="lecture_prev").click().run()
+    assert at.title[0].value == lec.STEPS[0].title
+    at.selectbox(key="lecture_jump").set_value(lec.STEPS[-1].title).run()
+    assert at.title[0].value == lec.STEPS[-1].title and at.button(key="lecture_next").disabled
+
+
+def test_step_controls_live_in_the_url_and_bad_values_are_reported():
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.query_params.update({"step": "compound", "compound_phi": "5"})
+    at.run()
+    assert at.selectbox(key="compound_phi").value == 5 and "451 px" in " ".join(m.value for m in at.markdown)
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.query_params.update({"step": "40", "compound_phi": "9"})
+    at.run()
+    assert not at.exception and any("step=40" in w.value for w in at.warning)
+    assert at.title[0].value == lec.STEPS[0].title
