@@ -18,9 +18,9 @@ from ui import explore as ux
 from ui import page, state
 
 DEFAULT = "resnet50"
+ENGINE = "counted by CNN Atlas on the meta device"
 TABS = ["Macro diagram", "Block diagram", "Stages", "Against the zoo", "Latency", "Share and export"]
 SHADES = {"MACs share": "macs", "parameter share": "params", "none": None}
-METRIC_WIDTH = 210          # px: "4.09 GMACs" whole, two by two at 1024 px with the sidebar open
 LATENCY_MAX_PARAMS = 150e6   # random weights held in memory while timing (600 MB of fp32)
 
 
@@ -170,7 +170,7 @@ def editors() -> tuple[dict, list[dict], str]:
     """The controls and the three tables; returns (the spec as edited, the stage rows as typed, unit)."""
     ss = st.session_state
     base, ver = ss["d_base"], ss["d_ver"]
-    row = st.container(horizontal=True, vertical_alignment="bottom")
+    row = page.row(vertical_alignment="bottom")
     row.selectbox("Start from a template", list(design.TEMPLATE_NAMES), key="d_template", on_change=_on_template,
                   format_func=template_label, width=270,
                   help="Loads the zoo network as an editable design (replaces the current one).")
@@ -261,7 +261,7 @@ def exercises(unit: str) -> None:
                         f"{fmt.fmt_bytes(s0['total_act_bytes'])} of activations.")
             for line in ud.answer_lines(s0, targets, unit):
                 st.markdown("- " + line)
-            st.caption(EXERCISE_NOTES[active.key])
+            page.cite(EXERCISE_NOTES[active.key])
         except Exception as e:  # an answer that cannot be computed must not take the page down
             st.error(f"Could not compute the answer: {e}")
     box.button("Leave the exercise", key="d_ex_leave", on_click=_on_leave_exercise)
@@ -282,18 +282,17 @@ EXERCISE_NOTES = {
 # --- results ---------------------------------------------------------------------------------------------
 
 def metrics(spec: dict, s: dict, unit: str) -> None:
-    row = st.container(horizontal=True)   # four across when there is room, two by two on a laptop
-    w = METRIC_WIDTH
-    row.metric("Parameters", fmt.fmt_params(s["total_params"]), width=w,
-               help=f"{fmt.count(s['total_params'])} parameters, counted by CNN Atlas on the meta device")
-    row.metric(unit, fmt.fmt_ops(s["total_macs"], unit), width=w,
-               help=f"{fmt.count(fmt.ops(s['total_macs'], unit))} {unit} at {s['resolution']} px, batch 1 "
-                    "(1 MAC = 2 FLOPs), counted by CNN Atlas on the meta device")
-    row.metric("Activation memory", fmt.fmt_bytes(s["total_act_bytes"]), width=w,
-               help=f"{fmt.count(s['total_act_bytes'])} bytes of layer outputs, fp32, batch 1")
-    row.metric("Memory access (elements)", fmt.si(s["total_mem_access"]).rstrip(), width=w,
-               help=f"{fmt.count(s['total_mem_access'])} elements read and written, weights included "
-                    "(ShuffleNet v2's memory access cost)")
+    page.metrics([
+        ("Parameters", fmt.fmt_params(s["total_params"]),
+         f"{fmt.count(s['total_params'])} parameters, {ENGINE}"),
+        (unit, fmt.fmt_ops(s["total_macs"], unit),
+         f"{fmt.exact_ops(s['total_macs'], unit)} at {s['resolution']} px, batch 1 (1 MAC = 2 FLOPs), {ENGINE}"),
+        ("Activation memory", fmt.fmt_bytes(s["total_act_bytes"]),
+         f"{fmt.count(s['total_act_bytes'])} bytes of layer outputs, fp32, batch 1, {ENGINE}"),
+        ("Memory access (elements)", fmt.fmt_params(s["total_mem_access"]),
+         f"{fmt.count(s['total_mem_access'])} elements read and written, weights included "
+         f"(ShuffleNet v2's memory access cost), {ENGINE}"),
+    ])
 
 
 def compared(spec: dict, s: dict, unit: str) -> None:
@@ -303,7 +302,7 @@ def compared(spec: dict, s: dict, unit: str) -> None:
     try:  # the template as a spec: the zoo model's exact counts, with the same stage names
         t = state.summary(state.design_name(design.templates()[base]))
     except Exception as e:
-        st.caption(f"No comparison with {base}: {e}")
+        page.note(f"No comparison with {base}: {e}")
         return
     st.markdown(ud.difference(s, t, base, unit))
 
@@ -312,7 +311,7 @@ def macro(name: str, s: dict) -> None:
     label = st.radio("Shade by", list(SHADES), horizontal=True, key="d_shade")
     shade = SHADES[label]
     st.html(ux.macro_html(state.macro_view(name, None, (), shade), shade, zoo.diagram.shade_color))
-    st.caption("Stages as built (after the multipliers): block type × repeats, output channels × blocks × side, "
+    page.note("Stages as built (after the multipliers): block type × repeats, output channels × blocks × side, "
                "cost of the stage; shaded by its share of the whole network.")
 
 
@@ -334,10 +333,10 @@ def block(name: str, s: dict) -> None:
 def stages(spec: dict, s: dict, unit: str) -> None:
     page.chart(ux.cost_share_figure(s["by_stage"], unit, "by stage"), key="d_by_stage")
     page.chart(ux.cost_share_figure(s["by_kind"], unit, "by layer kind"), key="d_by_kind")
-    st.dataframe(ux.groups_frame(s["by_stage"], unit), hide_index=True,
-                 column_config={c: st.column_config.NumberColumn(format="localized") for c in ("params", unit)})
+    page.table(ux.groups_frame(s["by_stage"], unit), counts=["params", unit, "layers"],
+               digits={"params %": 1, f"{unit} %": 1})
     st.markdown("**As built** (after the width and depth multipliers)")
-    st.dataframe(ud.built_rows(spec), hide_index=True)
+    page.table(ud.built_rows(spec))
 
 
 def against_zoo(spec: dict, s: dict, unit: str) -> None:
@@ -347,7 +346,7 @@ def against_zoo(spec: dict, s: dict, unit: str) -> None:
     value = s["total_macs"] if x == "macs" else s["total_params"]
     page.chart(ud.zoo_band_figure(pts, value, x, unit, spec.get("base"), spec["name"]), key="d_zoo")
     st.markdown(ud.neighbours_text(pts, s["total_macs"], unit))
-    st.caption("Top-1 accuracies are published figures (hover a point for its source); costs are exact, "
+    page.note("Top-1 accuracies are published figures (hover a point for its source); costs are exact, "
                "counted by CNN Atlas at each model's own resolution. The design has never been trained, so "
                "its accuracy is unknown: it is drawn as a band at its cost over the whole accuracy axis.")
 
@@ -387,11 +386,11 @@ def latency(spec: dict, s: dict, unit: str) -> None:
         bar.progress(1.0, text="Done.")
     got = [(label, results.get((name, int(threads))), summ) for label, name, summ in what]
     if not all(r for _, r, _ in got[:1]):
-        st.caption("Nothing measured yet for this design at this thread count.")
+        page.note("Nothing measured yet for this design at this thread count.")
         return
     rows = [{"network": label, "latency": ud.latency_text(r), unit: fmt.fmt_ops(summ["total_macs"], unit),
              "machine": r.get("machine", fmt.DASH)} for label, r, summ in got if r]
-    st.dataframe(rows, hide_index=True)
+    page.table(rows)
     if len(got) > 1 and got[1][1]:
         st.markdown(ud.latency_comparison(got[0][1], got[1][1], s["total_macs"], got[1][2]["total_macs"], base))
 
@@ -466,10 +465,9 @@ def results(spec: dict, unit: str) -> None:
 def main() -> None:
     st.title("Design lab")
     start()
-    if not page.presenting():
-        st.caption("Design a network from the zoo's own blocks and see its exact cost at once: parameters, "
-                   "MACs, memory, diagrams, its place among the zoo, its speed here. Every number is counted "
-                   "by CNN Atlas on the meta device; the whole design lives in the URL.")
+    page.note("Design a network from the zoo's own blocks and see its exact cost at once: parameters, "
+              "MACs, memory, diagrams, its place among the zoo, its speed here. Every number is counted "
+              "by CNN Atlas on the meta device; the whole design lives in the URL.")
     exercises(st.query_params.get("unit", "MACs") if st.query_params.get("unit") in fmt.UNITS else "MACs")
     spec, unit = current()
     if spec is None:
