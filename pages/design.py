@@ -140,6 +140,20 @@ STAGE_CONFIG = {
                                                  help="ResNet blocks: conv = 1×1 projection (option B), avg = "
                                                       "ResNet-D's average pool + 1×1, none = plain net"),
 }
+def stage_config(present: bool) -> dict:
+    """The stage table's columns; wider in presentation mode, whose type is 1.25× larger, so that no
+    header is cut (the table scrolls sideways instead when the page is narrow)."""
+    if not present:
+        return STAGE_CONFIG
+    out = {}
+    for k, c in STAGE_CONFIG.items():
+        c = dict(c)
+        if isinstance(c.get("width"), int):
+            c["width"] = round(c["width"] * 1.25)
+        out[k] = c
+    return out
+
+
 STEM_CONFIG = {
     "channels": st.column_config.NumberColumn("stem channels", min_value=1, max_value=1024, step=1, required=True),
     "kernel": st.column_config.SelectboxColumn("kernel", options=[1, 3, 5, 7, 9, 11], required=True),
@@ -181,13 +195,13 @@ def editors() -> tuple[dict, list[dict], str]:
     row.number_input("Depth ×", 0.25, 8.0, step=0.05, format="%.2f", key="d_d", width=140,
                      help="Depth multiplier: every stage's repeats × d, rounded up")
     unit = row.segmented_control("Count", fmt.UNITS, default="MACs", key="unit", required=True,
-                                 bind="query-params", width=160)
+                                 bind="query-params")
     st.markdown("**Stages**: one row per stage; add a row below the table, delete one by selecting it. "
                 "A dash: the field does not apply to the row's block.")
     table = ud.frame(ud.stage_rows(base), ud.STAGE_COLUMNS)
     table.index = list(range(1, len(table) + 1))   # numbered as the messages and modules name them
-    rows = st.data_editor(table, key=f"d_stages_{ver}", column_config=STAGE_CONFIG, num_rows="dynamic",
-                          width="stretch", placeholder=fmt.DASH)
+    rows = st.data_editor(table, key=f"d_stages_{ver}", column_config=stage_config(page.presenting()),
+                          num_rows="dynamic", width="stretch", placeholder=fmt.DASH)
     with st.expander("Stem and head: the first convolution, its pooling, and the classifier"):
         st.markdown("**Stem**")
         stem = st.data_editor(ud.frame([base["stem"]], design.STEM_FIELDS), key=f"d_stem_{ver}",
