@@ -38,7 +38,7 @@ PAGES = {
     ],
 }
 
-page = st.navigation(PAGES)
+page = st.navigation(PAGES, expanded=True)   # all 13 pages listed (the default hides those past ten)
 ui_page.setup(default_present=page.url_path == "lecture")   # the lecture opens in presentation mode
 
 with st.sidebar:
