@@ -80,8 +80,8 @@ def macs_of(spec: dict) -> str:
 
 def cell(page, row: int, column: int, text: str):
     """Move to the stage table's cell with the keyboard and type; returns the action that commits."""
-    grid = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
-    page.mouse.click(grid["x"] + 55, grid["y"] + 52)   # the first row's "stage" cell (read-only)
+    # the first row's "stage" cell (read-only), clicked on the grid's canvas (scrolled into view)
+    page.locator('[data-testid="stDataFrame"] .dvn-scroller').first.click(position={"x": 54, "y": 51})
     page.wait_for_timeout(200)
     for key in ["ArrowRight"] * column + ["ArrowDown"] * row:
         page.keyboard.press(key)

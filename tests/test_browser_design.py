@@ -32,8 +32,8 @@ def edit_cell(page, row: int, column: int, text: str):
     keyboard, as a student does: focus the grid, move with the arrows, type, Enter."""
     wait_for_app(page)
     page.wait_for_timeout(1000)                  # the grid draws after the script has finished
-    grid = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
-    page.mouse.click(grid["x"] + 55, grid["y"] + 52)   # the first row's "stage" cell (read-only)
+    # the first row's "stage" cell (read-only), clicked on the grid's canvas (scrolled into view)
+    page.locator('[data-testid="stDataFrame"] .dvn-scroller').first.click(position={"x": 54, "y": 51})
     page.wait_for_timeout(300)
     for key in ["ArrowRight"] * column + ["ArrowDown"] * row:
         page.keyboard.press(key)
