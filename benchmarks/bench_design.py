@@ -78,17 +78,24 @@ def macs_of(spec: dict) -> str:
     return fmt.fmt_ops(design.analyze(spec).total_macs)
 
 
-def cell(page, row: int, column: int, text: str):
-    """Move to the stage table's cell with the keyboard and type; returns the action that commits."""
-    # the first row's "stage" cell (read-only), clicked on the grid's canvas (scrolled into view)
+def cell(page, row: int, column: int, text: str, select: bool = False):
+    """Move to the stage table's cell with the keyboard and type; returns the action that commits.
+    A number cell opens its editor on the first character typed; a dropdown cell (``select``) on
+    Enter, and then the typed text filters its options."""
+    # the first row's "stage" cell (read-only), clicked on the grid's scroller (scrolled into view)
     page.locator('[data-testid="stDataFrame"] .dvn-scroller').first.click(position={"x": 54, "y": 51})
     page.wait_for_timeout(200)
     for key in ["ArrowRight"] * column + ["ArrowDown"] * row:
         page.keyboard.press(key)
-    page.keyboard.type(text[0])                  # opens the cell's editor with this character selected
-    page.wait_for_timeout(150)
-    page.keyboard.press("End")
-    page.keyboard.type(text[1:])
+    if select:
+        page.keyboard.press("Enter")
+        page.wait_for_timeout(250)
+        page.keyboard.type(text)
+    else:
+        page.keyboard.type(text[0])                  # opens the cell's editor with this character selected
+        page.wait_for_timeout(150)
+        page.keyboard.press("End")
+        page.keyboard.type(text[1:])
     page.wait_for_timeout(150)
     return lambda: page.keyboard.press("Enter")
 
@@ -145,7 +152,7 @@ def run(browser, base: str, repeats: int) -> dict[str, list[float]]:
         for f in design.OPTIONAL:
             st[f] = (st.get(f) if st.get(f) is not None else fields[f]) if f in fields else None
         spec = design.validate(spec)
-        commit = cell(page, 1, 1, b)
+        commit = cell(page, 1, 1, b, select=True)
         out.setdefault("resnet152: stage 2 block changed in the table (tables reload)", []).append(timed(
             commit, metric(page, "MACs", macs_of(spec))))
         settle(page)

@@ -94,7 +94,7 @@ def start() -> None:
             return
     if "d_base" in ss:
         # back from another page: Streamlit has dropped the widgets' state; reload the last valid design
-        if f"d_stages_{ss['d_ver']}" not in ss and ss.get("d_valid") not in (None, ss["d_base"]):
+        if stage_key() not in ss and ss.get("d_valid") not in (None, ss["d_base"]):
             _apply(ss["d_valid"], None)
         for key, field in (("d_res", "resolution"), ("d_w", "width_mult"), ("d_d", "depth_mult")):
             ss.setdefault(key, ss["d_base"][field])
@@ -180,8 +180,23 @@ HEAD_CONFIG = {
 }
 
 
-def editors() -> tuple[dict, list[dict], str]:
-    """The controls and the three tables; returns (the spec as edited, the stage rows as typed, unit)."""
+def stage_key() -> str:
+    """The stage table's widget key: new for each design loaded (``d_ver``) and each time the
+    table is redrawn to show the cells a block change filled or cleared (``d_sver``)."""
+    ss = st.session_state
+    return f"d_stages_{ss['d_ver']}_{ss.get('d_sver', 0)}"
+
+
+def stage_table(slot, stages: list[dict]):
+    table = ud.frame(ud.stage_rows({"stages": stages}), ud.STAGE_COLUMNS)
+    table.index = list(range(1, len(table) + 1))   # numbered as the messages and modules name them
+    return slot.data_editor(table, key=stage_key(), column_config=stage_config(page.presenting()),
+                            num_rows="dynamic", width="stretch", placeholder=fmt.DASH)
+
+
+def editors() -> tuple[dict, list[dict], str, object]:
+    """The controls and the three tables; returns (the spec as edited, the stage rows as typed,
+    the unit, the stage table's slot)."""
     ss = st.session_state
     base, ver = ss["d_base"], ss["d_ver"]
     row = page.row(vertical_alignment="bottom")
@@ -198,10 +213,8 @@ def editors() -> tuple[dict, list[dict], str]:
                                  bind="query-params")
     st.markdown("**Stages**: one row per stage; add a row below the table, delete one by selecting it. "
                 "A dash: the field does not apply to the row's block.")
-    table = ud.frame(ud.stage_rows(base), ud.STAGE_COLUMNS)
-    table.index = list(range(1, len(table) + 1))   # numbered as the messages and modules name them
-    rows = st.data_editor(table, key=f"d_stages_{ver}", column_config=stage_config(page.presenting()),
-                          num_rows="dynamic", width="stretch", placeholder=fmt.DASH)
+    slot = st.empty()
+    rows = stage_table(slot, base["stages"])
     with st.expander("Stem and head: the first convolution, its pooling, and the classifier"):
         st.markdown("**Stem**")
         stem = st.data_editor(ud.frame([base["stem"]], design.STEM_FIELDS), key=f"d_stem_{ver}",
@@ -215,26 +228,27 @@ def editors() -> tuple[dict, list[dict], str]:
             "stem": ud.section_row(stem.to_dict("records")[0], design.STEM_FIELDS),
             "stages": ud.rows_to_stages(typed),
             "head": ud.section_row(head.to_dict("records")[0], design.HEAD_FIELDS)}
-    return spec, typed, unit
+    return spec, typed, unit, slot
 
 
 def current() -> tuple[dict | None, str]:
     """The design as edited, validated (on a problem: the message and the last valid design),
     and the unit chosen."""
     ss = st.session_state
-    spec, typed, unit = editors()
+    spec, typed, unit, slot = editors()
     try:
         spec = design.validate(spec)
     except ValueError as e:
         st.error(f"**This design cannot be built**: {e}. The results below are for the last valid design; "
                  "fix the cell and they follow.")
         return ss.get("d_valid"), unit
-    # defaults filled or cells cleared for a new block: reload the tables so they show what is built
+    # defaults filled or cells cleared for a new block: the table is redrawn, in this same run, to
+    # show what is built (a fresh editor in its slot; the stem, head and other widgets keep theirs)
     shown = [{k: ud._whole(v) for k, v in r.items()} for r in typed if any(v is not None for v in r.values())]
-    if shown != ud.stage_rows(spec) and ss.get("d_reloaded") != spec:   # once per design: never a loop
-        ss["d_reloaded"] = spec
-        _load(spec)
-        st.rerun()
+    if shown != ud.stage_rows(spec):
+        ss["d_base"] = {**ss["d_base"], "stages": spec["stages"]}
+        ss["d_sver"] = ss.get("d_sver", 0) + 1
+        stage_table(slot, spec["stages"])
     base = spec.get("base")
     if base and spec["name"] == base and {**spec, "name": base} != design.validate(design.templates()[base]):
         spec["name"] = f"{base} (edited)"

@@ -54,7 +54,13 @@ def assert_totals(at: AppTest, a, unit: str = "MACs"):
 def edit(at: AppTest, table: str = "stages", **changes) -> AppTest:
     """Edit the current stage (or stem/head) table the way the browser does: its edit state."""
     ver = at.session_state["d_ver"]
-    at.session_state[f"d_{table}_{ver}"] = {"edited_rows": changes.get("edited", {}),
+    key = f"d_{table}_{ver}"
+    if table == "stages":
+        try:
+            key += f"_{at.session_state['d_sver']}"
+        except KeyError:
+            key += "_0"
+    at.session_state[key] = {"edited_rows": changes.get("edited", {}),
                                              "added_rows": changes.get("added", []),
                                              "deleted_rows": changes.get("deleted", [])}
     return again(at)

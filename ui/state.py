@@ -385,6 +385,8 @@ def warm_up_jobs() -> list[tuple]:
              for pts in ux.one_dimension_grid().values() for _, w, d, r in pts]
     jobs += [(totals, (n,)) for n in zoo.list_models()]
     jobs += [(pareto_points, ("paper",)), (pareto_points, ("weights",))]
+    # the design lab's templates, so that choosing one is a cache hit
+    jobs += [(summary, (design_name(spec),)) for spec in zoo_design.templates().values()]
     return jobs
 
 
