@@ -83,7 +83,10 @@ def cell(page, row: int, column: int, text: str, select: bool = False):
     A number cell opens its editor on the first character typed; a dropdown cell (``select``) on
     Enter, and then the typed text filters its options."""
     # the first row's "stage" cell (read-only), clicked on the grid's scroller (scrolled into view)
-    page.locator('[data-testid="stDataFrame"] .dvn-scroller').first.click(position={"x": 54, "y": 51})
+    scroller = page.locator('[data-testid="stDataFrame"] .dvn-scroller').first
+    scroller.click(position={"x": 54, "y": 51})
+    page.keyboard.press("Escape")                # drop a selection left by an earlier edit
+    scroller.click(position={"x": 54, "y": 51})
     page.wait_for_timeout(200)
     for key in ["ArrowRight"] * column + ["ArrowDown"] * row:
         page.keyboard.press(key)

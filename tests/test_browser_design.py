@@ -33,7 +33,10 @@ def edit_cell(page, row: int, column: int, text: str):
     wait_for_app(page)
     page.wait_for_timeout(1000)                  # the grid draws after the script has finished
     # the first row's "stage" cell (read-only), clicked on the grid's canvas (scrolled into view)
-    page.locator('[data-testid="stDataFrame"] .dvn-scroller').first.click(position={"x": 54, "y": 51})
+    scroller = page.locator('[data-testid="stDataFrame"] .dvn-scroller').first
+    scroller.click(position={"x": 54, "y": 51})
+    page.keyboard.press("Escape")                # drop a selection left by an earlier edit
+    scroller.click(position={"x": 54, "y": 51})
     page.wait_for_timeout(300)
     for key in ["ArrowRight"] * column + ["ArrowDown"] * row:
         page.keyboard.press(key)
