@@ -1,13 +1,14 @@
-"""Classify an image: a sample photo, an upload or a webcam snapshot through a pretrained CNN.
+"""Classify an image: a sample photo, an upload or a webcam snapshot through pretrained CNNs.
 
-Top-5 with probabilities and the time per image; Grad-CAM on the last convolutional stage (or
-Integrated Gradients / Occlusion) over the picture the model saw; the same image through two or
-three architectures side by side. Works offline: EfficientNet-Lite0's ImageNet weights ship with
-the requirements, other models appear when their weights are on this machine. The live webcam
-stream is the next page (``pages/live.py``).
+Top-5 with probabilities and the time per image; the same image through the three
+EfficientNet-Lites (and any other model with weights here) side by side, each with its top-5, time,
+MACs and Grad-CAM; Grad-CAM, Integrated Gradients or Occlusion for the chosen model. Works offline:
+Lite0/1/2's ImageNet weights ship with the requirements; a lecturer can bring torchvision's files
+(upload below, checked before use). The live webcam stream is the next page (``pages/live.py``).
 """
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +17,7 @@ import streamlit as st
 from ui import page
 from ui import classify as uc
 from ui.state import ensure_router
+from zoo import fmt
 
 ensure_router()  # a deep link as the server's first request still goes through app.py
 
@@ -24,11 +26,15 @@ SAMPLES = ROOT / "assets" / "samples"
 SOURCES = ("Sample photo", "Upload", "Webcam snapshot")
 METHODS = ("Grad-CAM", "Integrated Gradients", "Occlusion")
 DEFAULT_SAMPLE = "coffee"
+PHOTO_MB = 50      # photos: the server allows more only for the weights uploader (see weights_upload)
+WEIGHTS_MB = 600   # VGG-19 with batch norm, the largest torchvision twin, is 548 MB
+MAX_COMPARE = 4
+VERDICT_BOX = {"can": st.success, "partly": st.warning, "cannot": st.error}
 
 
 # --- cached resources: one model instance per (model, device), shared by every session ---------
 
-@st.cache_resource(max_entries=6, show_spinner="Loading pretrained weights…")
+@st.cache_resource(max_entries=uc.MAX_SHARED, show_spinner="Loading pretrained weights…")
 def classifier(name: str, device: str) -> uc.Classifier:
     return uc.shared_classifier(name, device)  # the live page shares this instance
 
@@ -45,6 +51,12 @@ def macs(name: str, resolution: int) -> int:
     return int(zoo.analyze(name, resolution=resolution).total_macs)
 
 
+@st.cache_data(show_spinner="Timing the model on this machine…", ttl=900)
+def timing(name: str, device: str) -> dict | None:
+    """Median time per image with its spread, measured once per model and device (15 minutes)."""
+    return uc.time_per_image(classifier(name, device))
+
+
 @st.cache_resource(show_spinner=False)
 def device_name() -> str:
     return str(uc.pick_device())
@@ -55,8 +67,19 @@ def load(name: str) -> uc.Classifier | None:
     try:
         return classifier(name, device_name())
     except Exception as e:  # noqa: BLE001 -- missing, corrupt or unreadable weights: say which
-        st.error(f"**{name}**: its weights could not be loaded. {type(e).__name__}: {e}")
+        st.error(f"**{name}**: its weights could not be loaded. {e}")
         return None
+
+
+def memo(key: tuple, compute):
+    """Per-session memory of the last few costly results (Grad-CAM maps), so that moving a slider
+    does not recompute every model's map."""
+    store = st.session_state.setdefault("_memo", {})
+    if key not in store:
+        if len(store) > 24:
+            store.pop(next(iter(store)))
+        store[key] = compute()
+    return store[key]
 
 
 # --- sections -----------------------------------------------------------------------------------
@@ -76,6 +99,8 @@ def pick_model(statuses: list[uc.ModelStatus]) -> str:
                                        "why": [s.reason for s in missing]}),
                          hide_index=True, width="stretch")
             offer_download([s.name for s in missing])
+    with st.expander("Bring a torchvision weights file"):
+        weights_upload()
     return name
 
 
@@ -87,7 +112,7 @@ def offer_download(missing: list[str]) -> None:
     fetchable = [n for n in missing if uc.weights_url(n)]
     if not fetchable:
         return
-    cols = st.columns([2, 1])
+    cols = st.columns([2, 1], vertical_alignment="bottom")
     name = cols[0].selectbox("Download torchvision weights (needs internet)", fetchable, key="fetch")
     if not cols[1].button("Download", key="download"):
         return
@@ -125,33 +150,96 @@ def offer_download(missing: list[str]) -> None:
         st.rerun()  # the model list above is drawn again with the new weights
 
 
-def pick_image() -> tuple[str, bytes | None]:
-    """(display name, file bytes) from the chosen source; bytes None while nothing is chosen."""
+GUESS = "the one its file name says"
+
+
+def weights_upload() -> None:
+    """A torchvision state-dict file, checked key by key and shape by shape before it is stored.
+
+    Streamlit 1.67's ``st.file_uploader(max_upload_size=…)`` sets one widget's limit, but the
+    server's upload endpoint enforces only ``server.maxUploadSize`` for all of them. So the server
+    allows 600 MB (.streamlit/config.toml), this uploader says 600 and the photo uploader keeps 50.
+    """
+    from zoo import pretrained
+
+    done = st.session_state.pop("installed", None)
+    if done:
+        st.success(done)
+    twins = [n for n in pretrained.list_models() if pretrained.published_file(n)]
+    target = st.selectbox("For the model", [GUESS] + twins, key="weights_for",
+                          help="torchvision's file names start with the model's name "
+                               "(resnet50-0676ba61.pth is ResNet-50).")
+    up = st.file_uploader(f"A .pth state dict, up to {WEIGHTS_MB} MB", type=["pth", "pt"],
+                          key="weights_file", max_upload_size=WEIGHTS_MB)
+    st.caption("The file is read as tensors only (never as code), checked against the model's every "
+               "key and shape, and stored in the torch hub cache under its canonical name, whose "
+               "hash is checked on every later use. Nothing is stored if a check fails.")
+    if up is None or st.session_state.get("weights_seen") == up.file_id:
+        return
+    st.session_state["weights_seen"] = up.file_id
+    name = pretrained.guess_model(up.name) if target == GUESS else target
+    if name is None:
+        st.error(f"**{up.name}**: its name does not say which model it is for; choose the model above.")
+        return
+    with st.spinner(f"Checking {up.name} against {name}…"):
+        try:
+            got = pretrained.install_weights(name, up.getvalue(), up.name)
+        except pretrained.WeightsUnavailable as e:
+            st.error(f"**Refused.** {e} Nothing was stored.")
+            return
+    which = ("torchvision's published weights: their quoted accuracy applies" if got.published else
+             f"other weights than torchvision's {pretrained.published_file(name)}: the accuracy quoted "
+             "for that file does not apply to them")
+    st.session_state["installed"] = (
+        f"**{name}**: {up.name} checked ({fmt.count(got.tensors)} tensors, every key and shape as "
+        f"{name} expects) and stored as {got.path.name} (SHA-256 {got.sha256[:12]}…): {which}. "
+        "It is in the model list now.")
+    st.rerun()
+
+
+def pick_image() -> tuple[str, bytes | None, uc.Sample | None]:
+    """(display name, file bytes, sample) from the chosen source; bytes None while nothing is chosen."""
     source = st.radio("Image", SOURCES, horizontal=True, key="source", bind="query-params")
     if source == "Sample photo":
-        samples = {p.stem: p for p in sorted(SAMPLES.glob("*.png")) + sorted(SAMPLES.glob("*.jpg"))}
+        samples = {s.name: s for s in uc.sample_catalog(SAMPLES)}
         if not samples:
-            st.warning(f"No sample photos in {SAMPLES.relative_to(ROOT)}: upload an image instead.")
-            return "", None
+            st.warning("No sample photos are installed: upload an image instead.")
+            return "", None, None
         names = sorted(samples, key=lambda n: n != DEFAULT_SAMPLE)
         if st.session_state.get("sample") not in names:
             st.session_state.pop("sample", None)
-        name = st.selectbox("Sample", names, key="sample", bind="query-params")
-        return samples[name].name, samples[name].read_bytes()
+        # no format_func: a bound selectbox would put the formatted title in the URL
+        name = st.selectbox("Sample", names, key="sample", bind="query-params",
+                            help="; ".join(f"{n}: {samples[n].title} ({samples[n].verdict})" for n in names))
+        s = samples[name]
+        return s.path.name, s.path.read_bytes(), s
     if source == "Upload":
         up = st.file_uploader("JPEG, PNG, WebP, BMP or GIF (first frame)", type=list(uc.UPLOAD_TYPES),
-                              key="upload")
-        return (up.name, up.getvalue()) if up is not None else ("", None)
+                              key="upload", max_upload_size=PHOTO_MB)
+        return (up.name, up.getvalue(), None) if up is not None else ("", None, None)
     st.caption("Your browser asks for the camera. If access is denied or there is no camera, the "
                "widget says so; allow it in the address bar, or use *Upload* or a *Sample photo*.")
     shot = st.camera_input("Take a snapshot", key="snapshot")
-    return ("webcam snapshot", shot.getvalue()) if shot is not None else ("", None)
+    return ("webcam snapshot", shot.getvalue(), None) if shot is not None else ("", None, None)
 
 
-def show_prediction(clf: uc.Classifier, decoded: uc.Decoded) -> uc.Prediction:
+def show_sample_note(sample: uc.Sample) -> None:
+    if not sample.lesson:
+        return
+    VERDICT_BOX[sample.verdict](f"**{sample.title}: {sample.headline.lower()}.** {sample.lesson}")
+    st.caption(f"Photo: {sample.credit}. {sample.licence}.")
+
+
+def top1_heading(pred: uc.Prediction) -> None:
+    """The top-1 class as a heading that wraps (a metric would cut a long class name off)."""
+    best = pred.top[0]
+    st.caption(f"Top-1 (ImageNet class {best.index})")
+    st.markdown(f"### {best.label} · {best.prob * 100:.1f}\u00a0%")
+
+
+def show_prediction(clf: uc.Classifier, decoded: uc.Decoded, sample: uc.Sample | None) -> uc.Prediction:
     x = clf.input(decoded.image)
     pred = uc.predict(clf.model, x, clf.class_names, k=5, device=clf.device)
-    best = pred.top[0]
     left, right = st.columns([1, 1.4])
     with left:
         st.image(decoded.image, caption=f"{decoded.format}, {decoded.original_size[0]} × "
@@ -159,17 +247,22 @@ def show_prediction(clf: uc.Classifier, decoded: uc.Decoded) -> uc.Prediction:
         for note in decoded.notes:
             st.info(note)
     with right:
-        c1, c2 = st.columns([2, 1])
-        c1.metric("Top-1", best.label, f"{best.prob * 100:.1f} %", delta_color="off",
-                  delta_arrow="off")
-        c2.metric("Time per image", f"{pred.ms:.0f} ms", help="One forward pass and softmax, batch 1, "
-                  "after a warm-up run; preprocessing excluded.")
-        page.chart(uc.top5_figure(pred.top, f"{clf.name}: top-5"), width="stretch")
+        top1_heading(pred)
+        lat = timing(clf.name, device_name())
+        if lat:
+            st.metric("Time per image", f"{lat['median_ms']:.1f} ms",
+                      help=uc.describe_time(lat) + ". Preprocessing excluded.")
+        else:
+            st.metric("Time per image", f"{pred.ms:.1f} ms", help="One forward pass and softmax on the GPU.")
+        page.chart(uc.top5_figure(pred.top, f"{clf.name}: top-5", compact=True), width="stretch",
+                   config={"displayModeBar": False})
+        if sample is not None:
+            show_sample_note(sample)
     return pred
 
 
 def show_explanation(clf: uc.Classifier, decoded: uc.Decoded, pred: uc.Prediction) -> None:
-    st.subheader("Where did it look?")
+    st.subheader(f"Where did {clf.name} look?")
     cols = st.columns([1.2, 1.2, 1])
     method = cols[0].radio("Method", METHODS, horizontal=True, key="method")
     options = {f"{t.label} ({t.prob * 100:.1f} %)": t.index for t in pred.top}
@@ -177,11 +270,13 @@ def show_explanation(clf: uc.Classifier, decoded: uc.Decoded, pred: uc.Predictio
     alpha = cols[2].slider("Overlay opacity", 0.0, 1.0, 0.5, 0.05, key="alpha")
     x = clf.input(decoded.image)
     seen = clf.norm.to_pixels(x)
+    image_key = hashlib.sha1(x.cpu().numpy().tobytes()).hexdigest()
     if method == "Grad-CAM":
-        heat = uc.gradcam(clf.model, x, target, clf.model.get_submodule(clf.cam_layer))
-        caption = f"Grad-CAM on `{clf.cam_layer}`, the last convolutional stage"
+        heat = memo(("cam", clf.name, image_key, target),
+                    lambda: uc.gradcam(clf.model, x, target, clf.model.get_submodule(clf.cam_layer)))
+        caption = f"Grad-CAM on {clf.cam_layer}, the last convolutional stage"
     else:
-        key = (clf.name, method, target, decoded.format, decoded.original_size, hash(x.cpu().numpy().tobytes()))
+        key = (clf.name, method, target, image_key)
         if st.session_state.get("attribution", (None,))[0] != key:
             if not st.button(f"Compute {method} (several seconds on a CPU)", key="compute"):
                 st.caption(f"{method} runs the model dozens of times; press the button to start.")
@@ -201,43 +296,78 @@ def show_explanation(clf: uc.Classifier, decoded: uc.Decoded, pred: uc.Predictio
     right.image(uc.overlay(seen, heat, alpha), caption=caption, width="stretch")
 
 
-def side_by_side(statuses: list[uc.ModelStatus], decoded: uc.Decoded, first: str) -> None:
+def side_by_side(statuses: list[uc.ModelStatus], decoded: uc.Decoded) -> None:
     st.subheader("Side by side")
     available = [s.name for s in statuses if s.ok]
     if len(available) < 2:
         from zoo.pretrained import checkpoint_dir
 
-        st.info("Only one model has weights on this machine. Download torchvision weights from the "
-                "list of models without weights above (online), or copy the files into the torch "
-                f"hub cache (`{checkpoint_dir()}`), to compare architectures.")
+        st.info("Only one model has weights on this machine. Bring a torchvision weights file "
+                f"(above), or copy it into the torch hub cache ({checkpoint_dir()}), to compare "
+                "architectures.")
         return
-    default = [first] + [n for n in available if n != first][:1]
-    names = st.multiselect("Compare two or three models", available, default=default,
-                           max_selections=3, key="compare")
+    from zoo.pretrained import PACKAGED
+
+    if st.session_state.get("compare") is not None:
+        st.session_state["compare"] = [n for n in st.session_state["compare"] if n in available]
+    default = [n for n in available if n in PACKAGED][:3] or available[:2]
+    names = st.multiselect(f"Models to compare (up to {MAX_COMPARE})", available, default=default,
+                           max_selections=MAX_COMPARE, key="compare")
     if len(names) < 2:
         st.caption("Choose at least two models.")
         return
+    loaded = [(n, clf) for n in names if (clf := load(n)) is not None]
     rows = []
-    for name in names:
-        clf = load(name)
-        if clf is None:
-            continue
-        pred = uc.predict(clf.model, clf.input(decoded.image), clf.class_names, k=5, device=clf.device)
-        res = clf.norm.size[0]
-        try:
-            gmacs = macs(name, res) / 1e9
-        except Exception as e:  # noqa: BLE001
-            gmacs = None
-            st.warning(f"MACs of {name} could not be computed: {e}")
-        rows.append({"model": name, "prediction": pred.top[0].label,
-                     "confidence (%)": round(pred.top[0].prob * 100, 1),
-                     "time (ms)": round(pred.ms, 1), "resolution": res,
-                     "GMACs": None if gmacs is None else round(gmacs, 3)})
+    for col, (name, clf) in zip(st.columns(len(loaded)), loaded):
+        with col:
+            rows.append(compare_one(name, clf, decoded))
     if rows:
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-        st.caption("Time: one forward pass, batch 1, on this machine now. MACs: multiply-accumulates "
-                   "of one forward pass at the model's input resolution, computed by `zoo.analyze` "
-                   "(FLOPs = 2 × MACs).")
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
+            "model": st.column_config.TextColumn("model"),
+            "time per image (ms)": st.column_config.NumberColumn(
+                "ms per image", format="%.1f", help="Median of the timed repeats; the IQR beside it."),
+            "time IQR (ms)": st.column_config.TextColumn(
+                "IQR (ms)", help="The middle half of the repeats (zoo.latency, about 2 s of timing per model)."),
+            "MACs": st.column_config.TextColumn("MACs", help="Exact multiply-accumulates of one forward pass."),
+            "parameters": st.column_config.TextColumn("parameters"),
+        })
+        device = uc.describe_device(uc.pick_device())
+        st.caption(f"Time: one forward pass, batch 1, on this machine now ({device}); median of the "
+                   "timed repeats after one warm-up with their interquartile range (a difference inside it is noise); "
+                   "other work on the machine slows it down. MACs: "
+                   "multiply-accumulates at each model's input size, counted by CNN Atlas on the meta "
+                   "device (FLOPs = 2 × MACs). Grad-CAM: Selvaraju et al. 2017, on each model's last "
+                   "convolutional stage, for its own top-1 class.")
+
+
+def compare_one(name: str, clf: uc.Classifier, decoded: uc.Decoded) -> dict:
+    """One model's column: heading, top-5, time, MACs and Grad-CAM; returns its table row."""
+    x = clf.input(decoded.image)
+    pred = uc.predict(clf.model, x, clf.class_names, k=5, device=clf.device)
+    best = pred.top[0]
+    res = clf.norm.size[0]
+    st.markdown(f"**{name}**")
+    st.markdown(f"#### {best.label} · {best.prob * 100:.0f}\u00a0%")
+    page.chart(uc.top5_figure(pred.top, compact=True), width="stretch", key=f"cmp_top5_{name}",
+               config={"displayModeBar": False})
+    try:
+        n_macs = macs(name, res)
+    except Exception as e:  # noqa: BLE001
+        n_macs = None
+        st.warning(f"MACs of {name} could not be counted: {e}")
+    lat = timing(name, device_name())
+    ms = lat["median_ms"] if lat else pred.ms
+    st.markdown(f"{ms:.1f} ms per image  \n{fmt.fmt_ops(n_macs)} · {res} × {res}")
+    image_key = hashlib.sha1(x.cpu().numpy().tobytes()).hexdigest()
+    heat = memo(("cam", name, image_key, best.index),
+                lambda: uc.gradcam(clf.model, x, best.index, clf.model.get_submodule(clf.cam_layer)))
+    st.image(uc.overlay(clf.norm.to_pixels(x), heat, st.session_state.get("alpha", 0.5)),
+             caption=f"Grad-CAM for {best.label}", width="stretch")
+    params = sum(p.numel() for p in clf.model.parameters())
+    return {"model": name, "time per image (ms)": round(ms, 1),
+            "time IQR (ms)": (f"{lat['q1_ms']:.1f}–{lat['q3_ms']:.1f} ({fmt.count(lat['repeats'])} "
+                              f"repeat{'s' if lat['repeats'] != 1 else ''})") if lat else fmt.DASH,
+            "MACs": fmt.count(n_macs), "parameters": fmt.count(params)}
 
 
 def main() -> None:
@@ -248,7 +378,7 @@ def main() -> None:
         name = pick_model(statuses)
         st.caption(f"Inference runs on the **{uc.describe_device(uc.pick_device())}**.")
     with top[1]:
-        file_name, data = pick_image()
+        file_name, data, sample = pick_image()
     clf = load(name)
     if clf is None or data is None:
         return
@@ -258,12 +388,12 @@ def main() -> None:
         st.error(f"**Cannot classify {file_name or 'this image'}.** {e}")
         return
     try:
-        pred = show_prediction(clf, decoded)
+        pred = show_prediction(clf, decoded, sample)
     except Exception as e:  # noqa: BLE001 -- say what failed; the session goes on
         st.error(f"**{name}** could not classify {file_name}: {type(e).__name__}: {e}")
         return
-    for section in (lambda: show_explanation(clf, decoded, pred),
-                    lambda: side_by_side(statuses, decoded, name)):
+    for section in (lambda: side_by_side(statuses, decoded),
+                    lambda: show_explanation(clf, decoded, pred)):
         try:
             section()
         except Exception as e:  # noqa: BLE001

@@ -8,13 +8,16 @@ accuracy is unknown (it is not trained): on the zoo's accuracy chart it is a ban
 """
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 import torch
 
 import zoo
-from zoo import design, fmt
+from zoo import design, fmt, latency
 from ui import design as ud
 from ui import explore as ux
+from ui import lesson_runs as runs
 from ui import page, state
 
 DEFAULT = "resnet50"
@@ -379,10 +382,14 @@ def against_zoo(spec: dict, s: dict, unit: str) -> None:
                "its accuracy is unknown: it is drawn as a band at its cost over the whole accuracy axis.")
 
 
-def latency(spec: dict, s: dict, unit: str) -> None:
+LAT_BUDGETS = (1.0, 2.0, 5.0)   # seconds the timed repeats may take, all networks together
+
+
+def timed(spec: dict, s: dict, unit: str) -> None:
+    """The design and its template timed together by the one timer (``zoo.latency.time_many``,
+    taking turns, median and IQR), as the Accuracy vs cost page times the zoo."""
     base = spec.get("base")
-    too_big = s["total_macs"] > state.LATENCY_MAX_MACS or s["total_params"] > LATENCY_MAX_PARAMS
-    if too_big:
+    if s["total_macs"] > state.LATENCY_MAX_MACS or s["total_params"] > LATENCY_MAX_PARAMS:
         st.info(f"This design ({fmt.fmt_ops(s['total_macs'])}, {fmt.fmt_params(s['total_params'])} parameters) "
                 f"is above what this page times ({fmt.fmt_ops(state.LATENCY_MAX_MACS)}, "
                 f"{fmt.fmt_params(LATENCY_MAX_PARAMS)} parameters): it stays on the meta device.")
@@ -391,36 +398,48 @@ def latency(spec: dict, s: dict, unit: str) -> None:
         st.info("The timer feeds 3-channel images; this design takes "
                 f"{spec['in_channels']} channels, so it is not timed here.")
         return
-    c1, c2 = st.columns([1, 3])
-    threads = c1.number_input("Threads", 1, max(1, torch.get_num_threads() * 2), value=torch.get_num_threads(),
-                              key="d_threads")
-    what = [("this design", state.design_name(spec), s)]
+    what = {"this design": (spec, s)}
     tspec = design.validate(design.templates()[base]) if base else None
-    if tspec is not None and state.design_name(tspec) != what[0][1]:
-        what.append((base, state.design_name(tspec), state.summary(state.design_name(tspec))))
-    c2.caption("Batch 1, fp32, random weights, on this machine's CPU, by the same timer as the Accuracy vs "
-               "cost page; the design and its template are measured one after the other so they share "
-               "the machine's conditions.")
-    results = st.session_state.setdefault("d_latency", {})
-    if st.button("Measure latency" + (f" (this design and {base})" if len(what) > 1 else ""), type="primary",
-                 key="d_measure"):
-        bar = st.progress(0.0, text="Building on the CPU…")
-        for i, (label, name, _) in enumerate(what):
-            bar.progress(i / len(what), text=f"Timing {label} ({i + 1}/{len(what)})…")
-            try:
-                results[(name, int(threads))] = state.measure_design(name, int(threads))
-            except Exception as e:  # out of memory, a kernel missing on this CPU…: say so, go on
-                st.error(f"Could not time {label}: {e}")
-        bar.progress(1.0, text="Done.")
-    got = [(label, results.get((name, int(threads))), summ) for label, name, summ in what]
-    if not all(r for _, r, _ in got[:1]):
-        page.note("Nothing measured yet for this design at this thread count.")
+    if tspec is not None and state.design_name(tspec) != state.design_name(spec):
+        what[base] = (tspec, state.summary(state.design_name(tspec)))
+    cpus = max(1, os.cpu_count() or 1)
+    with page.row(vertical_alignment="bottom"):
+        threads = st.selectbox("Threads", list(range(1, cpus + 1)), index=max(1, cpus // 2) - 1, key="d_threads",
+                               width=120, help="Half the logical CPUs by default, as on the Accuracy vs cost page.")
+        budget = st.selectbox("Time", LAT_BUDGETS, index=1, key="d_budget", format_func=lambda b: f"about {b:g} s",
+                              width=140, help="How long the repeats may take, all networks together (at least "
+                                              f"{latency.MIN_REPEATS} each).")
+    r = spec["resolution"]
+
+    def work(progress) -> dict:
+        fns = {}
+        for i, (label, (sp, _)) in enumerate(what.items()):
+            progress(0.1 * i / len(what), f"building {label} on the CPU…")
+            model = design.build(sp).eval()
+            x = torch.randn(1, 3, r, r, generator=torch.Generator().manual_seed(0))
+            fns[label] = (lambda m=model, x=x: m(x))
+        return latency.time_many(fns, threads=int(threads), budget_s=float(budget),
+                                 progress=lambda f, t: progress(0.1 + 0.9 * f, t), what="timing")
+
+    key = ("design", state.design_name(spec), tuple(what), int(threads), float(budget))
+    try:
+        entry = runs.measured(key, "Measure latency" + (f" (this design and {base})" if len(what) > 1 else ""),
+                              work, button_key="d_measure", start_text="building on the CPU…")
+    except Exception as e:  # out of memory, a kernel missing on this CPU…: say so, keep the session
+        st.error(f"Could not time this design: {e}")
         return
-    rows = [{"network": label, "latency": ud.latency_text(r), unit: fmt.fmt_ops(summ["total_macs"], unit),
-             "machine": r.get("machine", fmt.DASH)} for label, r, summ in got if r]
-    page.table(rows)
-    if len(got) > 1 and got[1][1]:
-        st.markdown(ud.latency_comparison(got[0][1], got[1][1], s["total_macs"], got[1][2]["total_macs"], base))
+    if entry is None:
+        page.note("Not measured yet with these settings. Batch 1, fp32, random weights, on this machine's CPU; "
+                  "the design and its template take turns, so a change in the machine's load reaches both.")
+        return
+    timings = entry["result"]
+    page.table([{"network": label, "latency": timings[label].text(), unit: fmt.fmt_ops(summ["total_macs"], unit)}
+                for label, (_, summ) in what.items()])
+    page.cite(f"Measured at {entry['when']} on {timings['this design'].machine.label()}, at {r} px, batch 1, "
+              "fp32, random weights, torch.inference_mode (median and IQR of the repeats).")
+    if len(what) > 1:
+        st.markdown(ud.latency_comparison(timings["this design"], timings[base], s["total_macs"],
+                                          what[base][1]["total_macs"], base))
 
 
 def _on_name() -> None:
@@ -480,7 +499,7 @@ def results(spec: dict, unit: str) -> None:
     compared(spec, s, unit)
     tabs = st.tabs(TABS, key="view", bind="query-params")
     sections = (lambda: macro(name, s), lambda: block(name, s), lambda: stages(spec, s, unit),
-                lambda: against_zoo(spec, s, unit), lambda: latency(spec, s, unit), lambda: share(spec, s, unit))
+                lambda: against_zoo(spec, s, unit), lambda: timed(spec, s, unit), lambda: share(spec, s, unit))
     for tab, section in zip(tabs, sections):
         if tab.open:
             with tab:

@@ -8,12 +8,18 @@ reopens it.
 """
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
 import zoo
 from ui import design as ud
 from ui import explore as ux
+from zoo import latency
 from ui import page
+from ui import explore as ux
+from ui import lesson_runs as runs
+from ui import measure as um
 from ui import state
 from zoo import fmt
 from zoo.analysis import KIND_LABELS, KINDS, uncounted_note
@@ -298,6 +304,47 @@ def compare(model: str, s: dict, unit: str) -> None:
     page.note("A dash: that model has no such layers. Δ = B − A. Both counted at the resolutions shown.")
 
 
+def measured_here(model: str, res: int, overrides: dict, s: dict) -> None:
+    """Per layer kind: share of the MACs, of the memory access and of the time measured here."""
+    st.markdown("Counted cost is not time. Each layer of this network is timed in real forward passes on this "
+                "machine (batch 1, random weights) and set beside its share of the MACs and of the memory access.")
+    if s["total_macs"] > state.LATENCY_MAX_MACS:
+        st.info(f"{model} at {s['resolution']} px needs {fmt.fmt_ops(s['total_macs'])}: above "
+                f"{fmt.fmt_ops(state.LATENCY_MAX_MACS)} it is only analysed on the meta device, not timed here.")
+        return
+    cpus = max(1, os.cpu_count() or 1)
+    c1, c2 = st.columns([1, 3])
+    threads = c1.selectbox("torch threads", list(range(1, cpus + 1)), index=max(1, cpus // 2) - 1, key="mthreads",
+                           bind="query-params")
+    key = ("profile", model, int(res), tuple(sorted(overrides.items())), int(threads))
+
+    def work(progress):
+        return latency.profile(model, int(res), int(threads), progress=progress, **overrides)
+
+    with c2:
+        try:
+            entry = runs.measured(key, "Time every layer (a few seconds)", work, button_key="profile_run",
+                                  start_text=f"building {model} on the CPU…")
+        except Exception as e:  # a model or resolution the CPU cannot run: say so, keep the session
+            st.error(f"Could not time {model} at {res} px: {e}")
+            return
+    if entry is None:
+        st.caption("Not measured yet with these settings.")
+        return
+    p = entry["result"]
+    st.markdown(f"**{um.lesson_sentence(p)}**")
+    page.chart(um.share_figure(p.by_group(), f"{model} at {p.resolution} px: counted against measured"),
+               key="measured_shares")
+    st.table(um.group_frame(p.by_group()), hide_index=True)
+    st.markdown("**The ten layers whose share of the time most exceeds their share of the MACs**")
+    st.table(um.excess_frame(p.excess(10)), hide_index=True)
+    st.caption(f"{um.sum_sentence(p)} Measured at {entry['when']} on {p.machine.label()}.")
+    with st.expander("How each layer is timed"):
+        st.markdown(p.method)
+    st.download_button("Download every layer's time as CSV", um.profile_csv(p).encode(),
+                       file_name=f"{model}_{p.resolution}px_layer_times.csv", mime="text/csv")
+
+
 def main() -> None:
     st.title("Architecture explorer")
     model, res, overrides, unit = pick_model()
@@ -306,11 +353,12 @@ def main() -> None:
         return
     header(model, s, unit)
     # Tabs bound to the URL run lazily: only the open tab's section is computed.
-    tabs = st.tabs(["Macro diagram", "Block diagram", "Layers", "Charts", "Compare"], key="view",
+    tabs = st.tabs(["Macro diagram", "Block diagram", "Layers", "Charts", "Compare", "Measured here"], key="view",
                    bind="query-params")
     sections = (lambda: macro_diagram(model, res, overrides, s), lambda: block_diagram(model, res, overrides, s),
                 lambda: layer_table(model, s, unit),
-                lambda: charts(s, unit), lambda: compare(model, s, unit))
+                lambda: charts(s, unit), lambda: compare(model, s, unit),
+                lambda: measured_here(model, res, overrides, s))
     for tab, section in zip(tabs, sections):
         if tab.open:
             with tab:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import lecture as lec
+from ui import lesson_runs as runs
 from ui import page
 from ui.state import ensure_router
 
@@ -90,11 +91,16 @@ def draw(step: lec.Step, s: lec.Slide, notes: bool) -> None:
     """The slide: its title and point, the main figure within the first screen, then the rest."""
     st.title(step.title, anchor=False)
     st.markdown(s.lead)
+    figure_slot = st
+    if s.images:                 # a photo beside the slide's first figure
+        left, figure_slot = st.columns([1, 1.5])
+        for image, caption in s.images:
+            left.image(image, caption=caption, width="stretch")
     for j, fig in enumerate(s.figures):
         fig.update_layout(height=min(fig.layout.height or 400, 370))
         if len(fig.data) > 6:    # a legend of every family would not fit a slide: points are named instead
             fig.update_layout(showlegend=False)
-        page.chart(fig, key=f"{step.key}_fig{j}")
+        page.chart(fig, key=f"{step.key}_fig{j}", where=figure_slot if j == 0 else None)
     if s.metrics:
         page.metrics(s.metrics)
     for t in s.tables:
@@ -112,7 +118,13 @@ def main() -> None:
     step = lec.STEPS[i]
     notes, params = navigation(i, step)
     try:
-        s = slide(i, tuple(sorted(params.items())))
+        if step.measure:     # measured live: a button, a progress bar, the result kept for the session
+            key = ("lecture", step.key, tuple(sorted(params.items())))
+            entry = runs.measured(key, step.measure_label, lambda progress: step.measure(params, progress),
+                                  button_key=f"measure_{step.key}", start_text="starting…")
+            s = lec.build(i, params, entry["result"] if entry else None)
+        else:
+            s = slide(i, tuple(sorted(params.items())))
     except Exception as e:  # a step that cannot be built must not end the lecture
         st.error(f"This step could not be built: {e}. Use Next → to go on.")
         return

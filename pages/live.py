@@ -2,8 +2,16 @@
 
 The browser sends the camera over WebRTC (streamlit-webrtc, SENDRECV); the server classifies each
 frame with ``ui.live.process_frame`` and sends the frame back with the top label and the processed
-frames per second drawn on it. Grad-CAM can be overlaid; it is recomputed only as often as the
-stream can afford. One model instance serves every session (``st.cache_resource``).
+frames per second drawn on it. The readout below the video is written from the same record as
+the label on the frame (``ui.live.label_text``). Any model with weights here can run the stream
+(the three EfficientNet-Lites offline); switching takes effect on the next frame. Grad-CAM can be
+overlaid; it is recomputed only as often as the stream can afford. One model instance serves every
+session (``st.cache_resource``).
+
+The camera help appears only after the browser has reported an error: streamlit-webrtc shows the
+browser's error (``NotAllowedError: Permission denied``) inside its own frame and tells the server
+nothing, so a small script on the page (``CAMERA_HELP``, our own constant HTML) watches that frame
+and shows the matching help beside it.
 
 Offline by default: ``rtc_configuration`` is ``{"iceServers": []}`` (no STUN/TURN, loopback and
 LAN). A deployment behind NAT sets ``[webrtc] rtc_configuration`` in ``.streamlit/secrets.toml`` or
@@ -11,6 +19,7 @@ the ``CNN_ATLAS_RTC_CONFIGURATION`` environment variable (JSON).
 """
 from __future__ import annotations
 
+import os
 import time
 
 import streamlit as st
@@ -19,6 +28,7 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 from ui import classify as uc
 from ui import live as ul
 from ui.state import ensure_router
+from zoo import fmt
 
 ensure_router()  # a deep link as the server's first request still goes through app.py
 
@@ -32,7 +42,7 @@ TRANSLATIONS = {
 }
 
 
-@st.cache_resource(max_entries=3, show_spinner="Loading the model and preparing the fast path…")
+@st.cache_resource(max_entries=4, show_spinner="Loading the model and preparing the fast path…")
 def engine(name: str, device: str) -> ul.Engine:
     # the model instance the classify page uses too: one copy per server process
     return ul.Engine.from_classifier(uc.shared_classifier(name, device))
@@ -61,30 +71,73 @@ def controls(state: ul.StreamState) -> str:
     if st.session_state.get("live_model") not in names:
         st.session_state.pop("live_model", None)
     name = cols[0].selectbox("Model", names, key="live_model", bind="query-params")
-    state.cam = cols[1].toggle("Grad-CAM overlay", key="live_cam",
-                               help="Recomputed as often as the stream can afford; the last map "
-                                    "is reused in between.")
+    state.cam = cols[1].toggle("Grad-CAM", key="live_cam",
+                               help="Overlay Grad-CAM on the video: recomputed as often as the stream "
+                                    "can afford, the last map reused in between.")
     state.alpha = cols[2].slider("Overlay opacity", 0.0, 1.0, 0.45, 0.05, key="live_alpha")
     return name
 
 
 @st.fragment(run_every=1.0)
-def readout(state: ul.StreamState) -> None:
+def readout(state: ul.StreamState, chosen: str) -> None:
     rec = state.latest
     if rec is None or time.perf_counter() - rec["time"] > 3.0:
         st.caption("Press **START** above. The top label and frames per second appear here and on "
                    "the video while frames are processed.")
         return
-    c = st.columns(4)
-    c[0].metric("Top-1", rec["label"], f"{rec['prob'] * 100:.0f} %", delta_color="off", delta_arrow="off")
-    c[1].metric("Processed frames per second", f"{rec['fps']:.1f}",
-                help="The browser may send fewer or smaller frames when its own CPU is busy.")
-    c[2].metric("Time per frame", f"{rec['ms']:.0f} ms",
-                help="Server side: preprocessing + model + drawing (+ Grad-CAM when due).")
-    c[3].metric("Grad-CAM maps computed", f"{rec['cam_frames']}",
-                help=None if rec["cam_ms"] is None else f"last one took {rec['cam_ms']:.0f} ms")
-    st.caption(f"Frames arrive at {rec['size'][0]} × {rec['size'][1]} pixels; {rec['frame']} "
-               "processed in this session so far.")
+    st.caption(f"Top-1 of {rec['model']}, as drawn on the video (frame {fmt.count(rec['frame'])})")
+    st.markdown(f"### {ul.label_text(rec)}")
+    c = st.columns(3)
+    c[0].metric("Frames per second", f"{rec['fps']:.1f}",
+                help="Processed by the server. The browser may send fewer or smaller frames when its own "
+                     "CPU is busy.")
+    c[1].metric("Time per frame", f"{rec['ms_median']:.0f} ms",
+                help=f"Median of the last {rec['ms_frames']} frames (IQR {rec['ms_q1']:.0f}–{rec['ms_q3']:.0f} ms), "
+                     "server side: preprocessing + model + drawing (+ Grad-CAM when due), "
+                     f"{ul.stream_threads()} torch thread(s).")
+    c[2].metric("Grad-CAM maps", fmt.count(rec["cam_frames"]),
+                help=None if rec["cam_ms"] is None else f"The last one took {rec['cam_ms']:.0f} ms.")
+    switching = f" Switching to {chosen}…" if rec["model"] != chosen else ""
+    st.caption(f"Frames arrive at {rec['size'][0]} × {rec['size'][1]} pixels; "
+               f"{fmt.count(rec['frame'])} processed in this session so far. Probabilities are averaged "
+               f"over the last {state.smooth_s:g} s, so the label follows the scene rather than one "
+               f"frame.{switching}")
+
+
+# Shown next to the video only once the browser has reported a camera error in the streamlit-webrtc
+# frame (which tells the server nothing). Our own constant HTML, never user data.
+CAMERA_HELP = """
+<div id="atlas-camera-help" style="display:none; border-left: 4px solid #D55E00; padding: 0.5rem 1rem;
+     background: rgba(213, 94, 0, 0.08); border-radius: 0.25rem; font-size: 1rem; line-height: 1.5">
+  <div data-error="NotAllowedError"><strong>The browser blocked the camera</strong> (NotAllowedError):
+    allow it with the camera icon in the address bar and press START again.</div>
+  <div data-error="NotFoundError NotReadableError OverconstrainedError"><strong>No camera could be
+    opened</strong>: there is none, or another program holds it. Close that program and press START again.</div>
+  <div data-error="any">Without a camera, the <em>Classify an image</em> page takes photos and uploads.</div>
+</div>
+<script>
+(() => {
+  if (window.__atlasCameraHelp) clearInterval(window.__atlasCameraHelp);
+  const ERR = /(NotAllowedError|NotFoundError|NotReadableError|OverconstrainedError)/;
+  window.__atlasCameraHelp = setInterval(() => {
+    const help = document.getElementById("atlas-camera-help");
+    if (!help) { clearInterval(window.__atlasCameraHelp); return; }
+    let found = null;
+    for (const f of document.querySelectorAll('iframe[title*="streamlit_webrtc"]')) {
+      try {
+        const m = (f.contentDocument && f.contentDocument.body.innerText || "").match(ERR);
+        if (m) found = m[1];
+      } catch (e) { /* not readable: show nothing */ }
+    }
+    help.style.display = found ? "block" : "none";
+    for (const d of help.querySelectorAll("[data-error]")) {
+      const kinds = d.dataset.error.split(" ");
+      d.style.display = found && (kinds.includes("any") || kinds.includes(found)) ? "block" : "none";
+    }
+  }, 400);
+})();
+</script>
+"""
 
 
 def main() -> None:
@@ -115,17 +168,13 @@ def main() -> None:
         video_html_attrs={"autoPlay": True, "controls": False, "muted": True,
                           "style": {"width": "100%", "maxWidth": "640px"}},
     )
-    st.caption("**No picture?** *NotAllowedError: Permission denied* means the browser blocked the "
-               "camera: allow it with the camera icon in the address bar and press START again. "
-               "*NotFoundError* or *NotReadableError*: no camera, or another program holds it. "
-               "Without a camera, the *Classify an image* page takes photos and uploads.")
-    readout(state)
-    path = "fast path (one box resize)" if eng.fast else "the model's own preprocessing"
-    parts = [f"{eng.name}: input {eng.norm.size[1]} × {eng.norm.size[0]} via {path}",
-             f"Grad-CAM on `{eng.cam_layer_name}`"]
+    st.html(CAMERA_HELP, unsafe_allow_javascript=True)
+    readout(state, name)
+    parts = [f"{eng.name} sees the centre {eng.norm.size[1]} × {eng.norm.size[0]} of each frame, "
+             "prepared as its own preprocessing does", "Grad-CAM on its last convolutional stage"]
     if eng.device.type == "cpu":
-        parts.append(f"{eng.threads} CPU thread(s) for the model, the rest for video")
+        parts.append(f"{eng.threads} of {os.cpu_count()} CPU threads run the model, the rest encode and "
+                     "decode the video")
     st.caption("; ".join(parts) + ".")
-
 
 main()

@@ -21,6 +21,7 @@ from ui import lesson_runs as runs
 from ui import lessons as L
 from zoo import experiments as X
 from ui import state
+from zoo import latency
 from ui.state import ensure_router
 
 ensure_router()  # a deep link as the server's first request still goes through app.py
@@ -89,17 +90,7 @@ def gradients() -> None:
         return
 
     def work(progress) -> dict:
-        x, what = L.sample_batch(int(res), 4)
-        nets = [n for p in pair_names for n in PAIRS[p]]
-        out = {}
-        with X.torch_threads(1):
-            for i, (label, name, kw) in enumerate(nets):
-                progress(i / len(nets), f"{label}: forward and backward at {res}×{res}…")
-                import torch
-                torch.manual_seed(0)
-                out[label] = X.gradient_norms(zoo.build(name, **kw), x)
-        progress(1.0, "done")
-        return {"series": out, "what": what, "machine": X.machine_label(threads=1)}
+        return L.gradient_series([n for p in pair_names for n in PAIRS[p]], int(res), progress)
 
     entry = runs.measured(("gradnorms", tuple(pair_names), int(res)), "Compute gradient norms (~2–6 s)", work,
                           button_key="run_grads", start_text="building the networks…")
@@ -112,7 +103,7 @@ def gradients() -> None:
                             "first layer": f"{v[0][value]:.3g}", "last conv": f"{v[-2][value]:.3g}",
                             "largest / smallest": f"{L.grad_spread(v, value):.3g}"} for k, v in r["series"].items()])
     st.dataframe(spread, hide_index=True, width="stretch")
-    st.caption(f"Input: {r['what']}. Computed {entry['when']} in {entry['seconds']:.1f} s on {r['machine']}. "
+    st.caption(f"Input: {r['what']}. Computed at {entry['when']} (took {entry['seconds']:.1f} s) on {r['machine']}. "
                "plain-101 is the zoo's ResNet-101 built with `shortcut=False` (no additions, no projections).")
     spreads = {k: L.grad_spread(v, value) for k, v in r["series"].items()}
     pairs = [(p, q) for p, q in (("plain-34", "ResNet-34"), ("plain-101", "ResNet-101")) if p in spreads and q in spreads]
@@ -140,7 +131,7 @@ def training() -> None:
 
     def work(progress) -> dict:
         out = X.train_run(progress=progress)
-        out["machine"] = X.machine_label(threads=out["settings"]["threads"])
+        out["machine"] = latency.machine(out["settings"]["threads"]).label()
         return out
 
     entry = runs.measured(("train", "default"), "Train plain-8, plain-32 and ResNet-32 (~8 s)", work,
@@ -152,8 +143,8 @@ def training() -> None:
     page.chart(L.loss_figure(r["losses"]), width="stretch")
     df = pd.DataFrame([{"network": k, "parameters": r["params"][k],
                         "final loss (mean of last 10 steps)": round(X.final_loss(v), 3),
-                        "training accuracy at the end": f"{100 * r['accuracy'][k]:.1f} %",
-                        "seconds": round(r["seconds"][k], 2)} for k, v in r["losses"].items()])
+                        "training accuracy at the end": f"{100 * r['accuracy'][k]:.1f} %"}
+                       for k, v in r["losses"].items()])
     st.dataframe(df, hide_index=True, width="stretch")
     f = {k: X.final_loss(v) for k, v in r["losses"].items()}
     plain_deep, plain_shallow, res_deep = f.get("plain-32"), f.get("plain-8"), f.get("ResNet-32")
@@ -162,7 +153,7 @@ def training() -> None:
         st.markdown(
             f"**Result:** plain-32 ends at loss {plain_deep:.3f} vs plain-8 {plain_shallow:.3f} "
             f"({'worse: the degradation problem' if degrade else 'not worse this time'}); ResNet-32, the same 32 "
-            f"layers plus shortcuts, ends at {res_deep:.3f}. Measured {entry['when']} in {entry['seconds']:.1f} s "
+            f"layers plus shortcuts, ends at {res_deep:.3f}. Trained at {entry['when']} (took {entry['seconds']:.1f} s) "
             f"on {r['machine']} (settings: {r['settings']['optimizer']}, seed {r['settings']['seed']}).")
 
 

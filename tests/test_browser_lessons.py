@@ -53,13 +53,15 @@ def test_lesson_page_renders(page, app_url, path, text, name):
 
 
 def test_shufflenet_g1_run_in_the_browser(page, app_url):
-    open_page(page, app_url + "/shufflenet_guidelines?size=14&budget=0.15", "Equal channel width")
+    open_page(page, app_url + "/shufflenet_guidelines?budget=2.0", "Equal channel width")
     page.get_by_role("button", name=re.compile("Measure G1")).click()
-    page.get_by_text(re.compile(r"runs at .* the speed of 1:1")).first.wait_for(timeout=120_000)
+    page.get_by_text(re.compile(r"^Result: At ×1, 1:12")).first.wait_for(timeout=120_000)
     wait_for_app(page, timeout=60_000)
     page.wait_for_timeout(1500)
     no_exception(page)
-    assert page.get_by_text(re.compile(r"torch thread")).count() >= 1
+    assert page.get_by_text(re.compile(r"1 torch thread")).count() >= 1
+    assert page.get_by_role("button", name="Measure again").count() == 1
+    assert not page.get_by_text(re.compile(r"saves -")).count()
     full_screenshot(page, "lessons_shufflenet_g1_measured")
 
 

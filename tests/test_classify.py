@@ -269,6 +269,40 @@ def test_top5_figure_bars_in_order():
     assert list(fig.data[0].x) == pytest.approx([10, 30, 60])
 
 
+def test_compact_top5_names_each_class_above_its_bar():
+    top = [uc.Top(1, "black-and-tan coonhound", 0.33), uc.Top(2, "Great Dane", 0.1), uc.Top(3, "c", 0.05)]
+    fig = uc.top5_figure(top, compact=True)
+    # bottom row at 0; the two-line name's row is 1.6 high, so the first bar sits at 1 + 1.6
+    assert list(fig.data[0].x) == pytest.approx([33, 10, 5]) and list(fig.data[0].y) == pytest.approx([2.0, 1.0, 0.0])
+    texts = [a.text for a in fig.layout.annotations]
+    assert texts == ["black-and-tan<br>coonhound 33.0\u00a0%", "Great Dane 10.0\u00a0%", "c 5.0\u00a0%"]
+    assert uc.wrap_label("Greater Swiss Mountain dog") == "Greater Swiss<br>Mountain dog"
+    assert uc.wrap_label("tiger cat") == "tiger cat" and uc.wrap_label("x" * 30) == "x" * 30
+    assert [a.y for a in fig.layout.annotations] == pytest.approx([2.2, 1.2, 0.2])   # just above each bar
+    two_lines = uc.top5_figure([uc.Top(1, "c", 0.5), uc.Top(2, "black-and-tan coonhound", 0.3)], compact=True)
+    assert list(two_lines.data[0].y) == pytest.approx([1.6, 0.0])   # the wrapped name's row is taller
+
+
+def test_sample_catalog_reads_the_table_and_keeps_unlisted_photos(tmp_path):
+    Image.new("RGB", (8, 8)).save(tmp_path / "b.png")
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.jpg")
+    Image.new("RGB", (8, 8)).save(tmp_path / "z.png")
+    (tmp_path / "samples.csv").write_text(
+        "file,title,verdict,expect,lesson,credit,licence\n"
+        "b.png,Bee,cannot,—,No bee class.,Someone,CC0\n"
+        "gone.png,Gone,can,x,y,z,CC0\n"
+        "z.png,Zed,maybe,x,y,z,CC0\n")
+    cat = uc.sample_catalog(tmp_path)
+    assert [(s.name, s.verdict) for s in cat] == [("b", "cannot"), ("a", "partly"), ("z", "partly")]
+    assert cat[0].headline == "The classifier cannot do this one" and cat[1].lesson == ""
+
+
+def test_shipped_samples_are_all_catalogued():
+    cat = uc.sample_catalog(SAMPLES)
+    assert len(cat) == 8 and all(s.lesson and s.licence for s in cat)
+    assert {s.verdict for s in cat} == {"can", "partly", "cannot"}
+
+
 def test_shared_classifier_is_one_instance():
     a = uc.shared_classifier("efficientnet_lite0", "cpu")
     b = uc.shared_classifier("efficientnet_lite0", "cpu")
@@ -381,3 +415,17 @@ def test_damaged_files_decode_or_are_refused(fmt):
         except uc.BadImage:
             refused += 1
     assert refused >= 20  # the truncated ones at least
+
+
+def test_shared_classifiers_are_bounded(monkeypatch):
+    """One instance per (model, device), and no more than MAX_SHARED of them kept: the oldest goes."""
+    made = []
+    monkeypatch.setattr(uc, "load_classifier", lambda name, device=None: made.append(name) or object())
+    monkeypatch.setattr(uc, "_SHARED", type(uc._SHARED)())
+    first = uc.shared_classifier("m0", "cpu")
+    assert uc.shared_classifier("m0", "cpu") is first and made == ["m0"]
+    for i in range(1, uc.MAX_SHARED + 2):
+        uc.shared_classifier(f"m{i}", "cpu")
+    assert len(uc._SHARED) == uc.MAX_SHARED and ("m0", "cpu") not in uc._SHARED
+    uc.shared_classifier("m0", "cpu")                      # loaded again after it was dropped
+    assert made.count("m0") == 2

@@ -453,15 +453,20 @@ def test_neighbours_text():
     assert "No zoo model" in ud.neighbours_text(pts, 1e12)
 
 
+def _timing(times) -> "latency.Timing":
+    from zoo import latency
+    return latency.Timing(label="t", times_ms=tuple(times), number=1, machine=latency.machine(1))
+
+
 def test_latency_words_call_a_difference_inside_the_spread_noise():
-    a = {"median_ms": 10.0, "min_ms": 9.5, "max_ms": 11.0, "runs": 10, "threads": 2}
-    b = {"median_ms": 10.5, "min_ms": 10.2, "max_ms": 12.0, "runs": 10, "threads": 2}
-    assert "within noise" in ud.latency_comparison(a, b, 1e9, 4e9, "resnet50")
-    c = {"median_ms": 20.0, "min_ms": 19.0, "max_ms": 21.0}
-    text = ud.latency_comparison(a, c, 1e9, 4e9, "resnet50")
-    assert "4.00× fewer MACs than resnet50" in text and "2.00× faster" in text
-    assert ud.latency_text(a) == "10.0 ms median (min–max 9.5–11.0 ms, 10 runs, 2 threads)"
-    assert ud.spread({"median_ms": 5.0, "q1_ms": 4.0, "q3_ms": 6.0})[2] == "IQR"
+    design_t = _timing([10.0, 10.2, 9.8, 10.1, 9.9])          # IQR 9.9–10.1
+    close = _timing([10.05, 10.3, 9.95, 10.2, 10.4])          # IQR overlaps: noise
+    assert "within noise on this machine" in ud.latency_comparison(design_t, close, 1e9, 4e9, "resnet50")
+    slow = _timing([20.0, 20.5, 19.5, 20.2, 19.8])             # the template, twice as slow
+    text = ud.latency_comparison(design_t, slow, 1e9, 4e9, "resnet50")
+    assert text.startswith("4.00× fewer MACs than resnet50")
+    assert "runs 2.00× faster than resnet50" in text
+    assert "more MACs" in ud.latency_comparison(slow, design_t, 4e9, 1e9, "resnet18")
 
 
 def test_exercises_start_from_templates_and_their_answers_compute():

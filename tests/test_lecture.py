@@ -22,10 +22,16 @@ def test_twelve_to_sixteen_steps_each_with_notes_and_a_source():
 
 @pytest.mark.parametrize("i", range(len(lec.STEPS)), ids=[s.key for s in lec.STEPS])
 def test_every_step_builds_a_slide(i):
+    step = lec.STEPS[i]
     slide = lec.build(i)
     assert slide.lead and slide.cite
+    if step.measure:                                         # measured live: the slide waits for the button
+        assert "measure" in slide.lead.lower() or "measure" in step.measure_label.lower()
+        measured = step.measure(step.defaults(), lambda fraction, text: None)
+        slide = lec.build(i, None, measured)
+        assert slide.figures and "Measured here" in slide.cite
     assert slide.figures or slide.tables
-    for c in lec.STEPS[i].controls:                          # every choice of a control builds too
+    for c in step.controls:                                  # every choice of a control builds too
         for option in c.options[:2] + c.options[-1:]:
             assert lec.build(i, {c.name: option}).lead
 
@@ -52,6 +58,7 @@ def test_handout_holds_every_step_and_plotly_once():
         assert "Speaker notes" in html
     assert html.count("plotly.js v") <= 2 and "Plotly.newPlot" in html            # the library inlined once
     assert "451 px" in html                                                       # the chosen φ = 5
+    assert "data:image/png;base64," in html                                       # the photo, inlined
     assert not re.search(r"<script[^>]+src=['\"]https?:", html)                    # nothing fetched from the web
 
 

@@ -149,6 +149,40 @@ def test_process_frame_labels_the_frame(engine, sample, label):
     assert np.abs(drawn[200:] - src[200:]).mean() < 2
 
 
+def test_the_video_label_and_the_readout_come_from_one_record(engine, monkeypatch):
+    drawn = []
+    real = ul.draw_label
+    monkeypatch.setattr(ul, "draw_label", lambda img, text, sub: (drawn.append((text, sub)), real(img, text, sub)))
+    state = ul.StreamState()
+    for i, sample in enumerate(("coffee.png", "chelsea.png", "coffee.png")):
+        _, rec = ul.process_frame(video_frame(frame_640x480(SAMPLES / sample), i), engine, state)
+        text, sub = drawn[-1]
+        # what the page prints (pages/live.py readout) is label_text of the latest record
+        assert state.latest is rec and text == ul.label_text(rec) == f"{rec['label']}  {rec['prob'] * 100:.0f} %"
+        assert sub == ul.sub_text(rec) and "efficientnet_lite0" in sub and f"{rec['fps']:.1f} frames/s" in sub
+        assert rec["top5"][0] == (rec["label"], rec["prob"])
+
+
+def test_probabilities_are_averaged_so_the_label_does_not_flicker(engine):
+    state = ul.StreamState(smooth_s=5.0)   # long enough that a slow, busy machine cannot flip it
+    coffee, cat = (frame_640x480(SAMPLES / f) for f in ("coffee.png", "chelsea.png"))
+    _, first = ul.process_frame(video_frame(coffee, 0), engine, state)
+    _, second = ul.process_frame(video_frame(cat, 1), engine, state)   # a few ms later
+    assert first["label"] == "espresso"
+    assert second["frame_index"] in (281, 282, 285)      # this frame alone says cat …
+    assert second["label"] == "espresso"                 # … the average still espresso
+
+
+def test_smoothing_arithmetic():
+    s = ul.StreamState(smooth_s=0.5)
+    a, b = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])
+    assert s.smooth(a, 10.0, "m").tolist() == [1.0, 0.0]
+    got = s.smooth(b, 10.5, "m")                          # one time constant later: 1 - 1/e of the way
+    assert got.tolist() == pytest.approx([0.3679, 0.6321], abs=1e-4)
+    assert s.smooth(a, 10.5, "other").tolist() == [1.0, 0.0]   # a new model starts afresh
+    assert ul.StreamState(smooth_s=0).smooth(b, 0.0, "m").tolist() == [0.0, 1.0]
+
+
 def test_process_frame_counts_frames_per_second(engine):
     rgb = frame_640x480(SAMPLES / "coffee.png")
     state = ul.StreamState()
@@ -225,7 +259,15 @@ def test_fast_path_follows_other_preprocessing(tmp_path, monkeypatch):
     url = json.loads((ROOT / "assets" / "models.json").read_text())["mobilenet_v2"]["weights_url"]
     checkpoints = tmp_path / "hub" / "checkpoints"
     checkpoints.mkdir(parents=True)
-    torch.save(zoo.build("mobilenet_v2").state_dict(), checkpoints / url.rsplit("/", 1)[-1])
+    import hashlib
+    import io
+
+    from zoo import pretrained
+
+    buf = io.BytesIO()
+    torch.save(zoo.build("mobilenet_v2").state_dict(), buf)   # random weights, under their own hash
+    (checkpoints / pretrained.canonical_name("mobilenet_v2", hashlib.sha256(buf.getvalue()).hexdigest())
+     ).write_bytes(buf.getvalue())
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     model, preprocess, names = zoo.load_pretrained("mobilenet_v2")
     eng = ul.Engine("mobilenet_v2", model, preprocess, names, optimize=False)
@@ -248,8 +290,17 @@ def test_stream_threads_leave_cores_for_video():
     assert ul.stream_threads(env={ul.THREADS_ENV: "lots"}, cpus=2) == 1
 
 
-def test_intra_op_threads_restores():
+def test_stream_uses_the_one_thread_context():
+    """The live stream sets its thread count with zoo.latency.torch_threads (restored after)."""
     before = torch.get_num_threads()
-    with ul.intra_op_threads(1):
+    with ul.torch_threads(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+
+
+def test_frame_time_spread_over_recent_frames():
+    state = ul.StreamState()
+    for ms in (10, 12, 11, 30, 13):
+        out = state.spread(ms)
+    median, q1, q3, n = out
+    assert (median, n) == (12, 5) and q1 == 11 and q3 == 13          # the 30 ms frame does not move the median

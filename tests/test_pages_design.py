@@ -4,6 +4,7 @@ The numbers on screen must equal ``zoo.analyze`` of the same network (the regist
 a template, the built design otherwise); the metrics carry the exact integer in their help text.
 """
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -239,8 +240,9 @@ def test_latency_on_request_times_the_design_and_its_template():
     assert not errors(at), errors(at)
     rows = next(t.value for t in at.table if "latency" in t.value.columns)
     assert rows["network"].tolist() == ["this design", "squeezenet1_1"]
-    assert all("ms median" in v for v in rows["latency"])
+    assert all(re.search(r"ms \(IQR .* ms, \d+ repeats\)", v) for v in rows["latency"])   # median and spread
     assert any("fewer MACs than squeezenet1_1" in m.value for m in at.markdown)
+    assert any("Measured at" in c.value and "px, batch 1" in c.value for c in at.caption)
 
 
 def test_a_too_heavy_design_is_not_timed():

@@ -73,6 +73,14 @@ def number(text) -> float:
     return None if text == "—" else parse_si(str(text))
 
 
+def static_table(at: AppTest, *columns: str):
+    """The first st.table on the page having all ``columns``."""
+    for t in at.table:
+        if all(c in t.value.columns for c in columns):
+            return t.value
+    raise AssertionError(f"no table with columns {columns}")
+
+
 def plotly_specs(at: AppTest) -> list[dict]:
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
@@ -325,18 +333,57 @@ def test_pareto_parameters_axis_with_seed_table_6():
     assert "75.4 %" in warning and "7.39 M" in warning
 
 
-def test_pareto_latency_button_measures_and_plots():
+def test_pareto_latency_measures_with_spread_plots_and_ranks():
     at = run("pareto.py")
-    at.multiselect(key="lat_models").set_value(["squeezenet1_1"])
-    at.number_input(key="lat_runs").set_value(3)
-    at.button[0].click().run()
+    at.multiselect(key="lat_models").set_value(["squeezenet1_1", "mobilenet_v2"])
+    at.selectbox(key="lat_threads").set_value(1)
+    at.selectbox(key="lat_budget").set_value(5.0)
+    at.button(key="lat_run").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    df = frame(at, "median_ms")
-    assert list(df["name"]) == ["squeezenet1_1"] and df["median_ms"][0] > 0 and df["runs"][0] == 3
+    df = static_table(at, "latency (median)", "IQR")
+    assert sorted(df["model"]) == ["mobilenet_v2", "squeezenet1_1"] and all(df["repeats"] >= 5)
+    assert any("1 torch thread" in c.value and "1-min load" in c.value for c in at.caption)
+    # the ranking view: a slope chart and the sentence for the pair it knows
+    ranking = [s for s in plotly_specs(at) if "by latency here (1 = fastest)" in json.dumps(s["layout"].get("title", ""))]
+    assert ranking and {d["name"] for d in ranking[0]["data"]} == {"mobilenet_v2", "squeezenet1_1"}
+    pair = [m.value for m in at.markdown if "fewer MACs" in m.value]
+    assert pair and ("faster" in pair[0] or "slower" in pair[0] or "within noise on this machine" in pair[0])
+    # the latency axis: points at the medians, with IQR bars
     at.get("button_group")[1].set_value("latency (this CPU)").run()
     traces = {d["name"]: d for d in plotly_specs(at)[0]["data"]}
     sq = traces["SqueezeNet"]
-    assert sq["x"][[c[0] for c in sq["customdata"]].index("squeezenet1_1")] == pytest.approx(df["median_ms"][0])
+    i = [c[0] for c in sq["customdata"]].index("squeezenet1_1")
+    median = float(df[df["model"] == "squeezenet1_1"]["latency (median)"].iloc[0].split()[0])
+    assert sq["x"][i] == pytest.approx(median, rel=0.01) and sq["error_x"]["visible"]
+    # cached for the session: the button now offers a re-run and the result stays
+    assert at.button(key="lat_run").label == "Measure again"
+
+
+def test_pareto_ranking_needs_two_measured_models():
+    at = run("pareto.py")
+    assert any("Measure at least two models" in i.value for i in at.info)
+
+
+def test_explorer_measured_here_tab_times_every_analysed_layer():
+    at = run("explorer.py", model="mobilenet_v2", res="96", view="Measured here")
+    at.selectbox(key="mthreads").set_value(1)
+    at.button(key="profile_run").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    kinds = static_table(at, "layer kind", "MACs", "memory access (elements)", "time")
+    assert "depthwise" in list(kinds["layer kind"]) and "pointwise 1×1" in list(kinds["layer kind"])
+    top = static_table(at, "layer", "share of time")
+    names = {layer.name for layer in zoo.analyze("mobilenet_v2", 96).layers}
+    assert len(top) == 10 and set(top["layer"]) <= names
+    assert any("add up to" in c.value and "% of the whole forward pass" in c.value for c in at.caption)
+    assert any("of the MACs and take" in m.value for m in at.markdown)
+    shares = [s for s in plotly_specs(at) if "counted against measured" in json.dumps(s["layout"].get("title", ""))]
+    assert shares and [d["name"] for d in shares[0]["data"]] == ["MACs", "memory access", "measured time"]
+
+
+def test_explorer_measured_here_refuses_heavy_models():
+    at = run("explorer.py", model="vgg16", view="Measured here")
+    assert any("only analysed on the meta device" in i.value for i in at.info)
+    assert not [b for b in at.button if b.key == "profile_run"]
 
 
 # --- home -------------------------------------------------------------------------------------

@@ -73,15 +73,45 @@ def test_conv_cost_large_counts_are_shown_whole():
     assert "924844032" not in cells
 
 
-def test_shufflenet_g2_measures_with_machine_label():
-    at = page("shufflenet_guidelines.py").run()
-    at.selectbox(key="size").set_value(14)
-    at.selectbox(key="budget").set_value(0.15)
+def test_shufflenet_shows_every_papers_table_before_measuring():
+    tabs = {"G1": "G1 · channel ratio", "G2": "G2 · groups", "G3": "G3 · fragmentation", "G4": "G4 · element-wise"}
+    for g, first_gpu in (("G1", 1480.0), ("G2", 2451.0), ("G3", 2446.0), ("G4", 2427.0)):
+        at = page("shufflenet_guidelines.py")
+        at.query_params["g"] = tabs[g]
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        paper = next(t.value for t in at.table if "GPU ×1" in t.value.columns)
+        assert float(paper["GPU ×1"][0]) == first_gpu and {"ARM ×1", "ARM ×2"} <= set(paper.columns)
+        assert any(f"Ma et al. 2018, Table {g[1]}" in m.value for m in at.markdown)
+
+
+def test_shufflenet_g2_measures_with_spread_memory_access_and_paper_columns():
+    at = page("shufflenet_guidelines.py")
+    at.query_params["g"] = "G2 · groups"
+    at.run()
+    at.selectbox(key="size").set_value(28)
+    at.selectbox(key="budget").set_value(2.0)
     at.button(key="run_G2").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    result = [m.value for m in at.markdown if "Result" in m.value and "g = 8" in m.value]
-    assert result and "torch thread" in result[0]
-    assert any("Measured" in c.value and "torch thread" in c.value for c in at.caption)
+    table = next(t.value for t in at.table if "time here (IQR)" in t.value.columns)
+    cols = list(table.columns)
+    assert cols.index("memory access (elements)") + 1 == cols.index("time here (IQR)")
+    assert {"paper GPU", "paper ARM"} <= set(cols)
+    assert list(table["configuration"][:4]) == ["×1 · g = 1", "×1 · g = 2", "×1 · g = 4", "×1 · g = 8"]
+    assert all("ms (" in t for t in table["time here (IQR)"])
+    assert not any(v.startswith("saves -") or " -" in v for v in table["vs base, here"])
+    assert any("Time: median of 5 repeats" in c.value for c in at.caption)
+    result = [m.value for m in at.markdown if m.value.startswith("**Result:**")]
+    assert result and "g = 8" in result[0] and "the paper:" in result[0]
+    assert any("Measured at" in c.value and "1 torch thread" in c.value and "1-min load" in c.value
+               for c in at.caption)
+    verdicts = [e.value for e in at.warning] + [e.value for e in at.info] + [e.value for e in at.success]
+    assert any("agrees with the paper" in v or "disagrees" in v or "within noise on this machine" in v
+               for v in verdicts)
+    # cached for the session: the same settings show the result and offer a re-run
+    assert at.button(key="run_G2").label == "Measure again"
+    at.button(key="run_G2").click().run()
+    assert not at.exception and any("time here (IQR)" in t.value.columns for t in at.table)
 
 
 def test_residual_gradient_norms_small():
@@ -125,7 +155,7 @@ def test_resnet_rs_waterfall_from_the_seed_and_counts_macs():
 @pytest.mark.parametrize("name, qp", [
     ("conv_cost.py", {"k": "abc", "groups": "999999"}),
     ("conv_cost.py", {"h": "2", "k": "5"}),
-    ("shufflenet_guidelines.py", {"size": "99", "threads": "x"}),
+    ("shufflenet_guidelines.py", {"size": "99", "threads": "x", "budget": "-3", "g": "G9"}),
     ("inception.py", {"module": "nope", "n": "4", "irblock": "zzz"}),
 ])
 def test_bad_url_values_do_not_crash(name, qp):

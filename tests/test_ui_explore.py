@@ -1,22 +1,18 @@
-"""The Explore pages' Streamlit-free helpers: formatting, tables, plotly figures, latency.
+"""The Explore pages' Streamlit-free helpers: formatting, tables, plotly figures.
 
 Expected values are written out by hand (or taken from the paper's formula), never recomputed
 with the function under test.
 """
 import csv
-import math
 import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import torch
-import torch.nn as nn
 
 import zoo
 from ui import explore as ux
 from zoo import efficientnet as eff
-from zoo import latency
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -274,37 +270,6 @@ def test_one_dimension_grid_scales_one_thing_at_a_time():
     assert all(d == 1.0 and r == 224 for _, _, d, r in grid["width"])
     assert all(w == 1.0 and r == 224 for _, w, _, r in grid["depth"])
     assert all(w == 1.0 and d == 1.0 and f == pytest.approx(r / 224) for f, w, d, r in grid["resolution"])
-
-
-# --- latency ----------------------------------------------------------------------------------
-
-def test_latency_summary_statistics():
-    s = latency.summarize([4.0, 1.0, 3.0, 2.0])
-    assert s["median_ms"] == 2.5 and s["mean_ms"] == 2.5 and s["min_ms"] == 1.0 and s["max_ms"] == 4.0
-    assert s["stdev_ms"] == pytest.approx(math.sqrt(5 / 3))
-    with pytest.raises(ValueError):
-        latency.summarize([])
-
-
-def test_latency_measures_and_restores_threads():
-    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1))
-    before = torch.get_num_threads()
-    lat = latency.measure(model, 32, runs=4, warmup=1, threads=1, name="tiny")
-    assert torch.get_num_threads() == before
-    assert lat.threads == 1 and lat.runs == 4 and lat.name == "tiny" and lat.resolution == 32
-    assert 0 < lat.min_ms <= lat.median_ms <= lat.max_ms
-    assert lat.machine and lat.torch_version == torch.__version__
-
-
-def test_latency_of_a_registered_model_and_refusals():
-    lat = latency.measure("squeezenet1_1", 64, runs=2, warmup=0, threads=1)
-    assert lat.name == "squeezenet1_1" and lat.runs == 2 and lat.median_ms > 0
-    with torch.device("meta"):
-        meta = nn.Linear(2, 2)
-    with pytest.raises(ValueError, match="meta"):
-        latency.measure(meta, 32)
-    with pytest.raises(ValueError):
-        latency.measure(nn.Identity(), 32, runs=0)
 
 
 def test_every_registered_family_gets_its_own_colour_and_symbol_pair():

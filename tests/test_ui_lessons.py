@@ -11,6 +11,7 @@ import torch.nn as nn
 
 import zoo
 from ui import lessons as L
+from zoo import latency
 
 
 # --- convolution cost lab ------------------------------------------------------------------------
@@ -101,23 +102,88 @@ def test_pointwise_dominates_in_mobilenet_v2():
 
 # --- ShuffleNet v2 ------------------------------------------------------------------------------
 
-def test_seed_table4_csv():
-    rows = L.read_csv("seed_table4_shufflenet_g1.csv")
-    assert [(r["ratio"], r["gpu_batches_per_s"], r["arm_images_per_s"]) for r in rows] == [
-        ("1:1", "1480", "76.2"), ("1:2", "1296", "72.9"), ("1:6", "876", "69.1"), ("1:12", "748", "57.6")]
-    assert all("Table 4" in r["source"] for r in rows)
+def paper_value(rows, config, platform, width):
+    return next(float(r["value"]) for r in rows if (r["config"], r["platform"], r["width"]) == (config, platform, width))
 
 
-def test_g1_relative_and_figure():
-    rows = [{"scale": 1, "ratio": "1:1", "images_per_s": 10.0}, {"scale": 1, "ratio": "1:2", "images_per_s": 5.0},
-            {"scale": 2, "ratio": "1:1", "images_per_s": 4.0}, {"scale": 2, "ratio": "1:2", "images_per_s": 6.0}]
-    assert [r["relative"] for r in L.g1_relative(rows)] == [1.0, 0.5, 1.0, 1.5]
-    fig = L.g1_figure(rows, L.read_csv("seed_table4_shufflenet_g1.csv"), "test CPU, 1 thread")
-    names = {t.name for t in fig.data}
-    assert {"this machine ×1", "this machine ×2", "paper GPU ×1", "paper ARM ×1"} <= names
-    paper_gpu = next(t for t in fig.data if t.name == "paper GPU ×1")
-    assert paper_gpu.y[-1] == pytest.approx(748 / 1480)
-    assert "test CPU, 1 thread" in fig.layout.title.text
+def test_paper_tables_as_printed():
+    """Ma et al. 2018 Tables 1–4 (Table 1 = seed Table 4), a few cells of each, typed from the paper."""
+    g1 = L.paper_rows("G1")
+    assert [paper_value(g1, c, "GPU", "×1") for c in ("1:1", "1:2", "1:6", "1:12")] == [1480, 1296, 876, 748]
+    assert [paper_value(g1, c, "ARM", "×1") for c in ("1:1", "1:2", "1:6", "1:12")] == [76.2, 72.9, 69.1, 57.6]
+    assert paper_value(g1, "1:12", "ARM", "×4") == 4.4 and paper_value(g1, "1:1", "GPU", "×4") == 232
+    assert all("seed paper (Zhao), Table 4" in r["source"] for r in g1)
+    g2 = L.paper_rows("G2")
+    assert paper_value(g2, "g = 8", "GPU", "×1") == 634 and paper_value(g2, "g = 8", "ARM", "×1") == 27.8
+    assert paper_value(g2, "g = 1", "ARM", "×1") == 40.0
+    g3 = L.paper_rows("G3")
+    assert paper_value(g3, "4-fragment-series", "GPU", "×1") == 752 and paper_value(g3, "1-fragment", "ARM", "×2") == 10.1
+    g4 = L.paper_rows("G4")
+    assert paper_value(g4, "neither", "ARM", "×1") == 66.3 and paper_value(g4, "ReLU + shortcut", "GPU", "×4") == 1436
+    assert {r["table"] for r in g4} == {"4"} and len(g1) == 24 and len(g2) == 24 and len(g3) == 30 and len(g4) == 24
+
+
+def test_paper_relative_speed():
+    rel = L.paper_relative(L.paper_rows("G1"), "1:1")
+    assert rel[("GPU", "×1", "1:12")] == pytest.approx(748 / 1480)
+    assert rel[("ARM", "×1", "1:1")] == 1.0
+    assert L.speed_words(748 / 1480) == "1.98× slower" and L.speed_words(1.17) == "1.17× faster"
+
+
+def tm(ms_list):
+    m = latency.Machine("Test CPU", 1, 2, 0.5, "2.13.0")
+    return latency.Timing(label="t", times_ms=tuple(ms_list), number=1, machine=m)
+
+
+def g1_rows(t_12):
+    """Two G1 rows at ×1 as zoo.experiments.run_cases makes them; 1:12 takes ``t_12`` ms."""
+    base, other = tm([10, 10.1, 10.2, 10.3, 10.4]), tm(t_12)
+    rows = []
+    for cfg, t, c1, c2 in (("1:1", base, 32, 32), ("1:12", other, 9, 108)):
+        rows.append({"guideline": "G1", "width": "×1", "config": cfg, "base": "1:1", "c1": c1, "c2": c2,
+                     "macs": 64_225_280, "mem_access": 4_034_560 if cfg == "1:1" else 7_357_680, "timing": t,
+                     "median_ms": t.median_ms, "q1_ms": t.q1_ms, "q3_ms": t.q3_ms, "repeats": t.repeats,
+                     "speed_vs_base": latency.speed_ratio(base, t), "differs": cfg != "1:1" and latency.differs(base, t),
+                     "verdict": "" if cfg == "1:1" else latency.compare_words(base, t, "1:1")})
+    return rows
+
+
+def test_guideline_figure_sets_ours_with_spread_beside_the_paper():
+    rows = g1_rows([13, 13.1, 13.2, 13.3, 13.4])
+    fig = L.guideline_figure(rows, L.paper_rows("G1"), "G1 test")
+    traces = {t.name: t for t in fig.data}
+    ours = traces["here"]
+    assert list(ours.y) == ["1:1", "1:12"] and ours.x[1] == pytest.approx(10.2 / 13.2)
+    # the IQR bar of the ratio: base median / q3 … base median / q1
+    assert ours.x[1] - ours.error_x.arrayminus[1] == pytest.approx(10.2 / 13.3)
+    assert ours.x[1] + ours.error_x.array[1] == pytest.approx(10.2 / 13.1)
+    assert traces["paper GPU"].x[1] == pytest.approx(748 / 1480)
+    assert traces["paper ARM"].x[1] == pytest.approx(57.6 / 76.2)
+    assert fig.layout.yaxis.autorange == "reversed"      # the base row on top
+
+
+def test_guideline_table_has_memory_access_beside_time_and_the_words():
+    df = L.guideline_table(g1_rows([13, 13.1, 13.2, 13.3, 13.4]), L.paper_rows("G1"))
+    cols = list(df.columns)
+    assert cols.index("memory access (elements)") + 1 == cols.index("time here (IQR)")
+    assert list(df["configuration"]) == ["×1 · 1:1", "×1 · 1:12"] and list(df["channels"]) == ["(32, 32)", "(9, 108)"]
+    assert list(df["vs base, here"]) == ["base", "1.29× slower"] and list(df["paper GPU"]) == ["base", "1.98× slower"]
+    assert df["memory access (elements)"][1] == "7.36 M" and df["time here (IQR)"][1] == "13.2 ms (13.1–13.3)"
+    noisy = L.guideline_table(g1_rows([9.9, 10.1, 10.25, 10.35, 10.6]), L.paper_rows("G1"))
+    assert noisy["vs base, here"][1] == "within noise"
+    assert not any("-" in v for v in df["vs base, here"])  # never a negative saving
+
+
+def test_guideline_summary_agrees_disagrees_or_says_noise():
+    paper = L.paper_rows("G1")
+    agree = L.guideline_summary(g1_rows([13, 13.1, 13.2, 13.3, 13.4]), paper, "G1")
+    assert agree["agrees"] and not agree["disagrees"] and not agree["noise_widths"]
+    assert "1.29× slower" in agree["sentences"][0] and "1.98× slower on its GPU" in agree["sentences"][0]
+    against = L.guideline_summary(g1_rows([8, 8.1, 8.2, 8.3, 8.4]), paper, "G1")
+    assert against["disagrees"] and against["disagree_widths"] == ["×1"]
+    noise = L.guideline_summary(g1_rows([9.9, 10.1, 10.25, 10.35, 10.6]), paper, "G1")
+    assert noise["noise_widths"] == ["×1"] and latency.NOISE in noise["sentences"][0]
+    assert set(L.REASONS) == set(L.EXTREME) == {"G1", "G2", "G3", "G4"}
 
 
 def test_mem_access_figure_bound_is_reached_at_one_to_one():

@@ -27,6 +27,7 @@ import io
 import threading
 import time
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -377,19 +378,123 @@ def overlay(image: np.ndarray, heat: np.ndarray, alpha: float = 0.5) -> np.ndarr
     return out.astype(np.uint8)
 
 
-def top5_figure(top: Sequence[Top], title: str = ""):
-    """Horizontal bar chart of the top-k probabilities, most probable on top (plotly)."""
+def top5_figure(top: Sequence[Top], title: str = "", compact: bool = False):
+    """Horizontal bar chart of the top-k probabilities, most probable on top (plotly).
+
+    ``compact``: for a narrow column of the side-by-side view, the class names inside the plot
+    above their bars (a long name such as "black-and-tan coonhound" would squeeze the bars away)."""
     import plotly.graph_objects as go
 
-    labels = [f"{t.label} ({t.index})" for t in top][::-1]
     probs = [t.prob * 100 for t in top][::-1]
+    if compact:
+        # each class name on its own line(s) above a thin bar: nothing to squeeze in a narrow column;
+        # a name on two lines gets a taller row, so it never covers the bar above it
+        names = [wrap_label(t.label) for t in top]
+        ys, y = [], 0.0
+        for name in reversed(names):                      # from the bottom row up
+            ys.append(y)
+            y += 1.0 + 0.6 * name.count("<br>")
+        ys = ys[::-1]
+        fig = go.Figure(go.Bar(x=[t.prob * 100 for t in top], y=ys, orientation="h",
+                               width=0.32, marker_color="#0072B2", hoverinfo="text",
+                               hovertext=[f"{t.label} (class {t.index}): {t.prob * 100:.1f} %" for t in top]))
+        for t, name, yi in zip(top, names, ys):
+            fig.add_annotation(x=0, y=yi + 0.2, text=f"{name} {t.prob * 100:.1f}\u00a0%", showarrow=False, xshift=3,
+                               xanchor="left", yanchor="bottom", xref="x", yref="y", font=dict(size=14), align="left")
+        fig.update_yaxes(visible=False, range=[-0.4, y - 0.1])
+        fig.update_xaxes(visible=False, range=[0, 100])
+        top_margin = 60 if title else 2
+        fig.update_layout(height=int(52 * y) + top_margin + 4, margin=dict(l=2, r=2, t=top_margin, b=2),
+                          title=title or None, bargap=0.6)
+        return fig
+    labels = [f"{t.label} ({t.index})" for t in top][::-1]
     fig = go.Figure(go.Bar(x=probs, y=labels, orientation="h",
                            text=[f"{p:.1f} %" for p in probs], textposition="auto",
-                           marker_color="#4c78a8"))
+                           marker_color="#0072B2"))
     fig.update_layout(title=title or None, xaxis_title="probability (%)", xaxis_range=[0, 100],
-                      height=80 + 38 * len(top), margin=dict(l=10, r=10, t=40 if title else 10, b=40))
+                      height=80 + 38 * len(top), margin=dict(l=24, r=10, t=40 if title else 10, b=40))
     return fig
 
+
+def wrap_label(label: str, width: int = 18) -> str:
+    """A long class name on two lines (plotly ``<br>``), broken at the last space or hyphen that
+    keeps the first line within ``width`` characters; never cut off."""
+    if len(label) <= width:
+        return label
+    cut = max(label.rfind(" ", 0, width + 1), label.rfind("-", 0, width + 1))
+    if cut <= 0:
+        return label
+    keep = cut + 1 if label[cut] == "-" else cut
+    return label[:keep].rstrip() + "<br>" + label[keep:].lstrip()
+
+
+# --- sample photos ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Sample:
+    """A sample photo with what it shows about an ImageNet classifier (assets/samples/samples.csv)."""
+
+    path: Path
+    title: str
+    verdict: str   # "can", "partly" or "cannot"
+    expect: str    # the ImageNet classes a right answer would be, or "—"
+    lesson: str
+    credit: str
+    licence: str
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+    @property
+    def headline(self) -> str:
+        return {"can": "The classifier can do this one", "partly": "Only approximately",
+                "cannot": "The classifier cannot do this one"}[self.verdict]
+
+
+def sample_catalog(folder: Path) -> list[Sample]:
+    """The sample photos listed in ``folder/samples.csv`` that exist, in the file's order, then any
+    other image in the folder (with no verdict: "partly" and an empty lesson)."""
+    import csv
+
+    out, seen = [], set()
+    table = folder / "samples.csv"
+    if table.is_file():
+        with open(table, newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                path = folder / row["file"]
+                if path.is_file() and row.get("verdict") in ("can", "partly", "cannot"):
+                    out.append(Sample(path, row["title"], row["verdict"], row["expect"], row["lesson"],
+                                      row["credit"], row["licence"]))
+                    seen.add(path.name)
+    for path in sorted(folder.glob("*")):
+        if path.suffix.lower() in (".png", ".jpg", ".jpeg") and path.name not in seen:
+            out.append(Sample(path, path.stem, "partly", "—", "", "", ""))
+    return out
+
+
+# --- comparing models on one image ------------------------------------------------------------
+
+def time_per_image(clf: "Classifier", budget_s: float = 2.0) -> dict | None:
+    """Time of one forward pass (batch 1) of ``clf``'s model at its input size, with its spread, as
+    a plain dict (``zoo.latency.Timing.to_dict``: median, IQR, min–max, repeats, threads, processor,
+    load) from the one timer, ``zoo.latency.measure``; None on a GPU (timed by one synchronised pass)."""
+    from zoo import latency
+
+    if clf.device.type != "cpu":
+        return None
+    return latency.measure(clf.model, clf.norm.size[0], budget_s=budget_s, name=clf.name).to_dict()
+
+
+def describe_time(lat: dict) -> str:
+    """``"median 12.3 ms (IQR 12.1–12.6 ms, 7 repeats; min–max 11.9–13.0 ms)"`` with the conditions,
+    for a help text or a caption."""
+    from zoo.latency import fmt_ms
+
+    return (f"median {fmt_ms(lat['median_ms'])} (IQR {fmt_ms(lat['q1_ms'])}–{fmt_ms(lat['q3_ms'])}, "
+            f"{lat['repeats']} repeats; min–max {fmt_ms(lat['min_ms'])}–{fmt_ms(lat['max_ms'])}); batch 1, "
+            f"{lat['threads']} torch thread{'s' if lat['threads'] != 1 else ''}, {lat['processor']}, 1-min load "
+            f"{lat['load_1min']:.2f}; measured on this machine")
 
 
 # --- which models can classify --------------------------------------------------------------------
@@ -407,8 +512,8 @@ class ModelStatus:
 def model_catalog() -> list[ModelStatus]:
     """Every registered zoo model with whether its pretrained weights are usable here, and why.
 
-    EfficientNet-Lite0 comes first (its weights ship with the requirements); the others follow
-    in the registry's order.
+    The EfficientNet-Lites whose weights ship with the requirements come first (Lite0, the
+    default, leading); the others follow in the registry's order.
     """
     import zoo
     from zoo import pretrained
@@ -420,7 +525,7 @@ def model_catalog() -> list[ModelStatus]:
         except Exception as e:  # noqa: BLE001 -- a broken entry must not hide the others
             ok, reason = False, f"weights check failed: {e}"
         out.append(ModelStatus(name, bool(ok), str(reason)))
-    out.sort(key=lambda s: s.name != DEFAULT_MODEL)
+    out.sort(key=lambda s: (s.name not in pretrained.PACKAGED, s.name != DEFAULT_MODEL))
     return out
 
 
@@ -440,7 +545,10 @@ class Classifier:
         return self.preprocess(img).to(self.device)
 
 
-_SHARED: dict[tuple[str, str], Classifier] = {}
+# At most this many models stay loaded per server process (least recently used dropped first); the
+# pages' own st.cache_resource entries are no more numerous, so one instance serves them all.
+MAX_SHARED = 6
+_SHARED: "OrderedDict[tuple[str, str], Classifier]" = OrderedDict()
 _SHARED_LOCK = threading.Lock()
 
 
@@ -455,6 +563,9 @@ def shared_classifier(name: str, device: torch.device | str | None = None) -> Cl
     with _SHARED_LOCK:
         if key not in _SHARED:
             _SHARED[key] = load_classifier(name, key[1])
+            while len(_SHARED) > MAX_SHARED:
+                _SHARED.popitem(last=False)
+        _SHARED.move_to_end(key)
         return _SHARED[key]
 
 

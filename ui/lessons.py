@@ -4,7 +4,7 @@ Every function here takes plain data and returns plain data or a ``go.Figure``, 
 without Streamlit (tests/test_ui_lessons.py). Counts come from ``zoo.costs`` (the seed paper's
 arithmetic) and ``zoo.analyze`` (the engine, on the meta device); published figures come from the
 cited CSV files in ``assets/lessons/`` and ``assets/published.csv``; measured figures come from
-``zoo.experiments``. Nothing here invents a number.
+``zoo.experiments`` (timed by ``zoo.latency``). Nothing here invents a number.
 
 Conventions: MACs are multiply-accumulates, FLOPs = 2 × MACs, and every count on screen names its
 unit. Memory access is ShuffleNet v2's: elements read plus elements written, weights included.
@@ -22,10 +22,12 @@ import torch
 import torch.nn as nn
 from plotly.subplots import make_subplots
 
+from ui import theme
 from ui.explore import num  # noqa: F401 - num is part of this module's helpers for pages
 from zoo import costs
 from zoo.analysis import ops
-from zoo.fmt import count, macs_and_flops
+from zoo.fmt import DASH, count, fmt_ops, macs_and_flops, si
+from zoo.latency import NOISE, fmt_ms
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 LESSONS = ASSETS / "lessons"
@@ -268,45 +270,201 @@ def kind_split_figure(rows: Sequence[dict]) -> go.Figure:
     return fig
 
 
-# --- 2. ShuffleNet v2 guidelines (seed §3.2.1, Table 4) ---------------------------------------
+# --- 2. ShuffleNet v2 guidelines (seed §3.2.1, Table 4; Ma et al. 2018 §2, Tables 1–4) -------
 
-def g1_relative(rows: Sequence[dict], key: str = "images_per_s") -> list[dict]:
-    """Each G1 row with its speed relative to the 1:1 row of the same scale."""
-    base = {r["scale"]: r[key] for r in rows if r["ratio"] == "1:1"}
-    return [{**r, "relative": r[key] / base[r["scale"]] if base.get(r["scale"]) else float("nan")} for r in rows]
+PAPER_CSV = "shufflenet_v2_guidelines.csv"
+PLATFORMS = {"GPU": "GPU (GTX 1080Ti)", "ARM": "ARM (Snapdragon 810, 1 thread)"}
+# The row each guideline's lesson turns on, and the direction the paper found for it.
+EXTREME = {"G1": "1:12", "G2": "g = 8", "G3": "4-fragment-parallel", "G4": "neither"}
+PAPER_SAYS = {"G1": "slower", "G2": "slower", "G3": "slower", "G4": "faster"}
+# Plain reasons a CPU can part from the paper, per guideline (shown only where it does).
+REASONS = {
+    "G1": ("The guideline counts memory traffic, and on this CPU the convolution kernels (oneDNN) block "
+           "their work to keep operands in cache, so the extra traffic of unequal widths costs less than on "
+           "the paper's devices; the effect then shows only where a layer becomes very narrow or its maps "
+           "stop fitting in cache."),
+    "G2": ("A grouped 1×1 convolution runs as g smaller matrix products. How much that costs depends on how "
+           "well the CPU kernels handle many small products, which is a property of the library, not of the "
+           "MAC count."),
+    "G3": ("A CPU running one or two threads works through one kernel at a time: there are no thousands of GPU "
+           "lanes to keep busy, so splitting a convolution costs only the few microseconds of each extra call. "
+           "The paper's ARM column shows the same: fragmentation hurts far less there than on its GPU."),
+    "G4": ("Element-wise operations read and write whole feature maps and do almost no arithmetic. Where those "
+           "maps fit this processor's caches they are cheap next to the convolutions, and their share of the "
+           "time falls as the unit gets wider."),
+}
 
 
-def g1_figure(measured: Sequence[dict], paper: Sequence[dict], label: str) -> go.Figure:
-    """Speed against c1:c2, every series relative to its own 1:1 (measured ×1/×2/×4; paper GPU, ARM)."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("relative speed (1:1 = 1)", "measured images/s"),
-                        horizontal_spacing=0.1)
-    rel = g1_relative(measured)
-    scale_colors = ["#4C78A8", "#E45756", "#54A24B", "#B279A2"]
-    for j, scale in enumerate(sorted({r["scale"] for r in rel})):
-        rs = [r for r in rel if r["scale"] == scale]
-        color = scale_colors[j % len(scale_colors)]
-        fig.add_scatter(x=[r["ratio"] for r in rs], y=[r["relative"] for r in rs], mode="lines+markers",
-                        name=f"this machine ×{scale}", legendgroup=f"m{scale}", row=1, col=1, line_color=color,
-                        hovertemplate="c1:c2 = %{x}: %{y:.2f} × the 1:1 speed<extra>" + f"×{scale}</extra>")
-        fig.add_bar(x=[r["ratio"] for r in rs], y=[r["images_per_s"] for r in rs], name=f"×{scale} (images/s)",
-                    legendgroup=f"m{scale}", showlegend=False, row=1, col=2, marker_color=color,
-                    hovertemplate="c1:c2 = %{x}: %{y:.1f} images/s<extra>" + f"×{scale}</extra>")
-    for col, unit, dash in (("gpu_batches_per_s", "paper GPU ×1", "dot"), ("arm_images_per_s", "paper ARM ×1", "dash")):
-        base = next(num(p[col]) for p in paper if p["ratio"] == "1:1")
-        fig.add_scatter(x=[p["ratio"] for p in paper], y=[num(p[col]) / base for p in paper], mode="lines+markers",
-                        name=unit, line=dict(dash=dash, color=COLORS["paper"] if "GPU" in unit else "#FF9DA6"),
-                        row=1, col=1, customdata=[p[col] for p in paper],
-                        hovertemplate="%{x}: %{customdata} (%{y:.2f} × 1:1)<extra>" + unit + "</extra>")
-    fig.update_xaxes(title_text="c1:c2 (MACs held constant)")
-    fig.update_yaxes(title_text="speed / speed at 1:1", row=1, col=1)
-    fig.update_yaxes(title_text="images/s", type="log", row=1, col=2)
-    fig.update_layout(height=380, margin=dict(l=10, r=10, t=60, b=10), barmode="group",
-                      title=dict(text=f"G1 — measured on {label}", font_size=13))
+def paper_rows(guideline: str) -> list[dict]:
+    """The paper's rows for one guideline (``assets/lessons/shufflenet_v2_guidelines.csv``)."""
+    return [r for r in read_csv(PAPER_CSV) if r["guideline"] == guideline]
+
+
+def paper_relative(rows: Sequence[dict], base: str) -> dict[tuple[str, str, str], float]:
+    """{(platform, width, config): speed / speed of ``base`` at the same platform and width}."""
+    speed = {(r["platform"], r["width"], r["config"]): float(r["value"]) for r in rows}
+    return {k: v / speed[(k[0], k[1], base)] for k, v in speed.items() if (k[0], k[1], base) in speed}
+
+
+def speed_words(ratio: float) -> str:
+    """A speed ratio against the base (> 1 faster) in words: ``1.32× slower``, ``1.17× faster``."""
+    if ratio >= 1:
+        return f"{ratio:.2f}× faster"
+    return f"{1 / ratio:.2f}× slower"
+
+
+def _relative_bounds(rows: Sequence[dict]) -> dict[tuple[str, str], tuple[float, float]]:
+    """Speed relative to the base for each row's q3 and q1 (the IQR as an interval of the ratio)."""
+    base = {r["width"]: r["median_ms"] for r in rows if r["config"] == r["base"]}
+    return {(r["width"], r["config"]): (base[r["width"]] / r["q3_ms"], base[r["width"]] / r["q1_ms"]) for r in rows}
+
+
+def guideline_figure(rows: Sequence[dict], paper: Sequence[dict], title: str) -> go.Figure:
+    """Speed relative to each width's base row: here (median, IQR bars) beside the paper's GPU and ARM.
+
+    One panel per width (×1, ×2…), stacked, sharing the speed axis: the configurations run down
+    each panel with their names written in full, legible on a narrow screen; 1 = as fast as the
+    base, right of it = faster.
+    """
+    widths = list(dict.fromkeys(r["width"] for r in rows))
+    n_cfg = len({r["config"] for r in rows})
+    fig = make_subplots(rows=len(widths), cols=1, subplot_titles=[f"width {w}" for w in widths], shared_xaxes=True,
+                        vertical_spacing=0.35 / (len(widths) * n_cfg) * 4)
+    base = rows[0]["base"]
+    prel = paper_relative(paper, base)
+    bounds = _relative_bounds(rows)
+    styles = {"here": (theme.PALETTE[0], "circle", "solid", "here"),
+              "GPU": (theme.PALETTE[6], "square", "dot", "paper GPU"),
+              "ARM": (theme.PALETTE[1], "diamond", "dash", "paper ARM")}
+    for i, w in enumerate(widths, start=1):
+        rs = [r for r in rows if r["width"] == w]
+        ys = [r["config"] for r in rs]
+        xs = [r["speed_vs_base"] for r in rs]
+        lo = [x - bounds[(w, r["config"])][0] for x, r in zip(xs, rs)]
+        hi = [bounds[(w, r["config"])][1] - x for x, r in zip(xs, rs)]
+        for plat in ("GPU", "ARM"):
+            px = [prel.get((plat, w, c)) for c in ys]
+            if not any(v is not None for v in px):
+                continue
+            color, symbol, dash, name = styles[plat]
+            fig.add_scatter(x=px, y=ys, mode="lines+markers", name=name, legendgroup=plat, showlegend=i == 1,
+                            line=dict(color=color, dash=dash, width=2), marker=dict(symbol=symbol, size=10),
+                            hovertemplate="%{y}: %{x:.2f} × the speed of " + base + "<extra>" + PLATFORMS[plat]
+                                          + "</extra>", row=i, col=1)
+        color, symbol, dash, name = styles["here"]
+        fig.add_scatter(x=xs, y=ys, mode="lines+markers", name=name, legendgroup="here", showlegend=i == 1,
+                        line=dict(color=color, width=3), marker=dict(symbol=symbol, size=12),
+                        error_x=dict(type="data", array=hi, arrayminus=lo, visible=True, thickness=2),
+                        customdata=[[r["timing"].text(), r["verdict"] or "the base"] for r in rs],
+                        hovertemplate="%{y}: %{x:.2f} × the speed of " + base
+                                      + "<br>%{customdata[0]}<br>%{customdata[1]}<extra>this machine</extra>",
+                        row=i, col=1)
+        fig.add_vline(x=1.0, line_color="#999", line_width=1, row=i, col=1)
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(title_text=f"× the speed of {base}", row=len(widths), col=1)
+    fig.update_layout(height=len(widths) * (40 * n_cfg + 60) + 160, title=title, legend=dict(orientation="h"),
+                      margin=dict(l=10, r=10, t=80, b=10))
     return fig
 
 
+def guideline_table(rows: Sequence[dict], paper: Sequence[dict]) -> "pd.DataFrame":
+    """One row per configuration: its counts, its time with spread, and speed against the base
+    here and in the paper (GPU, ARM), side by side. "within noise" in a cell is short for
+    :data:`zoo.latency.NOISE`, which the page's caption spells out."""
+    import pandas as pd
+
+    prel = paper_relative(paper, rows[0]["base"])
+    out = []
+    for r in rows:
+        base_row = r["config"] == r["base"]
+        out.append({
+            "configuration": f"{r['width']} · {r['config']}", "channels": channels_label(r),
+            "MACs": fmt_ops(r["macs"]), "memory access (elements)": si(r["mem_access"]).rstrip(),
+            "time here (IQR)": f"{fmt_ms(r['median_ms'])} ({si(r['q1_ms']).rstrip()}–{si(r['q3_ms']).rstrip()})",
+            "vs base, here": "base" if base_row else (speed_words(r["speed_vs_base"]) if r["differs"] else
+                                                      "within noise"),
+            "paper GPU": _paper_cell(prel, "GPU", r, base_row), "paper ARM": _paper_cell(prel, "ARM", r, base_row),
+        })
+    return pd.DataFrame(out)
+
+
+def _paper_cell(prel: dict, plat: str, r: dict, base_row: bool) -> str:
+    v = prel.get((plat, r["width"], r["config"]))
+    if v is None:
+        return DASH
+    return "base" if base_row else speed_words(v)
+
+
+def channels_label(r: dict) -> str:
+    """The configuration's channel widths as the paper's tables give them."""
+    if "c1" in r:
+        return f"({r['c1']}, {r['c2']})"
+    if "bottleneck" in r:
+        return f"c = {r['channels']}, {r['bottleneck']}"
+    return f"c = {r['channels']}"
+
+
+def paper_table(paper: Sequence[dict]) -> "pd.DataFrame":
+    """The paper's table as printed: a row per configuration, a column per platform and width
+    (GPU in batches/s, ARM in images/s; the page's caption says so)."""
+    import pandas as pd
+
+    rows: dict[str, dict] = {}
+    for p in paper:
+        row = rows.setdefault(p["config"], {"configuration": p["config"]})
+        row[f"{p['platform']} {p['width']}"] = p["value"]   # as printed: 1480, 76.2
+    return pd.DataFrame(list(rows.values()))
+
+
+def paper_widths(paper: Sequence[dict]) -> str:
+    """``"GPU ×1: (128,128); ARM ×1: (32,32)"``-style note of the widths behind the paper's ×1 columns."""
+    parts = []
+    for plat in ("GPU", "ARM"):
+        cs = [p["paper_c"] for p in paper if p["platform"] == plat and p["paper_c"]]
+        if cs:
+            parts.append(f"{plat}: {', '.join(dict.fromkeys(cs))}")
+    return "; ".join(parts)
+
+
+def guideline_summary(rows: Sequence[dict], paper: Sequence[dict], guideline: str) -> dict:
+    """What this machine found for the guideline's key row at each width, against the paper.
+
+    Returns ``{"sentences", "agrees", "disagrees", "noise", "noise_widths", "disagree_widths"}``:
+    ``agrees`` when at some width the key row differs beyond the spread in the paper's direction,
+    ``disagrees`` when it differs the other way, ``noise`` when at some width it is within noise
+    (and the widths where each happened).
+    """
+    key = EXTREME[guideline]
+    prel = paper_relative(paper, rows[0]["base"])
+    sentences, agrees, disagrees, noise = [], False, False, False
+    noisy, against = [], []
+    for r in (r for r in rows if r["config"] == key):
+        same = True
+        gpu, arm = prel.get(("GPU", r["width"], key)), prel.get(("ARM", r["width"], key))
+        parts = [f"{speed_words(v)} on its {plat}" for plat, v in (("GPU", gpu), ("ARM", arm)) if v is not None]
+        paper_part = f"the paper: {', '.join(parts)}" if parts else ""
+        if r["differs"]:
+            here = speed_words(r["speed_vs_base"])
+            same = here.endswith(PAPER_SAYS[guideline])
+            agrees |= same
+            disagrees |= not same
+            text = f"at {r['width']}, {key} runs **{here}** than {r['base']} here"
+        else:
+            noise = True
+            text = f"at {r['width']}, {key} and {r['base']} run **{NOISE}**"
+        sentences.append(f"{text} ({paper_part})" if paper_part else text)
+        if not r["differs"]:
+            noisy.append(r["width"])
+        elif not same:
+            against.append(r["width"])
+    return {"sentences": sentences, "agrees": agrees, "disagrees": disagrees, "noise": noise,
+            "noise_widths": noisy, "disagree_widths": against}
+
+
 def mem_access_figure(h: int, w: int, flops: int, ratios: Sequence[float] = (1, 2, 4, 6, 8, 12, 16)) -> go.Figure:
-    """ShuffleNet v2 eq. (1): memory access of a 1×1 conv at fixed cost B, against c2/c1 (zoo.costs)."""
+    """ShuffleNet v2 eq. (1): memory access of a 1×1 conv at fixed cost B, against c2/c1 (zoo.costs).
+
+    The title stays short (the figure sits in a half-width column); the page says B and h×w."""
     xs, ys = [], []
     for r in ratios:
         c1, c2 = costs.channels_for_ratio(h, w, flops, r)
@@ -314,26 +472,36 @@ def mem_access_figure(h: int, w: int, flops: int, ratios: Sequence[float] = (1, 
         ys.append(h * w * (c1 + c2) + c1 * c2)
     bound = costs.mem_access_lower_bound(h, w, flops)
     fig = go.Figure(go.Bar(x=xs, y=ys, marker_color=COLORS["measured"], name="hw(c1 + c2) + c1·c2",
-                           hovertemplate="c1:c2 = %{x}: %{y:,.0f} elements<extra></extra>"))
-    fig.add_hline(y=bound, line_dash="dot", annotation_text=f"lower bound 2√(hwB) + B/hw = {bound:,.0f}",
-                  annotation_position="top left", annotation_bgcolor="rgba(255,255,255,0.85)")
-    fig.update_layout(height=300, margin=MARGIN, yaxis_title="memory access (elements)",
-                      title=f"Memory access of a 1×1 conv at B = {flops:,} MACs on {h}×{w} (computed)")
-    return fig
-
-
-def speed_bars(rows: Sequence[dict], x: str, title: str, x_title: str) -> go.Figure:
-    fig = go.Figure(go.Bar(x=[str(r[x]) for r in rows], y=[r["images_per_s"] for r in rows],
-                           marker_color=COLORS["measured"],
-                           text=[f"{r['images_per_s']:.1f}" for r in rows], textposition="outside",
-                           customdata=[macs_and_flops(r["macs"]) for r in rows],
-                           hovertemplate="%{x}: %{y:.1f} images/s<br>%{customdata} per image<extra></extra>"))
-    fig.update_layout(height=320, margin=MARGIN, title=dict(text=title, font_size=13), xaxis_title=x_title,
-                      yaxis_title="images/s (measured)")
+                           customdata=[count(y) for y in ys],
+                           hovertemplate="c1:c2 = %{x}: %{customdata} elements<extra></extra>"))
+    fig.add_hline(y=bound, line_dash="dot", annotation_text=f"lower bound, Eq. 1: {count(bound)}",
+                  annotation_position="bottom right", annotation_bgcolor="rgba(255,255,255,0.85)")
+    fig.update_layout(height=320, margin=MARGIN, yaxis_title="elements", xaxis_title="c1:c2",
+                      title="Memory access at equal MACs (computed)")
     return fig
 
 
 # --- 3. residual learning (seed §3.1, Table 1, Figure 2) --------------------------------------
+
+def gradient_series(nets: Sequence[tuple[str, str, dict]], resolution: int, progress=None) -> dict:
+    """One forward and backward pass of each ``(label, zoo name, builder overrides)`` on the same
+    batch of sample photos, one torch thread: ``{"series": {label: per-layer norms}, "what", "machine"}``
+    (``zoo.experiments.gradient_norms``), for the residual page and the lecture alike."""
+    import zoo
+    from zoo import experiments as X
+    from zoo import latency
+
+    progress = progress or (lambda fraction, text: None)
+    x, what = sample_batch(int(resolution), 4)
+    out = {}
+    with latency.torch_threads(1):
+        for i, (label, name, kw) in enumerate(nets):
+            progress(i / len(nets), f"{label}: forward and backward at {resolution}×{resolution}…")
+            torch.manual_seed(0)
+            out[label] = X.gradient_norms(zoo.build(name, **kw), x)
+    progress(1.0, "done")
+    return {"series": out, "what": what, "machine": latency.machine(1).label()}
+
 
 def grad_norm_figure(series: Mapping[str, Sequence[dict]], value: str = "grad_norm") -> go.Figure:
     """Gradient norm of every weight layer at initialisation, input (left) to output (right)."""

@@ -4,6 +4,10 @@ streamlit-webrtc hands every decoded camera frame (an ``av.VideoFrame``) to a ca
 thread and sends back the frame it returns. ``process_frame`` is that callback without Streamlit:
 frame in, frame with the top label (and optionally a Grad-CAM overlay) out, plus a small record
 (label, probability, frames per second, timings) put on the session's queue for the page to poll.
+The label drawn on the frame and the page's readout are both written from that one record
+(``label_text``), and the record's probabilities are averaged over the last half second
+(``StreamState.smooth``), so the video and the readout below it do not flicker apart when the
+model hesitates between two classes from frame to frame.
 
 Speed is the point here: the model is built once and shared by every session (``Engine``), traced
 and frozen (batch norm folded into the convolutions) and run on half the cores, so WebRTC's codecs
@@ -19,6 +23,7 @@ import json
 import math
 import os
 import queue
+import statistics
 import threading
 import time
 import warnings
@@ -32,6 +37,7 @@ import torch.nn as nn
 from PIL import Image, ImageDraw, ImageFont
 
 from ui.classify import NormSpec, gradcam, last_conv_stage, overlay, topk
+from zoo.latency import torch_threads
 
 DEFAULT_RTC_CONFIGURATION = {"iceServers": []}  # loopback / LAN: no STUN or TURN, works offline
 RTC_ENV = "CNN_ATLAS_RTC_CONFIGURATION"
@@ -224,11 +230,11 @@ class Engine:
         return x, ((w - side) // 2, (h - side) // 2, (w + side) // 2, (h + side) // 2)
 
     def probs(self, x: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode(), intra_op_threads(self.threads):
+        with torch.inference_mode(), torch_threads(self.threads):
             return self.forward(x.to(self.device)).softmax(dim=1)[0]
 
     def cam(self, x: torch.Tensor, target: int) -> np.ndarray:
-        with self.cam_lock, intra_op_threads(self.threads):
+        with self.cam_lock, torch_threads(self.threads):
             return gradcam(self.model, x.to(self.device), target, self.cam_layer)
 
 
@@ -251,22 +257,6 @@ def stream_threads(env: Mapping[str, str] | None = None, cpus: int | None = None
         except ValueError:
             pass
     return max(1, (cpus or os.cpu_count() or 2) // 2)
-
-
-class intra_op_threads:
-    """Run a block with torch's intra-op thread count set to ``n`` (restored after; cheap)."""
-
-    def __init__(self, n: int | None):
-        self.n = n
-
-    def __enter__(self):
-        self.saved = torch.get_num_threads()
-        if self.n and self.n != self.saved:
-            torch.set_num_threads(self.n)
-
-    def __exit__(self, *exc):
-        if self.n and self.n != self.saved:
-            torch.set_num_threads(self.saved)
 
 
 def synthetic_frame(h: int = 480, w: int = 640) -> np.ndarray:
@@ -306,11 +296,27 @@ class StreamState:
     schedule: CamSchedule = field(default_factory=CamSchedule)
     records: queue.Queue = field(default_factory=lambda: queue.Queue(maxsize=8))
     times: deque = field(default_factory=lambda: deque(maxlen=256))
+    frame_ms: deque = field(default_factory=lambda: deque(maxlen=60))   # server time of recent frames
     last_heat: np.ndarray | None = None
     last_box: tuple | None = None
     cam_frames: int = 0
     frames: int = 0
     latest: dict | None = None
+    smooth_s: float = 0.5          # time constant of the probability average, seconds
+    avg: torch.Tensor | None = None
+    avg_time: float = 0.0
+    avg_model: str = ""
+
+    def smooth(self, probs: torch.Tensor, now: float, model: str) -> torch.Tensor:
+        """Exponential average of the class probabilities over ~``smooth_s`` seconds (restarted
+        when the model changes): the label shown follows the scene, not one frame's noise."""
+        if self.avg is None or self.avg_model != model or self.smooth_s <= 0:
+            self.avg = probs.detach().float().clone()
+        else:
+            a = 1.0 - math.exp(-max(now - self.avg_time, 0.0) / self.smooth_s)
+            self.avg.mul_(1.0 - a).add_(probs.detach().float(), alpha=a)
+        self.avg_time, self.avg_model = now, model
+        return self.avg
 
     def tick(self, now: float) -> float:
         """Record a processed frame; frames per second over the last ``window_s`` seconds."""
@@ -320,6 +326,15 @@ class StreamState:
         if len(self.times) < 2:
             return 0.0
         return (len(self.times) - 1) / max(self.times[-1] - self.times[0], 1e-9)
+
+    def spread(self, ms: float) -> tuple[float, float, float, int]:
+        """Add a frame's server time; (median, q1, q3, frames) of the recent frames' times."""
+        self.frame_ms.append(ms)
+        xs = sorted(self.frame_ms)
+        if len(xs) < 4:
+            return xs[len(xs) // 2], xs[0], xs[-1], len(xs)
+        q1, q2, q3 = statistics.quantiles(xs, n=4, method="inclusive")
+        return q2, q1, q3, len(xs)
 
     def publish(self, record: dict) -> None:
         self.latest = record
@@ -347,6 +362,15 @@ def _font(size: int) -> ImageFont.ImageFont:
     return _FONT_CACHE[size]
 
 
+def label_text(rec: dict) -> str:
+    """The top-1 line, as the video shows it and the page's readout repeats it."""
+    return f"{rec['label']}  {rec['prob'] * 100:.0f} %"
+
+
+def sub_text(rec: dict) -> str:
+    return f"{rec['fps']:.1f} frames/s  {rec['model']}{'  Grad-CAM' if rec['cam'] else ''}"
+
+
 def draw_label(img: Image.Image, text: str, sub: str) -> None:
     """The top label on a dark band across the top of the frame, timings below it."""
     size = max(14, img.height // 20)
@@ -367,7 +391,7 @@ def process_frame(frame, engine: Engine, state: StreamState):
     """
     import av
 
-    with intra_op_threads(engine.threads):
+    with torch_threads(engine.threads):
         return _process_frame(frame, engine, state)
 
 
@@ -380,8 +404,9 @@ def _process_frame(frame, engine: Engine, state: StreamState):
         rgb = rgb.copy()  # no conversion happened: the array may be the frame's own buffer
     x, box = engine.prepare(rgb)
     probs = engine.probs(x)
-    top = topk(probs, engine.class_names, 5)
+    frame_top = int(probs.argmax())
     model_done = time.perf_counter()
+    top = topk(state.smooth(probs, model_done, engine.name), engine.class_names, 5)
 
     cam_ms = None
     if state.cam and state.schedule.due(model_done):
@@ -398,27 +423,30 @@ def _process_frame(frame, engine: Engine, state: StreamState):
 
     state.frames += 1
     fps = state.tick(time.perf_counter())
+    record = {
+        "frame": state.frames,
+        "model": engine.name,
+        "label": top[0].label,
+        "index": top[0].index,
+        "prob": top[0].prob,
+        "top5": [(t.label, t.prob) for t in top],
+        "frame_index": frame_top,          # this frame's own top-1, before averaging
+        "fps": fps,
+        "cam": state.cam,
+        "size": (frame.width, frame.height),
+        "model_ms": (model_done - start) * 1000.0,
+        "cam_ms": cam_ms,
+        "cam_frames": state.cam_frames,
+    }
     img = Image.fromarray(rgb)
-    draw_label(img, f"{top[0].label}  {top[0].prob * 100:.0f} %",
-               f"{fps:.1f} frames/s  {engine.name}{'  Grad-CAM' if state.cam else ''}")
+    draw_label(img, label_text(record), sub_text(record))   # the video shows this record
     out = av.VideoFrame.from_image(img)
     out.pts = frame.pts
     if frame.time_base is not None:
         out.time_base = frame.time_base
     end = time.perf_counter()
-    record = {
-        "frame": state.frames,
-        "label": top[0].label,
-        "index": top[0].index,
-        "prob": top[0].prob,
-        "top5": [(t.label, t.prob) for t in top],
-        "fps": fps,
-        "size": (frame.width, frame.height),
-        "ms": (end - start) * 1000.0,
-        "model_ms": (model_done - start) * 1000.0,
-        "cam_ms": cam_ms,
-        "cam_frames": state.cam_frames,
-        "time": end,
-    }
+    record["ms"] = (end - start) * 1000.0
+    record["ms_median"], record["ms_q1"], record["ms_q3"], record["ms_frames"] = state.spread(record["ms"])
+    record["time"] = end
     state.publish(record)
     return out, record

@@ -10,8 +10,8 @@ fill in what a hand-written or linked URL leaves out (the family of a given mode
 values that are invalid before a widget sees them.
 
 Large models (EfficientNet-B7, ResNet-RS-420) are only ever analysed on the meta device: shapes
-and counts, no weights allocated. Nothing here builds a model with real tensors except
-``measure_latency``, which the pages only call for models under ``LATENCY_MAX_MACS``.
+and counts, no weights allocated. Nothing here builds a model with real tensors; the pages that
+time models (``zoo.latency``) only do so for models under ``LATENCY_MAX_MACS``.
 """
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ import zoo
 from zoo import design as zoo_design
 from ui import explore as ux
 
-# The Pareto page times only models at most this heavy (VGG-16, B7, RS-420 stay meta-only).
+# The Pareto page and the explorer's Measured-here tab time only models at most this heavy
+# (VGG-16, B7, RS-420 stay meta-only).
 LATENCY_MAX_MACS = 6e9
 # Knobs a builder may take that the explorer offers as sliders:
 # builder keyword -> (URL key, label, min, max, step). At most one per model (see ``knobs``).
@@ -215,13 +216,6 @@ def asset_csv(filename: str) -> list[dict]:
     return ux.read_csv(ux.ASSETS / filename)
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
-def measure_latency(name: str, resolution: int, threads: int, runs: int) -> dict:
-    """Median CPU latency of one forward pass (batch 1), cached by (model, resolution, threads)."""
-    from zoo.latency import measure
-    return measure(name, resolution, runs=runs, warmup=1, threads=threads, max_seconds=10).to_dict()
-
-
 # --- design-lab networks (zoo.design) ----------------------------------------------------------
 # A design is named "design:" + its canonical JSON, so the cached wrappers above (summary,
 # macro_view, micro_dot…) serve it like a registered model, keyed by the spec itself.
@@ -245,20 +239,6 @@ def design_spec(name: str) -> dict:
 def display_name(name: str) -> str:
     """What a page calls a model: its registered name, or a design's own name."""
     return f"{design_spec(name)['name']} (design lab)" if is_design(name) else name
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def measure_design(name: str, threads: int) -> dict:
-    """Median CPU latency (batch 1) of a design built with random weights, by the one timer
-    (``zoo.latency.measure``), cached per (design, threads)."""
-    import dataclasses
-
-    from zoo.latency import measure
-    spec = design_spec(name)
-    with torch.device("cpu"):
-        model = zoo_design.build(spec)
-    lat = measure(model, spec["resolution"], threads=threads)
-    return lat.to_dict() if hasattr(lat, "to_dict") else dataclasses.asdict(lat)
 
 
 # --- URL state --------------------------------------------------------------------------------
@@ -324,6 +304,23 @@ def model_from_url(family_key: str = "family", model_key: str = "model") -> str 
     return name
 
 
+def _url_number(key: str, lo: float, hi: float) -> float | None:
+    """The URL's number for ``key`` if it is one and lies in [lo, hi]; else None, with a message
+    when the URL holds something else."""
+    raw = st.query_params.get(key)
+    if raw is None:
+        return None
+    try:
+        v = float(raw)
+    except ValueError:
+        st.warning(f"Ignored `{key}={raw}` from the URL: not a number.")
+        return None
+    if not lo <= v <= hi:
+        st.warning(f"Ignored `{key}={raw}` from the URL: it must lie between {lo:g} and {hi:g}.")
+        return None
+    return v
+
+
 def number_from_url(key: str, lo: float, hi: float) -> None:
     """Before an unbound widget exists: on a fresh view, its number in the URL seeds its state; a
     value that is not a number or lies outside [lo, hi] is ignored with a message.
@@ -332,18 +329,11 @@ def number_from_url(key: str, lo: float, hi: float) -> None:
     bound widget only writes itself into the URL when it changes, so such pages keep their values
     in the URL by hand, with this and ``numbers_to_url``.
     """
-    raw = st.query_params.get(key)
-    if raw is None or key in st.session_state:
+    if key in st.session_state:
         return
-    try:
-        v = float(raw)
-    except ValueError:
-        st.warning(f"Ignored `{key}={raw}` from the URL: not a number.")
-        return
-    if not lo <= v <= hi:
-        st.warning(f"Ignored `{key}={raw}` from the URL: it must lie between {lo:g} and {hi:g}.")
-        return
-    st.session_state[key] = v
+    v = _url_number(key, lo, hi)
+    if v is not None:
+        st.session_state[key] = v
 
 
 def numbers_to_url(values: dict[str, tuple[float, float]]) -> None:
@@ -358,17 +348,10 @@ def numbers_to_url(values: dict[str, tuple[float, float]]) -> None:
 
 
 def clamp_query_number(key: str, lo: float, hi: float) -> None:
-    """A numeric URL value outside the widget's range is dropped, with a message, before binding."""
-    raw = st.query_params.get(key)
-    if raw is None or key in st.session_state:
-        return
-    try:
-        v = float(raw)
-    except ValueError:
-        st.warning(f"Ignored `{key}={raw}` from the URL: not a number.")
-        return
-    if not lo <= v <= hi:
-        st.warning(f"Ignored `{key}={raw}` from the URL: it must lie between {lo:g} and {hi:g}.")
+    """Before a widget bound to the URL exists: a numeric URL value outside its range, or not a
+    number, is reported (the bound widget then ignores it)."""
+    if key not in st.session_state:
+        _url_number(key, lo, hi)
 
 
 # --- warming the caches -----------------------------------------------------------------------

@@ -1,8 +1,10 @@
-"""Command line: ``python -m zoo list``, ``python -m zoo info NAME`` and
+"""Command line: ``python -m zoo list``, ``python -m zoo info NAME``,
 ``python -m zoo summary NAME [--resolution R] [--depth N] [--by stage|block|kind]
-[--format table|csv|json]``: the per-layer table of :func:`zoo.analyze`, ready for slides.
-``python -m zoo summary --spec design.json`` does the same for a design-lab spec (zoo.design);
-``python -m zoo design templates`` lists the templates, ``python -m zoo design show NAME`` prints one."""
+[--format table|csv|json]`` (the per-layer table of :func:`zoo.analyze`, ready for slides),
+``python -m zoo evaluate MODEL FOLDER [--limit N] [--batch B] [--workers W]`` (top-1 and top-5
+measured on a folder of images, see :mod:`zoo.evaluate`), ``python -m zoo summary --spec design.json``
+(the same table for a design-lab spec, see :mod:`zoo.design`), ``python -m zoo design templates``
+and ``python -m zoo design show NAME``."""
 from __future__ import annotations
 
 import argparse
@@ -214,6 +216,37 @@ def cmd_design(args) -> int:
     return 0
 
 
+# --- evaluate ---------------------------------------------------------------------------------
+
+def cmd_evaluate(args) -> int:
+    from zoo import evaluate as ev
+
+    try:
+        run = ev.Evaluation(args.model, args.folder, limit=args.limit, batch=args.batch, workers=args.workers)
+    except (ev.FolderError, zoo.WeightsUnavailable, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(run.items), unit="img", desc=args.model, file=sys.stderr, dynamic_ncols=True)
+    try:
+        for p in run.run():
+            bar.n = p.done
+            bar.set_postfix_str(f"top-1 {100 * p.correct1 / max(p.evaluated, 1):.1f} %", refresh=False)
+            bar.refresh()
+    except KeyboardInterrupt:
+        pass  # stopped: what was measured so far is reported (and saved, marked as stopped)
+    finally:
+        bar.close()
+    result = run.result()
+    print("\n".join(ev.describe(result)))
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=1))
+    if not args.no_save and result.images:
+        print(f"saved to {ev.save_result(result)} (the Pareto page shows it)")
+    return 0 if result.images else 1
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m zoo", description="CNN Atlas model zoo")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -239,6 +272,16 @@ def main(argv=None) -> int:
     s.add_argument("what", choices=("templates", "show"))
     s.add_argument("name", nargs="?", default="resnet50", help="template to show (with 'show')")
     s.set_defaults(fn=cmd_design)
+    s = sub.add_parser("evaluate", help="top-1 and top-5 of a pretrained model on a folder of images")
+    s.add_argument("model")
+    s.add_argument("folder", help="one sub-folder per WordNet id (n01440764/...), or images plus "
+                                  "labels.txt / labels.csv of 'file,class_index' lines")
+    s.add_argument("--limit", type=int, default=None, help="at most N images, evenly spread over the folder")
+    s.add_argument("--batch", type=int, default=32, help="images per forward pass (default 32)")
+    s.add_argument("--workers", type=int, default=None, help="decoding worker processes (default: cores - 1)")
+    s.add_argument("--json", action="store_true", help="also print the full result as JSON")
+    s.add_argument("--no-save", action="store_true", help="do not keep the result for the Pareto page")
+    s.set_defaults(fn=cmd_evaluate)
     args = p.parse_args(argv)
     return args.fn(args)
 

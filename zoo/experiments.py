@@ -3,11 +3,16 @@
 Three experiments back the lesson pages, each small enough to finish in seconds on a laptop CPU:
 
 1. **ShuffleNet v2's four guidelines** (Ma et al. 2018, "ShuffleNet V2: Practical Guidelines for
-   Efficient CNN Architecture Design", arXiv 1807.11164, Tables 1–3 and 5; the seed paper's
-   §3.2.1 and Table 4). Each guideline is a controlled benchmark: networks with the *same MACs*
-   whose speed differs because of memory access (G1: unequal channel widths; G2: group count),
-   parallelism (G3: fragmented branches) or element-wise work (G4: ReLU and shortcut add). We time
-   them here and report images per second, always together with the processor and thread count.
+   Efficient CNN Architecture Design", arXiv 1807.11164, §2 and Tables 1–4; the seed paper's
+   §3.2.1 and Table 4). Each guideline is a controlled benchmark: networks of 10 blocks whose
+   configurations have (nearly) the *same MACs* and differ in memory access (G1: unequal channel
+   widths; G2: group count), in fragmentation (G3: one convolution or several small ones) or in
+   element-wise work (G4: ReLU and the shortcut add). The sizes follow the paper's ARM columns
+   (its single-thread CPU): 56×56 feature maps and its ×1 and ×2 widths (×4 for G1 too). On this
+   kind of CPU that is where the effects rise above the noise: at 28×28 the maps of G1 fit the
+   caches and the four ratios run within noise of each other. Every configuration is timed with
+   :func:`zoo.latency.time_many` (median and spread over at least 5 repeats, configurations
+   taking turns) and counted by ``zoo.analyze`` (MACs, and memory access in ShuffleNet v2's sense).
 
 2. **Gradient norms at initialisation** (He et al. 2016, "Deep Residual Learning for Image
    Recognition", arXiv 1512.03385, §4.1 Table 2): one forward/backward pass of a plain and a
@@ -28,93 +33,17 @@ from __future__ import annotations
 
 import copy
 import math
-import os
-import platform
-import statistics
 import time
-from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .latency import Timing, compare_words, differs, machine, speed_ratio, time_many, torch_threads
+
 Progress = Callable[[float, str], None] | None
-
-
-# --- where a measurement was taken -------------------------------------------------------------
-
-def processor_name() -> str:
-    """The CPU's model name (/proc/cpuinfo on Linux), else ``platform.processor()``."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown processor"
-
-
-def machine(threads: int | None = None) -> dict:
-    """Processor, torch threads (``threads`` if given: the count a measurement used) and load."""
-    try:
-        load = os.getloadavg()[0]
-    except (OSError, AttributeError):
-        load = float("nan")
-    return {
-        "processor": processor_name(),
-        "threads": threads or torch.get_num_threads(),
-        "cpus": os.cpu_count() or 0,
-        "torch": torch.__version__.split("+")[0],
-        "load_1min": round(load, 2),
-    }
-
-
-def machine_label(m: dict | None = None, threads: int | None = None) -> str:
-    m = m or machine(threads)
-    return (f"{m['processor']}, {m['threads']} torch thread{'s' if m['threads'] != 1 else ''} "
-            f"({m['cpus']} logical CPUs, 1-min load {m['load_1min']}), torch {m['torch']}")
-
-
-# --- timing -------------------------------------------------------------------------------------
-
-@contextmanager
-def torch_threads(n: int | None):
-    """Run the body with ``n`` intra-op threads (None: leave as is), then restore the old count.
-
-    The lessons default to one thread: small layers gain little from more, and on a shared
-    machine a second thread waiting for a busy core makes every step many times slower.
-    """
-    old = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(n)
-    try:
-        yield torch.get_num_threads()
-    finally:
-        torch.set_num_threads(old)
-
-
-def time_forward(model: nn.Module, x: torch.Tensor, budget_s: float = 0.3, warmup: int = 1,
-                 min_iters: int = 3, max_iters: int = 200, threads: int | None = 1) -> dict:
-    """Median wall time of ``model(x)`` in inference mode, repeated for about ``budget_s``.
-
-    The median (not the mean) because the machine is shared: a neighbour's burst lands on a few
-    iterations, not on the typical one.
-    """
-    model.eval()
-    times: list[float] = []
-    with torch_threads(threads) as used, torch.inference_mode():
-        for _ in range(warmup):
-            model(x)
-        start = time.perf_counter()
-        while len(times) < max_iters and (len(times) < min_iters or time.perf_counter() - start < budget_s):
-            t0 = time.perf_counter()
-            model(x)
-            times.append(time.perf_counter() - t0)
-    sec = statistics.median(times)
-    return {"seconds": sec, "images_per_s": x.shape[0] / sec, "iters": len(times), "threads": used}
 
 
 def conv_macs(model: nn.Module, x: torch.Tensor) -> int:
@@ -130,12 +59,99 @@ def conv_macs(model: nn.Module, x: torch.Tensor) -> int:
     return x.shape[0] * sum(layer.macs for layer in a.layers if layer.base_kind in CONV_KINDS)
 
 
+
+# --- ShuffleNet v2's guidelines: what every benchmark shares -----------------------------------
+
+FEATURE_SIDE = 56   # Ma et al. 2018, Tables 1-3: "Input image size is 56 × 56"
+BLOCKS = 10         # every benchmark network of Ma et al. §2 stacks 10 blocks
+BUDGET_S = 8.0      # seconds of timed repeats per guideline by default (all widths together)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One configuration of a guideline's benchmark: its network and what it is compared with.
+
+    ``width``: the paper's column (``"×1"``, ``"×2"``…); ``config``: the row (``"1:12"``,
+    ``"g = 8"``…); ``base``: the row of the same width it is compared with (``"1:1"``).
+    """
+
+    guideline: str
+    width: str
+    config: str
+    base: str
+    net: nn.Module
+    in_channels: int
+    detail: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.width} {self.config}"
+
+
+def _seeded(net: nn.Module, seed: int = 0, gain: float = 1.0) -> nn.Module:
+    """Seeded weights with std gain/√fan_in (gain √2 before ReLUs, He et al. 2015), so activations
+    neither vanish nor blow up over 10 blocks: values near zero can fall into slow denormal
+    arithmetic, which would time something other than the guideline."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, nn.Conv2d):
+                fan_in = m.weight[0].numel()
+                m.weight.copy_(torch.randn(m.weight.shape, generator=g) * (gain / math.sqrt(fan_in)))
+    return net.eval()
+
+
+def run_cases(cases: Sequence[Case], size: int = FEATURE_SIDE, *, budget_s: float = BUDGET_S,
+              threads: int | None = 1, progress: Progress = None, what: str = "") -> dict:
+    """Count (``zoo.analyze``) and time (:func:`zoo.latency.time_many`) every case on ``size``² maps.
+
+    Returns ``{"rows", "machine", "size", "budget_s", "seconds"}``; each row has the case's
+    fields, ``macs``, ``mem_access`` and ``params`` per image, its ``timing`` (a
+    :class:`zoo.latency.Timing`) with ``median_ms``, ``q1_ms``, ``q3_ms``, ``images_per_s``,
+    ``repeats``, and against its base: ``speed_vs_base`` (> 1: faster), ``differs`` (beyond the
+    spread) and ``verdict`` (the words, e.g. "1.30× slower than 1:1" or "within noise on this machine").
+    """
+    from .analysis import analyze
+
+    t0 = time.perf_counter()
+    fns, rows = {}, []
+    for case in cases:
+        a = analyze(case.net, resolution=size, input_channels=case.in_channels)
+        x = torch.randn(1, case.in_channels, size, size, generator=torch.Generator().manual_seed(1))
+        fns[case.key] = (lambda net=case.net, x=x: net(x))
+        rows.append({"guideline": case.guideline, "width": case.width, "config": case.config, "base": case.base,
+                     **case.detail, "macs": a.total_macs, "mem_access": a.total_mem_access, "params": a.total_params})
+    timings = time_many(fns, threads=threads, budget_s=budget_s, progress=progress, what=what)
+    for case, row in zip(cases, rows):
+        t = timings[case.key]
+        row.update(timing=t, median_ms=t.median_ms, q1_ms=t.q1_ms, q3_ms=t.q3_ms, images_per_s=t.per_second,
+                   repeats=t.repeats)
+    by_key = {(r["width"], r["config"]): r for r in rows}
+    for r in rows:
+        base = by_key[(r["width"], r["base"])]["timing"]
+        r["speed_vs_base"] = speed_ratio(base, r["timing"])
+        r["differs"] = r["config"] != r["base"] and differs(base, r["timing"])
+        r["verdict"] = "" if r["config"] == r["base"] else compare_words(base, r["timing"], r["base"])
+    m = next(iter(timings.values())).machine if timings else machine(threads)
+    return {"rows": rows, "machine": m, "size": size, "budget_s": budget_s, "seconds": time.perf_counter() - t0}
+
+
+def rows_for_json(result: dict) -> dict:
+    """A run's result with its timings and machine as plain dicts (for JSON)."""
+    rows = [{k: (v.to_dict() if isinstance(v, Timing) else v) for k, v in r.items()} for r in result["rows"]]
+    return {**result, "rows": rows, "machine": result["machine"].to_dict()}
+
+
 # --- G1: equal channel width minimises memory access cost --------------------------------------
 
-def g1_channels(ratio: int, scale: int = 1, base: int = 128) -> tuple[int, int]:
+G1_RATIOS = (1, 2, 6, 12)
+
+
+def g1_channels(ratio: int, scale: int = 1, base: int = 32) -> tuple[int, int]:
     """(c1, c2) with c2 = ratio·c1 and c1·c2 ≈ (base·scale)², so every ratio has the same MACs.
 
-    c1 = ⌊base·scale / √ratio⌋. At ×1 this gives (128, 128), (90, 180), (52, 312), (36, 432).
+    c1 = ⌊base·scale / √ratio⌋. ``base`` 32 gives the paper's ARM pairs (32, 32), (22, 44), (13, 78),
+    (9, 108); ``base`` 128 its GPU pairs (128, 128), (90, 180), (52, 312), (36, 432) (Table 1).
     """
     c1 = math.floor(base * scale / math.sqrt(ratio))
     return c1, ratio * c1
@@ -156,70 +172,67 @@ def pointwise_mac(h: int, w: int, c1: int, c2: int, groups: int = 1) -> int:
     return h * w * (c1 + c2) + c1 * c2 // groups
 
 
-def run_g1(ratios: Sequence[int] = (1, 2, 6, 12), scales: Sequence[int] = (1, 2, 4), size: int = 28,
-           batch: int = 1, blocks: int = 10, budget_s: float = 0.3, threads: int | None = 1, progress: Progress = None) -> list[dict]:
-    """Images/s of the G1 network at each c1:c2 ratio and width scale (MACs equal within a scale)."""
-    rows = []
-    cases = [(s, r) for s in scales for r in ratios]
-    for i, (s, r) in enumerate(cases):
-        c1, c2 = g1_channels(r, s)
-        if progress:
-            progress(i / len(cases), f"G1: ×{s}, c1:c2 = 1:{r} ({c1}→{c2})")
-        torch.manual_seed(0)
-        net = PointwisePairs(c1, c2, blocks)
-        x = torch.randn(batch, c1, size, size)
-        t = time_forward(net, x, budget_s, threads=threads)
-        rows.append({
-            "scale": s, "ratio": f"1:{r}", "c1": c1, "c2": c2,
-            "macs": 2 * blocks * size * size * c1 * c2,  # per image
-            "mem_access": 2 * blocks * pointwise_mac(size, size, c1, c2),
-            "images_per_s": t["images_per_s"], "ms_per_batch": 1e3 * t["seconds"], "iters": t["iters"], "threads": t["threads"],
-        })
-    if progress:
-        progress(1.0, "G1 done")
-    return rows
+def g1_cases(base: int = 32, scales: Sequence[int] = (1, 2, 4), ratios: Sequence[int] = G1_RATIOS,
+             blocks: int = BLOCKS) -> list[Case]:
+    out = []
+    for s in scales:
+        for r in ratios:
+            c1, c2 = g1_channels(r, s, base)
+            torch.manual_seed(0)
+            out.append(Case("G1", f"×{s}", f"1:{r}", f"1:{ratios[0]}", _seeded(PointwisePairs(c1, c2, blocks)), c1,
+                            {"scale": s, "ratio": f"1:{r}", "c1": c1, "c2": c2}))
+    return out
+
+
+def run_g1(size: int = FEATURE_SIDE, *, base: int = 32, scales: Sequence[int] = (1, 2, 4),
+           ratios: Sequence[int] = G1_RATIOS, blocks: int = BLOCKS, budget_s: float = BUDGET_S,
+           threads: int | None = 1, progress: Progress = None) -> dict:
+    """G1 (Ma et al. Table 1): the c1:c2 ratios at each width, MACs held constant within a width."""
+    return run_cases(g1_cases(base, scales, ratios, blocks), size, budget_s=budget_s, threads=threads,
+                     progress=progress, what="G1")
 
 
 # --- G2: excessive group convolution increases MAC ---------------------------------------------
 
-def g2_channels(groups: int, base: int = 128) -> int:
-    """Width c of a g-group 1×1 conv with the MACs of a dense base→base one: c ≈ base·√g.
+G2_GROUPS = (1, 2, 4, 8)
 
-    Rounded to a multiple of max(4, g) so the groups divide it: 128, 180, 256, 360 for g = 1, 2, 4, 8.
+
+def g2_channels(groups: int, base: int = 64) -> int:
+    """Width c of a g-group 1×1 conv with (at most) the MACs of a dense base→base one: c ≈ base·√g.
+
+    Rounded down to a multiple of g, so the groups divide it and the grouped layer never does
+    more work than the dense one: ``base`` 128 gives the paper's GPU widths 128, 180, 256, 360
+    (Table 2); ``base`` 64 gives 64, 90, 128, 176 (the paper's ARM column prints 180, which 8
+    groups do not divide).
     """
-    step = max(4, groups)
-    return int(round(base * math.sqrt(groups) / step)) * step
+    return max(groups, math.floor(base * math.sqrt(groups) / groups) * groups)
 
 
 class GroupedPointwise(nn.Sequential):
-    """G2's benchmark: ``blocks`` × two g-group 1×1 convolutions c→c."""
+    """G2's benchmark (Ma et al. §2): ``layers`` pointwise group convolutions c→c with g groups."""
 
-    def __init__(self, c: int, groups: int, blocks: int = 10):
-        layers: list[nn.Module] = []
-        for _ in range(2 * blocks):
-            layers.append(nn.Conv2d(c, c, 1, groups=groups, bias=False))
-        super().__init__(*layers)
+    def __init__(self, c: int, groups: int, layers: int = 10):
+        super().__init__(*[nn.Conv2d(c, c, 1, groups=groups, bias=False) for _ in range(layers)])
 
 
-def run_g2(groups: Sequence[int] = (1, 2, 4, 8), base: int = 128, size: int = 28, batch: int = 1,
-           blocks: int = 10, budget_s: float = 0.3, threads: int | None = 1, progress: Progress = None) -> list[dict]:
-    rows = []
-    for i, g in enumerate(groups):
-        c = g2_channels(g, base)
-        if progress:
-            progress(i / len(groups), f"G2: g = {g} (c = {c})")
-        torch.manual_seed(0)
-        net = GroupedPointwise(c, g, blocks)
-        x = torch.randn(batch, c, size, size)
-        t = time_forward(net, x, budget_s, threads=threads)
-        rows.append({
-            "groups": g, "channels": c, "macs": 2 * blocks * size * size * c * c // g,
-            "mem_access": 2 * blocks * pointwise_mac(size, size, c, c, g),
-            "images_per_s": t["images_per_s"], "ms_per_batch": 1e3 * t["seconds"], "iters": t["iters"], "threads": t["threads"],
-        })
-    if progress:
-        progress(1.0, "G2 done")
-    return rows
+def g2_cases(base: int = 64, scales: Sequence[int] = (1, 2), groups: Sequence[int] = G2_GROUPS,
+             blocks: int = BLOCKS) -> list[Case]:
+    out = []
+    for s in scales:
+        for g in groups:
+            c = g2_channels(g, base * s)
+            torch.manual_seed(0)
+            out.append(Case("G2", f"×{s}", f"g = {g}", f"g = {groups[0]}", _seeded(GroupedPointwise(c, g, blocks)), c,
+                            {"scale": s, "groups": g, "channels": c}))
+    return out
+
+
+def run_g2(size: int = FEATURE_SIDE, *, base: int = 64, scales: Sequence[int] = (1, 2),
+           groups: Sequence[int] = G2_GROUPS, blocks: int = BLOCKS, budget_s: float = BUDGET_S,
+           threads: int | None = 1, progress: Progress = None) -> dict:
+    """G2 (Ma et al. Table 2): group counts at each width, MACs held (at most) constant."""
+    return run_cases(g2_cases(base, scales, groups, blocks), size, budget_s=budget_s, threads=threads,
+                     progress=progress, what="G2")
 
 
 # --- G3: network fragmentation reduces parallelism ---------------------------------------------
@@ -252,8 +265,11 @@ class Fragmented(nn.Module):
         return torch.cat([conv(x) for conv in self.branches], dim=1)  # k × (B, c/k, H, W) -> (B, c, H, W)
 
 
-def g3_variants(base: int = 128) -> list[tuple[str, int, int, str]]:
-    """(label, width c, fragments, layout): equal MACs per block, as in ShuffleNet v2 Table 3."""
+G3_STRUCTURES = ("1-fragment", "2-fragment-series", "4-fragment-series", "2-fragment-parallel", "4-fragment-parallel")
+
+
+def g3_variants(base: int = 64) -> list[tuple[str, int, int, str]]:
+    """(structure, width c, fragments, layout) in the order of Ma et al. Table 3; equal MACs per block."""
     out = [("1-fragment", base, 1, "series")]
     for k in (2, 4):
         out.append((f"{k}-fragment-series", int(round(base / math.sqrt(k) / 4)) * 4, k, "series"))
@@ -262,25 +278,23 @@ def g3_variants(base: int = 128) -> list[tuple[str, int, int, str]]:
     return out
 
 
-def run_g3(base: int = 128, size: int = 28, batch: int = 1, blocks: int = 10, budget_s: float = 0.3,
-           threads: int | None = 1, progress: Progress = None) -> list[dict]:
-    rows = []
-    variants = g3_variants(base)
-    for i, (label, c, k, layout) in enumerate(variants):
-        if progress:
-            progress(i / len(variants), f"G3: {label}")
-        torch.manual_seed(0)
-        net = nn.Sequential(*[Fragmented(c, k, layout) for _ in range(blocks)])
-        x = torch.randn(batch, c, size, size)
-        t = time_forward(net, x, budget_s, threads=threads)
-        rows.append({
-            "variant": label, "channels": c, "fragments": k, "layout": layout,
-            "macs": conv_macs(net, x), "kernels_launched": blocks * k,
-            "images_per_s": t["images_per_s"], "ms_per_batch": 1e3 * t["seconds"], "iters": t["iters"], "threads": t["threads"],
-        })
-    if progress:
-        progress(1.0, "G3 done")
-    return rows
+def g3_cases(base: int = 64, scales: Sequence[int] = (1, 2), blocks: int = BLOCKS) -> list[Case]:
+    out = []
+    for s in scales:
+        for label, c, k, layout in g3_variants(base * s):
+            torch.manual_seed(0)
+            net = _seeded(nn.Sequential(*[Fragmented(c, k, layout) for _ in range(blocks)]))
+            out.append(Case("G3", f"×{s}", label, "1-fragment", net, c,
+                            {"scale": s, "channels": c, "fragments": k, "layout": layout,
+                             "kernels_launched": blocks * k}))
+    return out
+
+
+def run_g3(size: int = FEATURE_SIDE, *, base: int = 64, scales: Sequence[int] = (1, 2), blocks: int = BLOCKS,
+           budget_s: float = BUDGET_S, threads: int | None = 1, progress: Progress = None) -> dict:
+    """G3 (Ma et al. Table 3): one convolution against 2 or 4 in series or in parallel, equal MACs."""
+    return run_cases(g3_cases(base, scales, blocks), size, budget_s=budget_s, threads=threads, progress=progress,
+                     what="G3")
 
 
 # --- G4: element-wise operations are non-negligible --------------------------------------------
@@ -288,7 +302,7 @@ def run_g3(base: int = 128, size: int = 28, batch: int = 1, blocks: int = 10, bu
 class BottleneckUnit(nn.Module):
     """ResNet's bottleneck (1×1 → 3×3 → 1×1) with the ReLUs and the shortcut add switchable.
 
-    ShuffleNet v2 Table 5 times this unit with and without ReLU and shortcut: same MACs, less
+    ShuffleNet v2 Table 4 times this unit with and without ReLU and shortcut: same MACs, less
     element-wise work.
     """
 
@@ -315,29 +329,38 @@ class BottleneckUnit(nn.Module):
         return out
 
 
-G4_VARIANTS = (("ReLU + shortcut", True, True), ("no ReLU", False, True),
-               ("no shortcut", True, False), ("neither", False, False))
+# (label, ReLU, shortcut) in the order of Ma et al. Table 4
+G4_VARIANTS = (("ReLU + shortcut", True, True), ("no shortcut", True, False),
+               ("no ReLU", False, True), ("neither", False, False))
 
 
-def run_g4(c: int = 256, mid: int = 64, size: int = 28, batch: int = 1, blocks: int = 10,
-           budget_s: float = 0.3, threads: int | None = 1, progress: Progress = None) -> list[dict]:
-    """Images/s of a bottleneck stack with and without ReLU/shortcut; ``share`` = time saved."""
-    rows = []
-    for i, (label, relu, shortcut) in enumerate(G4_VARIANTS):
-        if progress:
-            progress(i / len(G4_VARIANTS), f"G4: {label}")
-        torch.manual_seed(0)
-        net = nn.Sequential(*[BottleneckUnit(c, mid, relu, shortcut) for _ in range(blocks)])
-        x = torch.randn(batch, c, size, size)
-        t = time_forward(net, x, budget_s, threads=threads)
-        rows.append({"variant": label, "relu": relu, "shortcut": shortcut, "macs": conv_macs(net, x),
-                     "images_per_s": t["images_per_s"], "ms_per_batch": 1e3 * t["seconds"], "iters": t["iters"], "threads": t["threads"]})
-    full = rows[0]["ms_per_batch"]
-    for r in rows:
-        r["time_saved"] = 1 - r["ms_per_batch"] / full
-    if progress:
-        progress(1.0, "G4 done")
-    return rows
+def g4_cases(base: int = 32, scales: Sequence[int] = (1, 2, 4), blocks: int = BLOCKS) -> list[Case]:
+    """The unit's input and output width c = ``base``·scale, its bottleneck c/4 as in ResNet.
+
+    Ma et al.'s Table 4 gives only "c is the number of channels in unit" (32, 64, 128); reading c
+    as the unit's outer width puts the ARM column near the arithmetic rate of its other tables
+    (about 4–6 GFLOPs per second on one core); reading it as the bottleneck would need more than 60.
+    """
+    out = []
+    for s in scales:
+        c = base * s
+        for label, relu, shortcut in G4_VARIANTS:
+            torch.manual_seed(0)
+            net = _seeded(nn.Sequential(*[BottleneckUnit(c, c // 4, relu, shortcut) for _ in range(blocks)]),
+                          gain=math.sqrt(2) if relu else 1.0)
+            out.append(Case("G4", f"×{s}", label, G4_VARIANTS[0][0], net, c,
+                            {"scale": s, "channels": c, "bottleneck": c // 4, "relu": relu, "shortcut": shortcut}))
+    return out
+
+
+def run_g4(size: int = FEATURE_SIDE, *, base: int = 32, scales: Sequence[int] = (1, 2, 4), blocks: int = BLOCKS,
+           budget_s: float = BUDGET_S, threads: int | None = 1, progress: Progress = None) -> dict:
+    """G4 (Ma et al. Table 4): a bottleneck stack with and without ReLU and shortcut, equal MACs."""
+    return run_cases(g4_cases(base, scales, blocks), size, budget_s=budget_s, threads=threads, progress=progress,
+                     what="G4")
+
+
+RUNS = {"G1": run_g1, "G2": run_g2, "G3": run_g3, "G4": run_g4}
 
 
 # --- plain vs residual networks: CIFAR-style, He et al. §4.2 -----------------------------------
