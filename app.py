@@ -9,6 +9,7 @@ import os
 import streamlit as st
 
 from ui import page as ui_page
+from ui import state as ui_state
 
 # url_path is each file's stem: until some run calls st.navigation, Streamlit serves a server's
 # first request in its legacy pages/ mode, which only knows file stems; with equal names a deep
@@ -37,6 +38,8 @@ PAGES = {
         st.Page("pages/live.py", title="Live webcam", icon=":material/videocam:", url_path="live"),
     ],
 }
+
+ui_state.serve_threads()   # torch's threads for this server's inference, set once per process
 
 page = st.navigation(PAGES, expanded=True)   # all 13 pages listed (the default hides those past ten)
 ui_page.setup(default_present=page.url_path == "lecture")   # the lecture opens in presentation mode

@@ -38,6 +38,19 @@ KNOBS = {
 }
 
 
+@st.cache_resource(show_spinner=False)
+def serve_threads() -> int:
+    """Once per server process: torch's intra-op threads for inference (``zoo.latency.serving_threads``:
+    half the logical CPUs, ``$CNN_ATLAS_THREADS`` overrides). torch keeps the count per thread
+    once a thread has run an operator, and Streamlit runs each script in a fresh thread, so every
+    session's passes after this use it; the timers still set their own count for a measurement."""
+    from zoo.latency import serving_threads
+
+    n = serving_threads()
+    torch.set_num_threads(n)
+    return n
+
+
 def _key(name: str, resolution: int | None, overrides) -> tuple:
     """One cache key per view: the default resolution spelled out, overrides as a sorted tuple."""
     if resolution is None:
