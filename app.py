@@ -9,6 +9,7 @@ import os
 import streamlit as st
 
 from ui import page as ui_page
+from ui import state as ui_state
 
 # url_path is each file's stem: until some run calls st.navigation, Streamlit serves a server's
 # first request in its legacy pages/ mode, which only knows file stems; with equal names a deep
@@ -20,6 +21,7 @@ PAGES = {
     "Explore": [
         st.Page("pages/home.py", title="Timeline", icon=":material/timeline:", default=True, url_path="home"),
         st.Page("pages/explorer.py", title="Architecture explorer", icon=":material/account_tree:", url_path="explorer"),
+        st.Page("pages/design.py", title="Design lab", icon=":material/architecture:", url_path="design"),
         st.Page("pages/scaling.py", title="Compound scaling lab", icon=":material/open_in_full:", url_path="scaling"),
         st.Page("pages/pareto.py", title="Accuracy vs cost", icon=":material/scatter_plot:", url_path="pareto"),
     ],
@@ -37,7 +39,9 @@ PAGES = {
     ],
 }
 
-page = st.navigation(PAGES)
+ui_state.serve_threads()   # torch's threads for this server's inference, set once per process
+
+page = st.navigation(PAGES, expanded=True)   # all 13 pages listed (the default hides those past ten)
 ui_page.setup(default_present=page.url_path == "lecture")   # the lecture opens in presentation mode
 
 with st.sidebar:

@@ -133,7 +133,7 @@ def offer_download(missing: list[str]) -> None:
         st.rerun()  # the model list above is drawn again with the new weights
 
 
-GUESS = "the one its file name says"
+GUESS = "named in the file"
 
 
 def weights_upload() -> None:

@@ -13,6 +13,8 @@ import os
 import streamlit as st
 
 import zoo
+from ui import design as ud
+from ui import explore as ux
 from zoo import latency
 from ui import page
 from ui import explore as ux
@@ -70,6 +72,8 @@ def _after_knob() -> None:
 def pick_model() -> tuple[str, int, dict, str]:
     """Family, model, resolution, knob and unit widgets in one wrapping row; returns
     (model, resolution, overrides, unit)."""
+    if "design" in st.query_params:  # a network from the design lab
+        return pick_design()
     fams = state.families()
     state.model_from_url()
     if st.session_state.get("family") not in fams:
@@ -103,21 +107,44 @@ def pick_model() -> tuple[str, int, dict, str]:
     return model, res, overrides, unit
 
 
+def pick_design() -> tuple[str, int, dict, str]:
+    """``?design=`` (the design lab's link encoding): the design, its resolution and the unit."""
+    try:
+        spec = ud.decode(st.query_params["design"])
+    except ValueError as e:
+        st.error(f"Could not open the design in this link: {e}.")
+        st.stop()
+    row = page.row(vertical_alignment="bottom")
+    state.page_link(row, "pages/design.py", f"Back to the design lab: edit {spec['name']}",
+                    {"d": ud.encode(spec)}, icon=":material/architecture:")
+    state.clamp_query_number("res", RES_MIN, RES_MAX)
+    res = row.slider("Input resolution (px)", RES_MIN, RES_MAX, step=1, key="res", bind="query-params",
+                     value=min(max(spec["resolution"], RES_MIN), RES_MAX), width=260,
+                     help=f"The design's own is {spec['resolution']} px.")
+    unit = row.segmented_control("Count", fmt.UNITS, default="MACs", key="unit", required=True,
+                                 bind="query-params", width=160)
+    return state.design_name(spec), res, {}, unit
+
+
 def load(model: str, res: int, overrides: dict) -> dict | None:
     try:
         return state.summary(model, res, tuple(sorted(overrides.items())))
     except Exception as e:  # a bad resolution or knob: say so and keep the session going
-        st.error(f"Cannot analyse **{model}** at {res} px with {overrides or 'default knobs'}: {e}")
+        st.error(f"Cannot analyse **{state.display_name(model)}** at {res} px with {overrides or 'default knobs'}: {e}")
         return None
 
 
 def header(model: str, s: dict, unit: str) -> None:
-    mi = zoo.info(model)
-    paper = mi.paper
-    link = f" · [arXiv {paper.arxiv}]({paper.url})" if paper.arxiv else ""
-    st.markdown(f"### {model}  \n{paper.authors} ({paper.year}), *{paper.title}*{link}")
-    if mi.note:
-        page.note(mi.note)
+    mi = None if state.is_design(model) else zoo.info(model)
+    if mi is None:
+        st.markdown(f"### {state.display_name(model)}  \nBuilt in the design lab from the zoo's blocks; "
+                    "never trained, so it has no accuracy.")
+    else:
+        paper = mi.paper
+        link = f" · [arXiv {paper.arxiv}]({paper.url})" if paper.arxiv else ""
+        st.markdown(f"### {model}  \n{paper.authors} ({paper.year}), *{paper.title}*{link}")
+        if mi.note:
+            page.note(mi.note)
     if s.get("unused_params"):
         page.note(f"{fmt.fmt_params(s['unused_params'])} of the parameters belong to modules that do not run "
                   "at inference (auxiliary classifiers); they are counted in the total, as the reference "
@@ -135,7 +162,7 @@ def header(model: str, s: dict, unit: str) -> None:
     page.note(ux.ops_convention(*_resnet50_pair()))
     if s.get("uncounted"):  # matrix work in functions the engine does not know: said, not hidden
         page.cite(uncounted_note(s["uncounted"], s.get("uncounted_macs", 0)))
-    figs = mi.figures
+    figs = mi.figures if mi else {}
     if figs:
         with st.expander("Reference and published figures, with their sources"):
             page.table([{"figure": k.replace("_", " "), "value": _figure_value(f.value), "unit": f.unit,
@@ -234,7 +261,8 @@ def layer_table(model: str, s: dict, unit: str) -> None:
                f"parameters · {fmt.fmt_ops(view['macs'].sum(), unit)} in the rows shown.")
     page.note("Click a column header to sort. \"—\" marks what does not apply (a ReLU has no kernel).")
     st.download_button("Download these rows as CSV", view.to_csv(index=False).encode(),
-                       file_name=f"{model}_{s['resolution']}px_layers.csv", mime="text/csv")
+                       file_name=f"{'design' if state.is_design(model) else model}_{s['resolution']}px_layers.csv",
+                       mime="text/csv")
 
 
 def charts(s: dict, unit: str) -> None:
@@ -261,7 +289,7 @@ def compare(model: str, s: dict, unit: str) -> None:
     b = load(other, int(ores), {})
     if b is None:
         return
-    st.markdown(f"**A** = {model} at {s['resolution']} px · **B** = {other} at {b['resolution']} px")
+    st.markdown(f"**A** = {state.display_name(model)} at {s['resolution']} px · **B** = {other} at {b['resolution']} px")
     page.table(ux.compare_totals(s, b, unit))
     cols = ["params A", "params B", f"{unit} A", f"{unit} B", f"Δ {unit} (B − A)"]
     st.markdown("**By feature-map size** (the input downsampled 2×, 4× … 32×, whatever the input side)")

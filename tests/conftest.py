@@ -115,7 +115,19 @@ def screenshot(page, name: str) -> Path:
 
 
 def wait_for_app(page, timeout: float = 30_000):
-    """Wait until Streamlit has finished running the script (no 'Running...' status widget)."""
+    """Wait until Streamlit is connected and has finished running the script.
+
+    The app root carries its state (``data-test-connection-state``, ``data-test-script-state``:
+    ``initial`` before the first run, then ``running`` / ``notRunning``), the attributes
+    Streamlit's own end-to-end tests wait on. The status widget alone is not enough: it is
+    absent both after a run and before the first one starts, which on a loaded machine let a
+    test read a page whose widgets were not drawn yet.
+    """
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+        """() => {
+            const app = document.querySelector('[data-testid="stApp"]');
+            return app && app.getAttribute('data-test-connection-state') === 'CONNECTED'
+                && app.getAttribute('data-test-script-state') === 'notRunning'
+                && !document.querySelector('[data-testid="stStatusWidget"]');
+        }""", timeout=timeout)

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import screenshot, wait_for_app
 
-PAGES = ["/", "/explorer", "/scaling", "/pareto", "/conv_cost", "/shufflenet_guidelines", "/residual",
+PAGES = ["/", "/explorer", "/design", "/scaling", "/pareto", "/conv_cost", "/shufflenet_guidelines", "/residual",
          "/inception", "/resnet_rs", "/classify", "/live"]
 VIEWS = [((1024, 768), False), ((1400, 1000), False), ((1024, 768), True)]
 

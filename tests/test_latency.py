@@ -44,6 +44,33 @@ def test_torch_threads_sets_and_restores():
 
 # --- a timing's statistics and words ---------------------------------------------------------------
 
+def test_serving_threads_leave_half_the_cores_and_read_the_environment():
+    assert L.serving_threads(env={}, cpus=2) == 1
+    assert L.serving_threads(env={}, cpus=1) == 1
+    assert L.serving_threads(env={}, cpus=16) == 8
+    assert L.serving_threads(env={L.SERVING_THREADS_ENV: "3"}, cpus=2) == 3
+    for bad in ("0", "-2", "lots", " "):
+        assert L.serving_threads(env={L.SERVING_THREADS_ENV: bad}, cpus=8) == 4
+
+
+def test_serve_threads_sets_the_count_for_threads_started_afterwards():
+    """The server sets the count once; a script thread started later (Streamlit runs each script
+    run in a new thread) runs with it, whatever the setting thread was."""
+    import threading
+
+    seen = []
+    setter = threading.Thread(target=lambda: torch.set_num_threads(1))
+    old = torch.get_num_threads()
+    try:
+        setter.start(); setter.join()
+        later = threading.Thread(target=lambda: (torch.ones(64, 64) @ torch.ones(64, 64), seen.append(torch.get_num_threads())))
+        later.start(); later.join()
+    finally:
+        restore = threading.Thread(target=lambda: torch.set_num_threads(old))
+        restore.start(); restore.join()
+    assert seen == [1]
+
+
 def test_timing_median_quartiles_and_rate_by_hand():
     t = timing([3.0, 1.0, 10.0, 2.0, 4.0], batch=2)
     assert t.median_ms == 3.0 and t.q1_ms == 2.0 and t.q3_ms == 4.0 and t.iqr_ms == 2.0

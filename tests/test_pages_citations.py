@@ -30,6 +30,9 @@ VIEWS = [
     ("conv_cost.py", {}), ("conv_cost.py", {"h": "56", "w": "56", "cin": "128", "cout": "256", "groups": "4"}),
     ("shufflenet_guidelines.py", {}), ("residual.py", {}), ("inception.py", {}), ("resnet_rs.py", {}),
     ("classify.py", {}),
+    ("design.py", {}), ("design.py", {"d": "squeezenet1_1", "view": "Stages"}),
+    ("design.py", {"d": "mobilenet_v2", "view": "Against the zoo"}), ("design.py", {"view": "Share and export"}),
+    ("design.py", {"ex": "separable", "d": "resnet18", "view": "Block diagram"}),
 ]
 
 

@@ -408,3 +408,29 @@ def test_the_warm_up_classifies_every_sample_before_the_first_session(monkeypatc
         assert sum("Grad-CAM for" in c for c in image_captions(at)) == 3
     assert top1(at) != "espresso"
     assert calls == []
+
+
+def test_the_app_runs_inference_on_the_serving_thread_count(monkeypatch):
+    """app.py sets torch's threads once per process (half the cores, $CNN_ATLAS_THREADS
+    overrides) and the classify page says the count its passes run with."""
+    import threading
+
+    import torch
+
+    from ui import state
+
+    old = torch.get_num_threads()
+    monkeypatch.setenv("CNN_ATLAS_THREADS", "1")
+    monkeypatch.setenv("CNN_ATLAS_WARM_UP", "0")
+    state.serve_threads.clear()
+    try:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+        at.run()
+        at.switch_page("pages/classify.py").run()
+        assert not at.exception
+        assert any("CPU (1 thread; torch sees no GPU)" in c.value for c in at.caption), [c.value for c in at.caption]
+    finally:
+        state.serve_threads.clear()
+        back = threading.Thread(target=torch.set_num_threads, args=(old,))   # for threads started later
+        back.start()
+        back.join()

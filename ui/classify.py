@@ -180,17 +180,13 @@ def pick_device() -> torch.device:
     return torch.device("cpu")
 
 
-# torch's own choice of intra-op threads, read once: the live stream changes it while it runs a
-# frame (ui/live.py), so reading it later could report the stream's setting.
-DEFAULT_THREADS = torch.get_num_threads()
-
-
 def describe_device(device: torch.device) -> str:
     if device.type == "cuda":
         return f"GPU (CUDA: {torch.cuda.get_device_name(device)})"
     if device.type == "mps":
         return "GPU (Apple MPS)"
-    return f"CPU ({DEFAULT_THREADS} threads; torch sees no GPU)"
+    n = torch.get_num_threads()   # this thread's count (torch keeps one per thread; see ui.state.serve_threads)
+    return f"CPU ({n} thread{'s' if n != 1 else ''}; torch sees no GPU)"
 
 
 def _sync(device: torch.device) -> None:

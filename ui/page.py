@@ -44,7 +44,8 @@ _PRESENT_CSS = """
 html { font-size: 20px; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li,
 [data-testid="stTable"] td, [data-testid="stTable"] th, .atlas-diagram { font-size: 1rem !important; }
-[data-testid="stMetricValue"] p, [data-testid="stMetricLabel"] p { font-size: inherit !important; }
+[data-testid="stMetricValue"] p { font-size: inherit !important; }
+[data-testid="stMetricLabel"] p { font-size: 1rem !important; }
 [data-testid="stMainBlockContainer"] { padding-left: 1.5rem; padding-right: 1.5rem; padding-top: 4rem;
   max-width: none; }
 [data-testid="stCaptionContainer"] { font-size: 0.8rem; }

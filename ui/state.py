@@ -16,12 +16,14 @@ time models (``zoo.latency``) only do so for models under ``LATENCY_MAX_MACS``.
 from __future__ import annotations
 
 import inspect
+import json
 from collections import OrderedDict
 
 import streamlit as st
 import torch
 
 import zoo
+from zoo import design as zoo_design
 from ui import explore as ux
 
 # The Pareto page and the explorer's Measured-here tab time only models at most this heavy
@@ -36,9 +38,24 @@ KNOBS = {
 }
 
 
+@st.cache_resource(show_spinner=False)
+def serve_threads() -> int:
+    """Once per server process: torch's intra-op threads for inference (``zoo.latency.serving_threads``:
+    half the logical CPUs, ``$CNN_ATLAS_THREADS`` overrides). torch keeps the count per thread
+    once a thread has run an operator, and Streamlit runs each script in a fresh thread, so every
+    session's passes after this use it; the timers still set their own count for a measurement."""
+    from zoo.latency import serving_threads
+
+    n = serving_threads()
+    torch.set_num_threads(n)
+    return n
+
+
 def _key(name: str, resolution: int | None, overrides) -> tuple:
     """One cache key per view: the default resolution spelled out, overrides as a sorted tuple."""
-    res = zoo.info(name).resolution if resolution is None else int(resolution)
+    if resolution is None:
+        resolution = design_spec(name)["resolution"] if is_design(name) else zoo.info(name).resolution
+    res = int(resolution)
     ov = tuple(sorted(dict(overrides).items()))
     return name, res, ov
 
@@ -62,6 +79,8 @@ def _analysis(name: str, resolution: int, overrides: tuple):
     A ``cache_resource`` (no copy on each hit) because the diagrams are drawn from the same
     ``Analysis`` object; pages read tables through ``summary`` (``cache_data``) instead.
     """
+    if is_design(name):
+        return zoo_design.analyze(design_spec(name), resolution)
     return zoo.analyze(name, resolution=resolution, **dict(overrides))
 
 
@@ -305,6 +324,31 @@ def warm_samples() -> None:
                 top5_chart(model, device, key, title, False, photo)
 
 
+# --- design-lab networks (zoo.design) ----------------------------------------------------------
+# A design is named "design:" + its canonical JSON, so the cached wrappers above (summary,
+# macro_view, micro_dot…) serve it like a registered model, keyed by the spec itself.
+
+DESIGN = "design:"
+
+
+def design_name(spec: dict) -> str:
+    """The cache name of a spec (validated first): equal designs share one cache entry."""
+    return DESIGN + json.dumps(zoo_design.validate(spec), sort_keys=True, separators=(",", ":"))
+
+
+def is_design(name: str) -> bool:
+    return isinstance(name, str) and name.startswith(DESIGN)
+
+
+def design_spec(name: str) -> dict:
+    return json.loads(name[len(DESIGN):])
+
+
+def display_name(name: str) -> str:
+    """What a page calls a model: its registered name, or a design's own name."""
+    return f"{design_spec(name)['name']} (design lab)" if is_design(name) else name
+
+
 # --- URL state --------------------------------------------------------------------------------
 
 def ensure_router() -> None:
@@ -325,6 +369,19 @@ def ensure_router() -> None:
         PagesManager.uses_pages_directory = False
         st.rerun()
 
+
+
+def page_link(container, page: str, label: str, query_params: dict, icon: str | None = None) -> None:
+    """``st.page_link`` to ``page`` with ``query_params``; a plain link when the page runs outside
+    the router (AppTest of one page file: no ``st.navigation``, no registered pages)."""
+    from urllib.parse import urlencode
+
+    from streamlit.errors import StreamlitAPIException
+    try:
+        container.page_link(page, label=label, icon=icon, query_params=query_params)
+    except StreamlitAPIException:
+        path = page.rsplit("/", 1)[-1].removesuffix(".py")
+        container.markdown(f"[{label}](/{path}?{urlencode(query_params)})")
 
 
 def model_from_url(family_key: str = "family", model_key: str = "model") -> str | None:
@@ -419,6 +476,8 @@ def warm_up_jobs() -> list[tuple]:
              for pts in ux.one_dimension_grid().values() for _, w, d, r in pts]
     jobs += [(totals, (n,)) for n in zoo.list_models()]
     jobs += [(pareto_points, ("paper",)), (pareto_points, ("weights",))]
+    # the design lab's templates, so that choosing one is a cache hit
+    jobs += [(summary, (design_name(spec),)) for spec in zoo_design.templates().values()]
     jobs.append((warm_samples, ()))        # the classify page's sample photos, last: the heaviest
     return jobs
 

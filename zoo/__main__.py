@@ -1,8 +1,10 @@
 """Command line: ``python -m zoo list``, ``python -m zoo info NAME``,
 ``python -m zoo summary NAME [--resolution R] [--depth N] [--by stage|block|kind]
-[--format table|csv|json]`` (the per-layer table of :func:`zoo.analyze`, ready for slides) and
+[--format table|csv|json]`` (the per-layer table of :func:`zoo.analyze`, ready for slides),
 ``python -m zoo evaluate MODEL FOLDER [--limit N] [--batch B] [--workers W]`` (top-1 and top-5
-measured on a folder of images, see :mod:`zoo.evaluate`)."""
+measured on a folder of images, see :mod:`zoo.evaluate`), ``python -m zoo summary --spec design.json``
+(the same table for a design-lab spec, see :mod:`zoo.design`), ``python -m zoo design templates``
+and ``python -m zoo design show NAME``."""
 from __future__ import annotations
 
 import argparse
@@ -11,7 +13,7 @@ import json
 import sys
 
 import zoo
-from zoo import fmt
+from zoo import design, fmt
 from zoo.analysis import uncounted_note
 
 
@@ -128,19 +130,28 @@ def cmd_summary(args) -> int:
     if args.depth is not None and args.depth < 1:
         print("--depth must be 1 or more", file=sys.stderr)
         return 2
+    if (args.name is None) == (args.spec is None):
+        print("give a model name or --spec FILE (one of the two)", file=sys.stderr)
+        return 2
+    label = args.name
     try:
-        a = zoo.analyze(args.name, args.resolution)
+        if args.spec:
+            spec = read_spec(args.spec)
+            label = f"{spec.get('name') or 'design'} (design spec {args.spec})"
+            a = design.analyze(spec, args.resolution)
+        else:
+            a = zoo.analyze(args.name, args.resolution)
     except KeyError as e:
         print(e.args[0], file=sys.stderr)
         return 2
-    except ValueError as e:
+    except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     rows = summary_rows(a, args.depth, args.by)
-    ref = _reference_line(a)
+    ref = None if args.spec else _reference_line(a)
     if args.format == "json":
         print(json.dumps({
-            "model": a.name, "resolution": list(a.input_shape[2:]),
+            "model": label, "resolution": list(a.input_shape[2:]),
             "input_shape": list(a.input_shape), "output_shape": list(a.output_shape),
             "conventions": a.conventions, "reference": ref,
             "totals": {"params": a.total_params, "unused_params": a.unused_params,
@@ -154,13 +165,54 @@ def cmd_summary(args) -> int:
         w.writeheader()
         w.writerows(rows)
     else:
-        print("\n".join(summary_header(a)))
+        header = summary_header(a)
+        header[0] = label + header[0][len(a.name):]
+        print("\n".join(header))
         if ref:
             print(ref)
         print()
         print(format_table(a, rows, args.by or ("module" if args.depth else "layer")))
         print()
         print(a.conventions)
+    return 0
+
+
+# --- design specs -----------------------------------------------------------------------------
+
+MAX_SPEC_BYTES = 1 << 20
+
+
+def read_spec(path: str) -> dict:
+    """A design spec from a JSON file (plain data: parsed, never executed); ValueError if it is not one."""
+    with open(path, "rb") as f:
+        raw = f.read(MAX_SPEC_BYTES + 1)
+    if len(raw) > MAX_SPEC_BYTES:
+        raise ValueError(f"{path} is larger than {MAX_SPEC_BYTES // 1024} KB: not a design spec")
+    try:
+        spec = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path} is not JSON: {e}") from None
+    design.validate(spec)
+    return spec
+
+
+def cmd_design(args) -> int:
+    specs = design.templates()
+    if args.what == "show":
+        if args.name not in specs:
+            print(f"unknown template {args.name!r}; one of {', '.join(specs)}", file=sys.stderr)
+            return 2
+        print(json.dumps(specs[args.name], indent=1))
+        return 0
+    w = max(len(n) for n in specs)
+    print(f"{'template':<{w}}  {'blocks':<13} {'stages':>6}  {'res':>4}  {'params':>12}  {'MACs':>15}")
+    for name, spec in specs.items():
+        a = design.analyze(spec)
+        kinds = "/".join(dict.fromkeys(st["block"] for st in spec["stages"]))
+        print(f"{name:<{w}}  {kinds:<13} {len(spec['stages']):>6}  {spec['resolution']:>4}  "
+              f"{fmt.count(a.total_params):>12}  {fmt.count(a.total_macs):>15}")
+    print("\nEach equals the zoo model of the same name exactly. Save one to edit: "
+          "python -m zoo design show resnet50 > my.json; then python -m zoo summary --spec my.json")
     return 0
 
 
@@ -205,7 +257,9 @@ def main(argv=None) -> int:
     s.add_argument("name")
     s.set_defaults(fn=cmd_info)
     s = sub.add_parser("summary", help="per-layer shapes, parameters, MACs and memory")
-    s.add_argument("name")
+    s.add_argument("name", nargs="?", default=None)
+    s.add_argument("--spec", default=None, metavar="FILE",
+                   help="a design-lab spec (JSON) instead of a registered model")
     s.add_argument("--resolution", type=int, default=None,
                    help="input side in pixels (default: the model's own)")
     s.add_argument("--depth", type=int, default=None,
@@ -214,6 +268,10 @@ def main(argv=None) -> int:
                    help="sum the layers by stage, block or kind instead")
     s.add_argument("--format", choices=("table", "csv", "json"), default="table")
     s.set_defaults(fn=cmd_summary)
+    s = sub.add_parser("design", help="design-lab templates: the zoo's networks as editable specs")
+    s.add_argument("what", choices=("templates", "show"))
+    s.add_argument("name", nargs="?", default="resnet50", help="template to show (with 'show')")
+    s.set_defaults(fn=cmd_design)
     s = sub.add_parser("evaluate", help="top-1 and top-5 of a pretrained model on a folder of images")
     s.add_argument("model")
     s.add_argument("folder", help="one sub-folder per WordNet id (n01440764/...), or images plus "

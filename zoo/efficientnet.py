@@ -201,7 +201,8 @@ class MBConv(nn.Module):
 
     ``block`` holds the layers in that order (the expand conv is absent when ``expand == 1``,
     squeeze-excite is absent for Lite); the residual is added only when stride is 1 and the
-    channel count is unchanged.
+    channel count is unchanged. ``se_ratio``: squeeze width as a fraction of the block's input
+    channels (0.25 in EfficientNet; the design lab's knob).
     """
 
     def __init__(
@@ -216,6 +217,7 @@ class MBConv(nn.Module):
         activation: Callable[..., nn.Module] = nn.SiLU,
         se: bool = True,
         tf_padding: bool = False,
+        se_ratio: float = 0.25,
     ):
         super().__init__()
         if stride not in (1, 2):
@@ -229,9 +231,59 @@ class MBConv(nn.Module):
         layers.append(conv(expanded, expanded, kernel, stride, groups=expanded, activation_layer=activation))
         if se:
             # squeeze to a quarter of the block's *input* channels (Tan & Le; torchvision, timm)
-            layers.append(SqueezeExcitation(expanded, max(1, in_channels // 4),
+            layers.append(SqueezeExcitation(expanded, max(1, int(in_channels * se_ratio)),
                                             activation=partial(nn.SiLU, inplace=True)))
         layers.append(conv(expanded, out_channels, 1, activation_layer=None))
+        self.block = nn.Sequential(*layers)
+        self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
+        self.out_channels = out_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.block(x)  # (B, C_in, H, W) -> (B, C_out, H / stride, W / stride)
+        if self.use_res_connect:
+            out = self.stochastic_depth(out)
+            out = out + x
+        return out
+
+
+class FusedMBConv(nn.Module):
+    """Fused-MBConv (Tan & Le, "EfficientNetV2: Smaller Models and Faster Training", ICML 2021,
+    arXiv 2104.00298, Fig. 2): MBConv's 1×1 expansion and k×k depthwise convolution fused into one
+    regular k×k convolution, which runs better on accelerators in early, wide-map stages.
+
+    k×k expand (stride) → [SE] → 1×1 project, residual when stride is 1 and the width is kept; with
+    ``expand == 1`` a single k×k convolution to the output width. Layout and names as
+    torchvision's ``FusedMBConv`` (``block``, ``stochastic_depth``); torchvision's has no SE (the
+    paper's figure does): ``se_ratio`` 0 leaves it out, as the zoo's EfficientNets never use it.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        expand: int,
+        kernel: int,
+        stride: int,
+        stochastic_depth_prob: float,
+        norm_layer: Callable[[int], nn.Module],
+        activation: Callable[..., nn.Module] = nn.SiLU,
+        se_ratio: float = 0.0,
+    ):
+        super().__init__()
+        if stride not in (1, 2):
+            raise ValueError(f"FusedMBConv stride must be 1 or 2, got {stride}")
+        self.use_res_connect = stride == 1 and in_channels == out_channels
+        conv = partial(Conv2dNormActivation, norm_layer=norm_layer)
+        expanded = make_divisible(in_channels * expand, 8)
+        layers: list[nn.Module] = []
+        if expanded != in_channels:
+            layers.append(conv(in_channels, expanded, kernel, stride, activation_layer=activation))
+            if se_ratio:
+                layers.append(SqueezeExcitation(expanded, max(1, int(in_channels * se_ratio)),
+                                                activation=partial(nn.SiLU, inplace=True)))
+            layers.append(conv(expanded, out_channels, 1, activation_layer=None))
+        else:
+            layers.append(conv(in_channels, out_channels, kernel, stride, activation_layer=activation))
         self.block = nn.Sequential(*layers)
         self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
         self.out_channels = out_channels

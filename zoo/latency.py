@@ -46,7 +46,7 @@ from torch.utils.benchmark import Timer
 from . import fmt
 
 __all__ = ["MIN_REPEATS", "NOISE", "Machine", "machine", "processor_name", "load_1min", "torch_threads",
-           "Timing", "time_callable", "time_many", "measure", "differs", "speed_ratio", "compare_words",
+           "serving_threads", "SERVING_THREADS_ENV", "Timing", "time_callable", "time_many", "measure", "differs", "speed_ratio", "compare_words",
            "change_words", "fmt_ms", "KIND_GROUPS", "kind_group", "LayerTime", "Profile", "profile"]
 
 MIN_REPEATS = 5
@@ -122,6 +122,27 @@ def torch_threads(n: int | None) -> Iterator[int]:
     finally:
         if change:
             torch.set_num_threads(old)
+
+
+SERVING_THREADS_ENV = "CNN_ATLAS_THREADS"
+
+
+def serving_threads(env: Mapping[str, str] | None = None, cpus: int | None = None) -> int:
+    """torch intra-op threads for a server's own inference: half the logical CPUs, at least one
+    (``$CNN_ATLAS_THREADS`` overrides; a value that is not a positive integer is ignored).
+
+    A dashboard's forward passes never have the cores to themselves: the browser draws on the
+    same laptop, and in a hall other sessions run their own passes. OpenMP threads that outnumber
+    the free cores wait for one another at every layer: measured here on 2 cores with other work
+    running, EfficientNet-Lite0's forward pass took 428 ms with 2 threads and 33.8 ms with 1
+    (median of 5 repeats; 21 ms with 2 threads on an idle machine). The timers (Pareto page,
+    design lab, lessons) still choose their own count for a measurement.
+    """
+    env = os.environ if env is None else env
+    value = (env.get(SERVING_THREADS_ENV) or "").strip()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    return max(1, (cpus or os.cpu_count() or 2) // 2)
 
 
 # --- a timing and its spread ---------------------------------------------------------------------

@@ -67,12 +67,15 @@ class Conv2dNormActivation(nn.Sequential):
         activation_layer: Callable[..., nn.Module] | None = nn.ReLU,
         bias: bool | None = None,
         tf_padding: bool = False,
+        padding: int | None = None,
     ):
+        # padding: default (k - 1) // 2 keeps the side at stride 1; SqueezeNet's conv1 uses 0.
         bias = norm_layer is None if bias is None else bias
+        padding = (kernel_size - 1) // 2 if padding is None else padding
         if tf_padding:
             conv = Conv2dSame(in_channels, out_channels, kernel_size, stride, groups=groups, bias=bias)
         else:
-            conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, (kernel_size - 1) // 2,
+            conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding,
                              groups=groups, bias=bias)
         layers: list[nn.Module] = [conv]
         if norm_layer is not None:

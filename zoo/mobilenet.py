@@ -113,14 +113,16 @@ class DepthwiseSeparableConv(nn.Module):
     """Fig. 3 (right) of the v1 paper: 3×3 depthwise conv → BN → ReLU → 1×1 conv → BN → ReLU.
 
     The activation is ReLU6, as in the TF-slim reference and timm (the paper's figure says ReLU).
+    ``kernel`` and ``activation`` are the design lab's knobs (3×3 and ReLU6 in the paper's net).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int):
+    def __init__(self, in_channels: int, out_channels: int, stride: int, kernel: int = 3,
+                 activation=nn.ReLU6):
         super().__init__()
-        self.depthwise = Conv2dNormActivation(in_channels, in_channels, 3, stride, groups=in_channels,
-                                              activation_layer=nn.ReLU6)
+        self.depthwise = Conv2dNormActivation(in_channels, in_channels, kernel, stride, groups=in_channels,
+                                              activation_layer=activation)
         self.pointwise = Conv2dNormActivation(in_channels, out_channels, 1,
-                                              activation_layer=nn.ReLU6)
+                                              activation_layer=activation)
         self.out_channels = out_channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

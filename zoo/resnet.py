@@ -94,8 +94,10 @@ DEPTHS = {
 
 # --- small helpers ---------------------------------------------------------------------------
 
-def conv3x3(c_in: int, c_out: int, stride: int = 1) -> nn.Conv2d:
-    return nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False)
+def conv3x3(c_in: int, c_out: int, stride: int = 1, kernel: int = 3, groups: int = 1) -> nn.Conv2d:
+    """The block's spatial convolution: 3×3 in every ResNet here; ``kernel`` (odd, padded to keep
+    the side) and ``groups`` (ResNeXt, Xie et al. 2017) are the design lab's knobs."""
+    return nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=kernel // 2, groups=groups, bias=False)
 
 
 def conv1x1(c_in: int, c_out: int, stride: int = 1) -> nn.Conv2d:
@@ -137,13 +139,13 @@ class BasicBlock(nn.Module):
 
     def __init__(self, inplanes: int, planes: int, stride: int = 1,
                  downsample: nn.Module | None = None, shortcut: bool = True,
-                 se_ratio: float | None = None, stride_on: str = "3x3"):
+                 se_ratio: float | None = None, stride_on: str = "3x3", kernel: int = 3):
         super().__init__()
         # stride_on is meaningless here: both convolutions are 3×3 and the first one strides.
-        self.conv1 = conv3x3(inplanes, planes, stride)
+        self.conv1 = conv3x3(inplanes, planes, stride, kernel)
         self.bn1 = nn.BatchNorm2d(planes)
         self.relu = nn.ReLU(inplace=True)
-        self.conv2 = conv3x3(planes, planes)
+        self.conv2 = conv3x3(planes, planes, kernel=kernel)
         self.bn2 = nn.BatchNorm2d(planes)
         self.se = SqueezeExcitation(planes, se_channels(planes, se_ratio)) if se_ratio else None
         self.downsample = downsample
@@ -172,21 +174,26 @@ class Bottleneck(nn.Module):
     ``stride_on="1x1"`` is the paper's layout (He et al. 2016, Table 1 caption: downsampling "is
     performed by conv3_1, conv4_1, and conv5_1 with a stride of 2"), which drops 3 of 4 positions
     before any 3×3 convolution sees them.
+
+    ``expansion`` (output width / ``planes``, 4 in the paper), ``kernel`` and ``groups`` of the
+    middle convolution are the design lab's knobs; ``groups > 1`` is ResNeXt's bottleneck (Xie et
+    al. 2017, arXiv 1611.05431, Fig. 3c).
     """
 
     expansion = 4
 
     def __init__(self, inplanes: int, planes: int, stride: int = 1,
                  downsample: nn.Module | None = None, shortcut: bool = True,
-                 se_ratio: float | None = None, stride_on: str = "3x3"):
+                 se_ratio: float | None = None, stride_on: str = "3x3", kernel: int = 3,
+                 groups: int = 1, expansion: int | None = None):
         super().__init__()
         if stride_on not in ("3x3", "1x1"):
             raise ValueError(f"stride_on must be '3x3' or '1x1', not {stride_on!r}")
         s1, s3 = (stride, 1) if stride_on == "1x1" else (1, stride)
-        out_planes = planes * self.expansion
+        out_planes = planes * (expansion or self.expansion)
         self.conv1 = conv1x1(inplanes, planes, s1)
         self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = conv3x3(planes, planes, s3)
+        self.conv2 = conv3x3(planes, planes, s3, kernel, groups)
         self.bn2 = nn.BatchNorm2d(planes)
         self.conv3 = conv1x1(planes, out_planes)
         self.bn3 = nn.BatchNorm2d(out_planes)

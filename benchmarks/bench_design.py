@@ -1,0 +1,220 @@
+"""How fast the design lab answers an edit, measured in real Chromium against a running server.
+
+    python benchmarks/bench_design.py [--repeats 3] [--no-wait-warm]
+
+Starts ``streamlit run app.py`` on a free loopback port (optionally waiting for the background
+warm-up, as benchmarks/bench_pages.py does), opens the design lab in one session and times, from the
+click or key press until the new count is on screen (so re-validation, the build on the meta
+device, ``zoo.analyze``, the macro diagram and the browser's redraw are all inside):
+
+* template switches (ResNet-18 → ResNet-152 → EfficientNet-B0 → …), first uncached, then again;
+* edits of a ResNet-152-size design: a stage's repeats typed in the table (each value new, so
+  uncached), the width multiplier's + button, the resolution's + button, a block changed in the
+  table (bottleneck → Fused-MBConv: the tables reload once, so two script runs), an invalid edit until its
+  message shows.
+
+Target: under 0.5 s each. The expected texts are computed here with ``zoo.design.analyze``, so a
+timing only counts once the right number is shown. The 1-minute load average is printed and saved
+beside the figures (benchmarks/results/bench_design.json, git-ignored): the machine may be shared,
+and the floor of a three-element Streamlit page (bench_pages.baseline) is measured in the same run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_pages import ARGS, CHROMIUM, baseline, choose, free_port, start_server, wait_warm  # noqa: E402
+from zoo import design, fmt  # noqa: E402
+import zoo  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+TARGET = 0.5
+
+
+def metric(page, label: str, value: str):
+    return page.locator('[data-testid="stMetric"]').filter(has_text=label).filter(
+        has=page.get_by_text(value, exact=True))
+
+
+def timed(action, expect, timeout: float = 30_000) -> float:
+    """Seconds from ``action()`` until ``expect`` is visible; NaN (and a screenshot in
+    benchmarks/results/) when it never shows, so one miss does not lose the other figures."""
+    t0 = time.perf_counter()
+    action()
+    try:
+        expect.first.wait_for(state="visible", timeout=timeout)
+    except Exception:
+        RESULTS.mkdir(exist_ok=True)
+        expect.page.screenshot(path=str(RESULTS / f"bench_design_miss_{int(t0)}.png"))
+        print(f"  (never showed: {expect})", file=sys.stderr)
+        return math.nan
+    dt = time.perf_counter() - t0
+    time.sleep(0.4)   # let the rest of the rerun land before the next action
+    return dt
+
+
+def settle(page) -> None:
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    page.wait_for_timeout(800)
+
+
+def template_label(name: str) -> str:
+    p = zoo.info(name).paper
+    return f"{name} ({p.authors.split(',')[0].split()[-1]} et al. {p.year})"
+
+
+def macs_of(spec: dict) -> str:
+    return fmt.fmt_ops(design.analyze(spec).total_macs)
+
+
+def cell(page, row: int, column: int, text: str, select: bool = False):
+    """Move to the stage table's cell with the keyboard and type; returns the action that commits.
+    A number cell opens its editor on the first character typed; a dropdown cell (``select``) on
+    Enter, and then the typed text filters its options."""
+    # the first row's "stage" cell (read-only), clicked on the grid's scroller (scrolled into view)
+    scroller = page.locator('[data-testid="stDataFrame"] .dvn-scroller').first
+    scroller.click(position={"x": 54, "y": 51})
+    page.keyboard.press("Escape")                # drop a selection left by an earlier edit
+    scroller.click(position={"x": 54, "y": 51})
+    page.wait_for_timeout(200)
+    for key in ["ArrowRight"] * column + ["ArrowDown"] * row:
+        page.keyboard.press(key)
+    if select:
+        page.keyboard.press("Enter")
+        page.wait_for_timeout(250)
+        page.keyboard.type(text)
+    else:
+        page.keyboard.type(text[0])                  # opens the cell's editor with this character selected
+        page.wait_for_timeout(150)
+        page.keyboard.press("End")
+        page.keyboard.type(text[1:])
+    page.wait_for_timeout(150)
+    return lambda: page.keyboard.press("Enter")
+
+
+def step_up(page, label: str):
+    box = page.locator('[data-testid="stNumberInput"]').filter(has_text=label).first
+    return lambda: box.locator('[data-testid="stNumberInputStepUp"]').click()
+
+
+def run(browser, base: str, repeats: int) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {}
+    T = design.templates()
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = ctx.new_page()
+    page.goto(base + "/design?d=resnet18")
+    metric(page, "MACs", macs_of(T["resnet18"])).first.wait_for(timeout=120_000)
+    settle(page)
+    order = ["resnet152", "efficientnet_b0", "mobilenet_v2", "shufflenet_v2_x1_0", "squeezenet1_1", "resnet50",
+             "resnet18"]
+    for k in range(repeats):
+        tag = "first time (uncached)" if k == 0 else "again (cached)"
+        for name in order:
+            out.setdefault(f"template → {name}, {tag}", []).append(timed(
+                lambda: choose(page, "Start from a template", template_label(name)),
+                metric(page, "MACs", macs_of(T[name]))))
+            settle(page)
+    # a ResNet-152-size design, edited
+    choose(page, "Start from a template", template_label("resnet152"))
+    metric(page, "MACs", macs_of(T["resnet152"])).first.wait_for(timeout=60_000)
+    settle(page)
+    spec = design.validate(T["resnet152"])
+    for k in range(repeats):
+        spec["stages"][2]["repeats"] += 1
+        commit = cell(page, 2, 3, str(spec["stages"][2]["repeats"]))
+        out.setdefault("resnet152: stage 3 repeats typed in the table (uncached)", []).append(timed(
+            commit, metric(page, "MACs", macs_of(spec))))
+        settle(page)
+    for k in range(repeats):
+        spec["width_mult"] = round(spec["width_mult"] + 0.05, 2)
+        out.setdefault("resnet152: width multiplier + (uncached)", []).append(timed(
+            step_up(page, "Width ×"), metric(page, "MACs", macs_of(spec))))
+        settle(page)
+    for k in range(repeats):
+        spec["resolution"] += 8
+        out.setdefault("resnet152: resolution + 8 px (uncached)", []).append(timed(
+            step_up(page, "Resolution (px)"), metric(page, "MACs", macs_of(spec))))
+        settle(page)
+    blocks = ["fused_mbconv", "bottleneck"]
+    for k in range(repeats):
+        b = blocks[k % 2]
+        st = spec["stages"][1]
+        st["block"] = b
+        fields = design.BLOCKS[b].defaults
+        for f in design.OPTIONAL:
+            st[f] = (st.get(f) if st.get(f) is not None else fields[f]) if f in fields else None
+        spec = design.validate(spec)
+        commit = cell(page, 1, 1, b, select=True)
+        out.setdefault("resnet152: stage 2 block changed in the table (tables reload)", []).append(timed(
+            commit, metric(page, "MACs", macs_of(spec))))
+        settle(page)
+    for k in range(repeats):
+        commit = cell(page, 0, 8 if spec["stages"][0]["block"] == "bottleneck" else 2, "7")
+        out.setdefault("resnet152: invalid edit until its message shows", []).append(timed(
+            commit, page.get_by_text(re.compile(r"This design cannot be built"))))
+        settle(page)
+        page.keyboard.press("Escape")
+        cell(page, 0, 8, "1")()
+        settle(page)
+    ctx.close()
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--no-wait-warm", action="store_true")
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    proc = start_server(port)
+    base = f"http://127.0.0.1:{port}"
+    load0 = os.getloadavg()[0]
+    print(f"CPU: {os.cpu_count()} logical; load average {load0:.1f}; server {base}")
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+            if not args.no_wait_warm:
+                page = browser.new_page()
+                print(f"warm-up finished after {wait_warm(page, base + '/'):.1f} s")
+                page.close()
+            results = run(browser, base, args.repeats)
+            floor = baseline(browser, args.repeats)   # a three-element page: this machine's floor now
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    load1 = os.getloadavg()[0]
+    print(f"\nDesign lab, from the action until the new count is on screen (target < {TARGET} s)")
+    rows = []
+    for name, ts in results.items():
+        med = statistics.median(ts)   # a miss (NaN) makes the median NaN: reported, not hidden
+        print(f"  {'ok ' if med < TARGET else 'SLOW'} {name:<66} median {med:5.2f} s   runs "
+              + ", ".join(f"{t:.2f}" for t in ts))
+        rows.append({"case": name, "median_s": med, "runs_s": ts, "under_target": med < TARGET})
+    print("\nThe same machine's floor (a three-element Streamlit page, not CNN Atlas)")
+    for name, ts in floor.items():
+        print(f"       {name:<66} median {statistics.median(ts):5.2f} s")
+        rows.append({"case": name, "median_s": statistics.median(ts), "runs_s": ts, "floor": True})
+    print(f"\nload average (1 min): {load0:.1f} at the start, {load1:.1f} at the end")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "bench_design.json").write_text(json.dumps(
+        {"target_s": TARGET, "cpus": os.cpu_count(), "load_start": load0, "load_end": load1, "cases": rows},
+        indent=2))
+    return 0 if all(r["under_target"] for r in rows if not r.get("floor")) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
