@@ -3,6 +3,8 @@
     python benchmarks/bench_live.py frames     # process_frame on 640×480 frames, no browser
     python benchmarks/bench_live.py memory     # server RSS with 1 and 10 browser sessions
     python benchmarks/bench_live.py e2e        # Chromium fake camera -> WebRTC -> server -> back
+    python benchmarks/bench_live.py streams    # 1, 2, 3… fake-camera streams at once, until < 15 fps
+    python benchmarks/bench_live.py streams --write-capacity   # and store the result for the page
     python benchmarks/bench_live.py all
 
 ``frames`` times ``ui.live.process_frame`` (YUV→RGB, preprocessing, model, top-5, overlay, drawing,
@@ -10,7 +12,13 @@ RGB frame out) on EfficientNet-Lite0 with the shared engine, with and without Gr
 pieces separately; ``--threads`` sets torch's intra-op threads. ``memory`` starts the dashboard,
 opens the classify page in 1 then 10 Chromium tabs (each a Streamlit session that classifies the
 sample photo) and reads the server's resident memory. ``e2e`` reads the processed frames per
-second the live page shows. Every run records the load average next to its figures: on a
+second the live page shows. ``streams`` opens live pages one after another in one Chromium
+with a fake camera (each its own browser context, a student's session), every stream running, and
+reads each page's processed frames per second for ``--seconds`` after 8 s of settling; it stops
+at the first count where a stream's median falls below 15 frames/s (or at ``--max-streams``).
+The server sustains the last count before that. ``--write-capacity`` writes it, with the date,
+machine, torch threads per stream and load, to assets/live_capacity.json: the figure the live
+page states and enforces (``ui.live.read_capacity``). Every run records the load average next to its figures: on a
 shared machine the numbers are pessimistic. Results go to benchmarks/results/bench_live.json.
 """
 from __future__ import annotations
@@ -227,14 +235,106 @@ def bench_e2e(seconds: float) -> dict:
     return out
 
 
+def machine() -> str:
+    """'16-core Intel Xeon …' from /proc/cpuinfo (the CPU model and the cores torch sees)."""
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores{', ' + model if model else ''}"
+
+
+def bench_streams(seconds: float, max_streams: int, min_fps: float) -> dict:
+    """Processed frames per second of each of n simultaneous live streams, n = 1, 2, … until one
+    stream's median falls below ``min_fps``."""
+    import statistics
+
+    from playwright.sync_api import sync_playwright
+
+    from conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_streamlit, wait_for_app
+    from test_browser_classify import write_y4m
+    from ui.live import stream_threads
+
+    port = free_port()
+    # the limit lifted for the measurement; the warm-up off (it is not live work)
+    proc = start_streamlit(port, env={"CNN_ATLAS_LIVE_STREAMS": str(max_streams + 1), "CNN_ATLAS_WARM_UP": "0"})
+    url = f"http://127.0.0.1:{port}"
+    y4m = write_y4m(SAMPLE, Path(tempfile.mkdtemp()) / "coffee.y4m")
+    out = {"min_fps": min_fps, "seconds": seconds, "machine": machine(), "threads": stream_threads(),
+           "runs": [], **load()}
+    sustained = 0
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + [
+                "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-video-capture={y4m}"])
+            pages = []
+            for n in range(1, max_streams + 1):
+                page = browser.new_context(viewport={"width": 1024, "height": 768},
+                                           permissions=["camera"]).new_page()
+                page.goto(url)
+                wait_for_app(page, 240_000)
+                page.get_by_role("link", name=re.compile("Live webcam")).click()
+                wait_for_app(page, 240_000)
+                page.frame_locator('iframe[title*="streamlit_webrtc"]').first.get_by_role(
+                    "button", name="START").click(timeout=60_000)
+                page.locator('[data-testid="stMetric"]').filter(has_text="Frames per second").first.wait_for(
+                    timeout=120_000)
+                pages.append(page)
+                time.sleep(8)  # settle: each page's rate is over its last 2 s
+                readings: list[list[float]] = [[] for _ in pages]
+                end = time.monotonic() + seconds
+                while time.monotonic() < end:
+                    for i, pg in enumerate(pages):
+                        m = pg.locator('[data-testid="stMetric"]').filter(has_text="Frames per second")
+                        text = m.first.inner_text().strip() if m.count() else ""
+                        found = re.search(r"([\d.]+)$", text)
+                        readings[i].append(float(found.group(1)) if found else 0.0)  # no readout: stalled
+                    time.sleep(1.0)
+                medians = [round(statistics.median(r), 1) for r in readings]
+                run = {"streams": n, "median_fps_per_stream": medians, "slowest": min(medians), **load()}
+                out["runs"].append(run)
+                print(json.dumps(run), flush=True)
+                if min(medians) < min_fps:
+                    break
+                sustained = n
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    out["sustained"] = sustained
+    out["when"] = time.strftime("%Y-%m-%d")
+    return out
+
+
+def write_capacity(result: dict, path: Path = ROOT / "assets" / "live_capacity.json") -> None:
+    """The measurement the live page states and enforces (ui.live.read_capacity)."""
+    held = [r for r in result["runs"] if r["streams"] == result["sustained"]]
+    last = held[-1] if held else {}
+    path.write_text(json.dumps({
+        "streams": result["sustained"], "min_fps": result["min_fps"], "when": result["when"],
+        "machine": result["machine"], "threads": result["threads"],
+        "load_1m": last.get("load_avg_1m", result["load_avg_1m"]),
+        "runs": result["runs"], "measured_by": "benchmarks/bench_live.py streams"}, indent=1) + "\n")
+    print(f"wrote {path}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("what", choices=["frames", "memory", "e2e", "all"])
+    ap.add_argument("what", choices=["frames", "memory", "e2e", "streams", "all"])
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--threads", type=int, default=None,
                     help="intra-op threads of the stream (default: half the cores, as the page)")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--sessions", type=int, default=10)
+    ap.add_argument("--max-streams", type=int, default=8, help="streams: stop here at the latest")
+    ap.add_argument("--min-fps", type=float, default=15.0, help="streams: sustained means at least this")
+    ap.add_argument("--write-capacity", action="store_true",
+                    help="streams: store the result in assets/live_capacity.json for the live page")
     a = ap.parse_args()
     results = {}
     if a.what in ("frames", "all"):
@@ -246,6 +346,11 @@ def main() -> None:
     if a.what in ("e2e", "all"):
         results["e2e"] = bench_e2e(a.seconds)
         print(json.dumps(results["e2e"], indent=1), flush=True)
+    if a.what == "streams":  # not in "all": it is long, and it writes the page's figure
+        results["streams"] = bench_streams(a.seconds, a.max_streams, a.min_fps)
+        print(json.dumps({k: v for k, v in results["streams"].items() if k != "runs"}, indent=1), flush=True)
+        if a.write_capacity:
+            write_capacity(results["streams"])
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / "bench_live.json"
     old = json.loads(path.read_text()) if path.exists() else {}

@@ -8,7 +8,6 @@ Lite0/1/2's ImageNet weights ship with the requirements; a lecturer can bring to
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +15,7 @@ import streamlit as st
 
 from ui import page
 from ui import classify as uc
+from ui import state
 from ui.state import ensure_router
 from zoo import fmt
 
@@ -51,12 +51,6 @@ def macs(name: str, resolution: int) -> int:
     return int(zoo.analyze(name, resolution=resolution).total_macs)
 
 
-@st.cache_data(show_spinner="Timing the model on this machine…", ttl=900)
-def timing(name: str, device: str) -> dict | None:
-    """Median time per image with its spread, measured once per model and device (15 minutes)."""
-    return uc.time_per_image(classifier(name, device))
-
-
 @st.cache_resource(show_spinner=False)
 def device_name() -> str:
     return str(uc.pick_device())
@@ -69,17 +63,6 @@ def load(name: str) -> uc.Classifier | None:
     except Exception as e:  # noqa: BLE001 -- missing, corrupt or unreadable weights: say which
         st.error(f"**{name}**: its weights could not be loaded. {e}")
         return None
-
-
-def memo(key: tuple, compute):
-    """Per-session memory of the last few costly results (Grad-CAM maps), so that moving a slider
-    does not recompute every model's map."""
-    store = st.session_state.setdefault("_memo", {})
-    if key not in store:
-        if len(store) > 24:
-            store.pop(next(iter(store)))
-        store[key] = compute()
-    return store[key]
 
 
 # --- sections -----------------------------------------------------------------------------------
@@ -237,47 +220,45 @@ def top1_heading(pred: uc.Prediction) -> None:
     st.markdown(f"### {best.label} · {best.prob * 100:.1f}\u00a0%")
 
 
-def show_prediction(clf: uc.Classifier, decoded: uc.Decoded, sample: uc.Sample | None) -> uc.Prediction:
-    x = clf.input(decoded.image)
-    pred = uc.predict(clf.model, x, clf.class_names, k=5, device=clf.device)
+def show_prediction(clf: uc.Classifier, decoded: uc.Decoded, key: str, sample: uc.Sample | None) -> uc.Prediction:
+    pred = state.photo_view(clf.name, device_name(), key, decoded)["pred"]
     left, right = st.columns([1, 1.4])
     with left:
-        st.image(decoded.image, caption=f"{decoded.format}, {decoded.original_size[0]} × "
+        st.image(state.photo_jpeg(key, decoded), caption=f"{decoded.format}, {decoded.original_size[0]} × "
                                         f"{decoded.original_size[1]}", width="stretch")
         for note in decoded.notes:
             st.info(note)
     with right:
         top1_heading(pred)
-        lat = timing(clf.name, device_name())
+        lat = state.time_per_image(clf.name, device_name())
         if lat:
             st.metric("Time per image", f"{lat['median_ms']:.1f} ms",
                       help=uc.describe_time(lat) + ". Preprocessing excluded.")
         else:
             st.metric("Time per image", f"{pred.ms:.1f} ms", help="One forward pass and softmax on the GPU.")
-        page.chart(uc.top5_figure(pred.top, f"{clf.name}: top-5", compact=True), width="stretch",
-                   config={"displayModeBar": False})
+        st.plotly_chart(state.top5_chart(clf.name, device_name(), key, f"{clf.name}: top-5", page.presenting(),
+                                         decoded), width="stretch", config={"displayModeBar": False})
         if sample is not None:
             show_sample_note(sample)
     return pred
 
 
-def show_explanation(clf: uc.Classifier, decoded: uc.Decoded, pred: uc.Prediction) -> None:
+def show_explanation(clf: uc.Classifier, decoded: uc.Decoded, key: str, pred: uc.Prediction) -> None:
     st.subheader(f"Where did {clf.name} look?")
     cols = st.columns([1.2, 1.2, 1])
     method = cols[0].radio("Method", METHODS, horizontal=True, key="method")
     options = {f"{t.label} ({t.prob * 100:.1f} %)": t.index for t in pred.top}
     target = options[cols[1].selectbox("Explain the class", list(options), key="target")]
     alpha = cols[2].slider("Overlay opacity", 0.0, 1.0, 0.5, 0.05, key="alpha")
-    x = clf.input(decoded.image)
-    seen = clf.norm.to_pixels(x)
-    image_key = hashlib.sha1(x.cpu().numpy().tobytes()).hexdigest()
+    view = state.photo_view(clf.name, device_name(), key, decoded)
+    seen = view["pixels"]
     if method == "Grad-CAM":
-        heat = memo(("cam", clf.name, image_key, target),
-                    lambda: uc.gradcam(clf.model, x, target, clf.model.get_submodule(clf.cam_layer)))
+        shown = state.cam_overlay(clf.name, device_name(), key, target, alpha, decoded)
         caption = f"Grad-CAM on {clf.cam_layer}, the last convolutional stage"
     else:
-        key = (clf.name, method, target, image_key)
-        if st.session_state.get("attribution", (None,))[0] != key:
+        x = clf.input(decoded.image)
+        job = (clf.name, method, target, key)
+        if st.session_state.get("attribution", (None,))[0] != job:
             if not st.button(f"Compute {method} (several seconds on a CPU)", key="compute"):
                 st.caption(f"{method} runs the model dozens of times; press the button to start.")
                 return
@@ -286,17 +267,17 @@ def show_explanation(clf: uc.Classifier, decoded: uc.Decoded, pred: uc.Predictio
                     heat = uc.integrated_gradients(clf.model, x, target, clf.norm.black(x.device))
                 else:
                     heat = uc.occlusion(clf.model, x, target, clf.norm.black(x.device))
-            st.session_state["attribution"] = (key, heat)
-        heat = st.session_state["attribution"][1]
+            st.session_state["attribution"] = (job, heat)
+        shown = uc.overlay(seen, st.session_state["attribution"][1], alpha)
         caption = (f"{method}: 32 steps from a black image, |attribution| summed over colours"
                    if method == "Integrated Gradients" else
                    f"{method}: score drop when a 32 × 32 patch turns black (stride 16)")
     left, right = st.columns(2)
-    left.image(seen, caption=f"What the model saw ({seen.shape[1]} × {seen.shape[0]})", width="stretch")
-    right.image(uc.overlay(seen, heat, alpha), caption=caption, width="stretch")
+    left.image(view["jpeg"], caption=f"What the model saw ({seen.shape[1]} × {seen.shape[0]})", width="stretch")
+    right.image(shown, caption=caption, width="stretch")
 
 
-def side_by_side(statuses: list[uc.ModelStatus], decoded: uc.Decoded) -> None:
+def side_by_side(statuses: list[uc.ModelStatus], decoded: uc.Decoded, key: str) -> None:
     st.subheader("Side by side")
     available = [s.name for s in statuses if s.ok]
     if len(available) < 2:
@@ -320,7 +301,7 @@ def side_by_side(statuses: list[uc.ModelStatus], decoded: uc.Decoded) -> None:
     rows = []
     for col, (name, clf) in zip(st.columns(len(loaded)), loaded):
         with col:
-            rows.append(compare_one(name, clf, decoded))
+            rows.append(compare_one(name, clf, decoded, key))
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
             "model": st.column_config.TextColumn("model"),
@@ -340,29 +321,25 @@ def side_by_side(statuses: list[uc.ModelStatus], decoded: uc.Decoded) -> None:
                    "convolutional stage, for its own top-1 class.")
 
 
-def compare_one(name: str, clf: uc.Classifier, decoded: uc.Decoded) -> dict:
+def compare_one(name: str, clf: uc.Classifier, decoded: uc.Decoded, key: str) -> dict:
     """One model's column: heading, top-5, time, MACs and Grad-CAM; returns its table row."""
-    x = clf.input(decoded.image)
-    pred = uc.predict(clf.model, x, clf.class_names, k=5, device=clf.device)
+    pred = state.photo_view(name, device_name(), key, decoded)["pred"]
     best = pred.top[0]
     res = clf.norm.size[0]
     st.markdown(f"**{name}**")
     st.markdown(f"#### {best.label} · {best.prob * 100:.0f}\u00a0%")
-    page.chart(uc.top5_figure(pred.top, compact=True), width="stretch", key=f"cmp_top5_{name}",
-               config={"displayModeBar": False})
+    st.plotly_chart(state.top5_chart(name, device_name(), key, "", page.presenting(), decoded), width="stretch",
+                    key=f"cmp_top5_{name}", config={"displayModeBar": False})
     try:
         n_macs = macs(name, res)
     except Exception as e:  # noqa: BLE001
         n_macs = None
         st.warning(f"MACs of {name} could not be counted: {e}")
-    lat = timing(name, device_name())
+    lat = state.time_per_image(name, device_name())
     ms = lat["median_ms"] if lat else pred.ms
     st.markdown(f"{ms:.1f} ms per image  \n{fmt.fmt_ops(n_macs)} · {res} × {res}")
-    image_key = hashlib.sha1(x.cpu().numpy().tobytes()).hexdigest()
-    heat = memo(("cam", name, image_key, best.index),
-                lambda: uc.gradcam(clf.model, x, best.index, clf.model.get_submodule(clf.cam_layer)))
-    st.image(uc.overlay(clf.norm.to_pixels(x), heat, st.session_state.get("alpha", 0.5)),
-             caption=f"Grad-CAM for {best.label}", width="stretch")
+    alpha = st.session_state.get("alpha", 0.5)
+    st.image(state.cam_overlay(name, device_name(), key, best.index, alpha, decoded), caption=f"Grad-CAM for {best.label}", width="stretch")
     params = sum(p.numel() for p in clf.model.parameters())
     return {"model": name, "time per image (ms)": round(ms, 1),
             "time IQR (ms)": (f"{lat['q1_ms']:.1f}–{lat['q3_ms']:.1f} ({fmt.count(lat['repeats'])} "
@@ -382,18 +359,19 @@ def main() -> None:
     clf = load(name)
     if clf is None or data is None:
         return
+    key = state.photo_key(data)
     try:
-        decoded = uc.decode_image(data, file_name or "the image")
+        decoded = state.decoded_photo(key, file_name or "the image", data)
     except uc.BadImage as e:
         st.error(f"**Cannot classify {file_name or 'this image'}.** {e}")
         return
     try:
-        pred = show_prediction(clf, decoded, sample)
+        pred = show_prediction(clf, decoded, key, sample)
     except Exception as e:  # noqa: BLE001 -- say what failed; the session goes on
         st.error(f"**{name}** could not classify {file_name}: {type(e).__name__}: {e}")
         return
-    for section in (lambda: side_by_side(statuses, decoded),
-                    lambda: show_explanation(clf, decoded, pred)):
+    for section in (lambda: side_by_side(statuses, decoded, key),
+                    lambda: show_explanation(clf, decoded, key, pred)):
         try:
             section()
         except Exception as e:  # noqa: BLE001

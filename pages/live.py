@@ -13,6 +13,12 @@ browser's error (``NotAllowedError: Permission denied``) inside its own frame an
 nothing, so a small script on the page (``CAMERA_HELP``, our own constant HTML) watches that frame
 and shows the matching help beside it.
 
+A hall at once: the server carries as many live streams as it was measured to sustain at ≥ 15
+processed frames/s (``benchmarks/bench_live.py streams``, stored in assets/live_capacity.json;
+``$CNN_ATLAS_LIVE_STREAMS`` sets another limit) and says so on the page. A server-wide registry
+(``ui.live.StreamRegistry``) counts the running streams by a heartbeat per frame; a session that
+finds every slot taken gets snapshot mode (``st.camera_input``, the same model) with a message.
+
 Offline by default: ``rtc_configuration`` is ``{"iceServers": []}`` (no STUN/TURN, loopback and
 LAN). A deployment behind NAT sets ``[webrtc] rtc_configuration`` in ``.streamlit/secrets.toml`` or
 the ``CNN_ATLAS_RTC_CONFIGURATION`` environment variable (JSON).
@@ -21,13 +27,15 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from ui import classify as uc
 from ui import live as ul
-from ui.state import ensure_router
+from ui import page
+from ui.state import cam_overlay, decoded_photo, ensure_router, photo_key, photo_view
 from zoo import fmt
 
 ensure_router()  # a deep link as the server's first request still goes through app.py
@@ -46,6 +54,40 @@ TRANSLATIONS = {
 def engine(name: str, device: str) -> ul.Engine:
     # the model instance the classify page uses too: one copy per server process
     return ul.Engine.from_classifier(uc.shared_classifier(name, device))
+
+
+@st.cache_resource(show_spinner=False)
+def streams() -> ul.StreamRegistry:
+    """The live streams running on this server, across sessions (heartbeat per frame)."""
+    return ul.StreamRegistry()
+
+
+def snapshot_mode(name: str, device: str, cap: ul.Capacity, stream: ul.StreamState) -> None:
+    """Beyond the server's live capacity: a snapshot from the camera, classified by the same model."""
+    st.warning(f"**Every live stream this server carries is in use ({fmt.count(cap.streams)}).** More "
+               "would slow every stream down, so this session gets snapshots: take a photo and the "
+               "model classifies it. Reload the page to go live once a stream has ended.")
+    left, right = st.columns([1, 1])
+    with left:
+        shot = st.camera_input("Take a snapshot", key="live_snapshot")
+    if shot is None:
+        return
+    data = shot.getvalue()
+    key = photo_key(data)
+    try:
+        decoded = decoded_photo(key, "the snapshot", data)
+        view = photo_view(name, device, key, decoded)
+    except uc.BadImage as e:
+        right.error(f"**Cannot classify the snapshot.** {e}")
+        return
+    best = view["pred"].top[0]
+    with right:
+        st.caption(f"Top-1 of {name} (ImageNet class {best.index})")
+        st.markdown(f"### {best.label} · {best.prob * 100:.1f}\u00a0%")
+        page.chart(uc.top5_figure(view["pred"].top, compact=True), config={"displayModeBar": False})
+        if stream.cam:
+            st.image(cam_overlay(name, device, key, best.index, stream.alpha, decoded),
+                     caption=f"Grad-CAM for {best.label}", width="stretch")
 
 
 def available() -> list[str]:
@@ -153,10 +195,20 @@ def main() -> None:
         st.error(f"**{name}**: its weights could not be loaded. {type(e).__name__}: {e}")
         return
 
+    sid = st.session_state.setdefault("live_stream_id", uuid.uuid4().hex)
+    registry, cap = streams(), ul.read_capacity()
+    if not registry.room(sid, cap.streams):
+        st.caption(f"{ul.capacity_text(cap)} Live now: {fmt.count(registry.active())}.")
+        snapshot_mode(name, device, cap, state)
+        return
+    full = f"All {cap.streams} live streams are in use: reload for snapshots"
+
     def callback(frame):
+        if not registry.beat(sid, cap.streams):       # every slot taken since the page's check
+            return ul.refused_frame(frame, full)
         return ul.process_frame(frame, eng, state)[0]
 
-    webrtc_streamer(
+    ctx = webrtc_streamer(
         key="live",
         mode=WebRtcMode.SENDRECV,
         rtc_configuration=rtc_configuration(),
@@ -168,6 +220,9 @@ def main() -> None:
         video_html_attrs={"autoPlay": True, "controls": False, "muted": True,
                           "style": {"width": "100%", "maxWidth": "640px"}},
     )
+    if not ctx.state.playing:
+        registry.release(sid)
+    st.caption(f"{ul.capacity_text(cap)} Live now: {fmt.count(registry.active())}.")
     st.html(CAMERA_HELP, unsafe_allow_javascript=True)
     readout(state, name)
     parts = [f"{eng.name} sees the centre {eng.norm.size[1]} × {eng.norm.size[0]} of each frame, "

@@ -161,6 +161,9 @@ def test_live_stream_shows_espresso_and_frame_rate(camera_browser, server):
             page.wait_for_timeout(2_500)
             assert page.evaluate(OVERFLOW) == [], (w, h, page.evaluate(OVERFLOW))
             screenshot(page, f"live_stream_{w}x{h}")
+        # STOP gives the stream's slot back at once (the server's live capacity may be one stream)
+        page.frame_locator('iframe[title*="streamlit_webrtc"]').first.get_by_role("button", name="STOP").click()
+        page.get_by_text(re.compile(r"Live now: 0\.")).wait_for(timeout=30_000)
     finally:
         ctx.close()
 
@@ -206,6 +209,7 @@ def test_classify_side_by_side_and_layout_at_projector_sizes(camera_browser, ser
             page.get_by_text("Where did").first.wait_for(timeout=240_000)
             wait_for_app(page, 240_000)
             cams = page.locator('[data-testid="stImageCaption"]').filter(has_text="Grad-CAM for espresso")
+            cams.nth(2).wait_for(timeout=120_000)  # cached, the run ends before the browser has drawn it all
             assert cams.count() == 3
             assert page.locator("h4").filter(has_text="espresso").count() == 3
             cut = page.evaluate(OVERFLOW)
@@ -220,3 +224,66 @@ OVERFLOW = """() => [...document.querySelectorAll(
     + " [data-testid='stMetricLabel'], [data-testid='stWidgetLabel'] *, label p")]
   .filter(e => e.offsetParent && e.scrollWidth > e.clientWidth + 2)
   .map(e => (e.innerText || '').trim().slice(0, 40)).filter(t => t)"""
+
+
+@pytest.fixture(scope="module")
+def one_stream_server():
+    """A second server whose live capacity is lowered to one stream (CNN_ATLAS_LIVE_STREAMS=1)."""
+    from conftest import free_port, start_streamlit
+
+    port = free_port()
+    proc = start_streamlit(port, env={"CNN_ATLAS_LIVE_STREAMS": "1", "CNN_ATLAS_WARM_UP": "0"})
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+FULL = "Every live stream this server carries is in use (1)"
+
+
+@pytest.mark.slow
+def test_beyond_the_live_capacity_a_second_session_gets_snapshots(camera_browser, one_stream_server):
+    """One live stream allowed: the first session streams; a second one opening the page meanwhile
+    is told so and gets snapshot mode (no WebRTC stream), which classifies a camera photo; once
+    the first tab is closed (no message to the server: its frames just stop), the slot is free
+    and the second session goes live on reload."""
+    server = one_stream_server
+    ctx_a, first = new_page(camera_browser, permissions=["camera"])
+    ctx_b, second = new_page(camera_browser, permissions=["camera"])
+    try:
+        open_page(first, server, "Live webcam")
+        first.frame_locator('iframe[title*="streamlit_webrtc"]').first.get_by_role(
+            "button", name="START").click(timeout=60_000)
+        readout_heading(first).wait_for(timeout=120_000)
+        assert first.get_by_text(re.compile("operator set the limit to 1")).count() == 1
+
+        open_page(second, server, "Live webcam")
+        second.get_by_text(FULL).wait_for(timeout=60_000)
+        assert second.locator('iframe[title*="streamlit_webrtc"]').count() == 0
+        second.get_by_text(re.compile(r"Live now: 1\.")).wait_for(timeout=10_000)
+        button = second.get_by_role("button", name=re.compile("Take Photo", re.I))
+        button.wait_for(timeout=60_000)
+        second.wait_for_timeout(1500)      # let the fake camera deliver frames to the preview
+        button.click()
+        heading = second.locator("h3").filter(has_text=" · ").first
+        heading.wait_for(timeout=120_000)
+        assert "espresso" in heading.inner_text()
+        assert "espresso" in readout_heading(first).inner_text()        # the first stream goes on
+        for w, h in ((1024, 768), (1400, 1000)):
+            second.set_viewport_size({"width": w, "height": h})
+            second.wait_for_timeout(1_500)
+            assert second.evaluate(OVERFLOW) == [], (w, h, second.evaluate(OVERFLOW))
+            screenshot(second, f"live_full_snapshot_{w}x{h}")
+
+        ctx_a.close()                      # the stream ends without a word to the server
+        second.wait_for_timeout(4_500)     # > the registry's 3 s heartbeat timeout
+        second.reload()
+        wait_for_app(second, 120_000)
+        second.locator('iframe[title*="streamlit_webrtc"]').first.wait_for(timeout=60_000)
+        assert second.get_by_text(FULL).count() == 0
+    finally:
+        ctx_b.close()
+        try:
+            ctx_a.close()
+        except Exception:  # noqa: BLE001 -- already closed above
+            pass

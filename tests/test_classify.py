@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import struct
+import threading
 import zlib
 from pathlib import Path
 
@@ -361,6 +362,76 @@ def test_gradcam_looks_at_the_cup(lite0):
     assert centre > 1.5 * border.mean()
 
 
+def captum_gradcam(model, x, target, layer) -> np.ndarray:
+    """The reference: captum's LayerGradCam, upsampled the same way (one thread at a time)."""
+    from captum.attr import LayerAttribution, LayerGradCam
+
+    with torch.enable_grad():
+        cam = LayerGradCam(model, layer).attribute(x.detach(), target=int(target), relu_attributions=True)
+    cam = LayerAttribution.interpolate(cam.detach(), tuple(x.shape[-2:]), interpolate_mode="bilinear")
+    a = cam[0, 0].numpy()
+    a = a - a.min()
+    return a / a.max()
+
+
+def test_gradcam_equals_captums(lite0):
+    layer = lite0.model.get_submodule(lite0.cam_layer)
+    for name, target in (("coffee.png", 967), ("chelsea.png", 282), ("chelsea.png", 285)):
+        x = lite0.input(uc.decode_image((SAMPLES / name).read_bytes(), name).image)
+        assert np.abs(uc.gradcam(lite0.model, x, target, layer) - captum_gradcam(lite0.model, x, target, layer)).max() < 1e-4
+
+
+def test_gradcam_ignores_other_threads_forwards_of_the_shared_model(lite0):
+    """A prediction (another session, another photo) runs through the shared model while a
+    Grad-CAM's forward is half-way: deterministic, by a hook on the first stage that starts the
+    other forward and waits for it. The Grad-CAM must be the one of its own image; with a hook
+    that keeps the last forward's output (captum's) it is the other photo's map, or an error."""
+    layer = lite0.model.get_submodule(lite0.cam_layer)
+    first = next(iter(lite0.model.children()))
+    coffee = lite0.input(uc.decode_image((SAMPLES / "coffee.png").read_bytes(), "coffee.png").image)
+    chelsea = lite0.input(uc.decode_image((SAMPLES / "chelsea.png").read_bytes(), "chelsea.png").image)
+    alone = uc.gradcam(lite0.model, coffee, 967, layer)
+    gradcam_thread = threading.get_ident()
+    other: dict = {}
+
+    def interleave(module, inputs, output):
+        if threading.get_ident() == gradcam_thread and "pred" not in other:
+            t = threading.Thread(target=lambda: other.update(
+                pred=uc.predict(lite0.model, chelsea, lite0.class_names)))
+            t.start()
+            t.join()
+
+    handle = first.register_forward_hook(interleave)
+    try:
+        heat = uc.gradcam(lite0.model, coffee, 967, layer)
+    finally:
+        handle.remove()
+    assert other["pred"].top[0].label in ("tiger cat", "Egyptian cat", "tabby")  # the other forward ran
+    assert np.abs(heat - alone).max() < 1e-5
+
+
+def test_two_threads_compute_gradcams_on_one_shared_classifier_at_once(lite0):
+    """Two sessions' attributions at the same time on the one shared model (the classify page and a
+    live stream, or two students): no error, and each map equals the one computed alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    layer = lite0.model.get_submodule(lite0.cam_layer)
+    images = {n: lite0.input(uc.decode_image((SAMPLES / n).read_bytes(), n).image)
+              for n in ("coffee.png", "chelsea.png")}
+    jobs = [("coffee.png", 967), ("chelsea.png", 282)] * 4
+    alone = {job: uc.gradcam(lite0.model, images[job[0]], job[1], layer) for job in set(jobs)}
+    both = threading.Barrier(2)
+
+    def run(job):
+        both.wait()                              # both threads enter the model together
+        return job, uc.gradcam(lite0.model, images[job[0]], job[1], layer)
+
+    with ThreadPoolExecutor(2) as pool:
+        for first in range(0, len(jobs), 2):
+            for job, heat in pool.map(run, jobs[first:first + 2]):
+                assert np.abs(heat - alone[job]).max() < 1e-5, job
+
+
 @pytest.mark.parametrize("method", ["ig", "occlusion"])
 def test_other_explanations_have_the_input_shape(lite0, method):
     img = Image.open(SAMPLES / "coffee.png").convert("RGB")
@@ -429,3 +500,15 @@ def test_shared_classifiers_are_bounded(monkeypatch):
     assert len(uc._SHARED) == uc.MAX_SHARED and ("m0", "cpu") not in uc._SHARED
     uc.shared_classifier("m0", "cpu")                      # loaded again after it was dropped
     assert made.count("m0") == 2
+
+
+def test_jpeg_bytes_are_the_picture():
+    """The cached pictures the page serves: JPEG bytes that decode to the same picture (within
+    JPEG's loss), from a PIL image or a uint8 array."""
+    img = Image.open(SAMPLES / "coffee.png").convert("RGB")
+    for source in (img, np.asarray(img)):
+        data = uc.jpeg_bytes(source)
+        assert data[:3] == b"\xff\xd8\xff"
+        back = Image.open(io.BytesIO(data))
+        assert back.format == "JPEG" and back.size == img.size
+        assert np.abs(np.asarray(back, dtype=float) - np.asarray(img, dtype=float)).mean() < 3

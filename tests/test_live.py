@@ -2,6 +2,7 @@
 Grad-CAM schedule, the shared engine and the WebRTC configuration."""
 from __future__ import annotations
 
+import io
 import json
 import queue
 from pathlib import Path
@@ -304,3 +305,132 @@ def test_frame_time_spread_over_recent_frames():
         out = state.spread(ms)
     median, q1, q3, n = out
     assert (median, n) == (12, 5) and q1 == 11 and q3 == 13          # the 30 ms frame does not move the median
+
+
+# --- the server's live capacity and its registry of streams -------------------------------------
+
+class Clock:
+    def __init__(self):
+        self.t = 1000.0
+
+    def __call__(self):
+        return self.t
+
+
+def test_registry_admits_up_to_the_limit_and_refuses_beyond():
+    clock = Clock()
+    reg = ul.StreamRegistry(timeout_s=3.0, clock=clock)
+    assert reg.beat("a", 2) and reg.beat("b", 2)
+    assert not reg.room("c", 2) and not reg.beat("c", 2)
+    assert reg.room("a", 2) and reg.beat("a", 2)           # a running stream keeps its slot
+    assert reg.active() == 2
+
+
+def test_a_stream_whose_frames_stop_frees_its_slot_after_the_timeout():
+    """A closed tab or a dead session sends no more frames, and no message either."""
+    clock = Clock()
+    reg = ul.StreamRegistry(timeout_s=3.0, clock=clock)
+    assert reg.beat("a", 1)
+    clock.t += 2.9
+    assert not reg.room("b", 1)                              # still beating recently enough
+    assert reg.beat("a", 1)                                  # a's frame at 2.9 s
+    clock.t += 2.9
+    assert not reg.beat("b", 1)
+    clock.t += 0.2                                           # 3.1 s since a's last frame
+    assert reg.room("b", 1) and reg.beat("b", 1)
+    assert not reg.beat("a", 1)                              # a came back too late: b holds the slot
+    assert reg.active() == 1
+
+
+def test_a_stopped_stream_released_at_once():
+    reg = ul.StreamRegistry(timeout_s=60.0, clock=Clock())
+    assert reg.beat("a", 1) and not reg.room("b", 1)
+    reg.release("a")
+    reg.release("never-seen")                                # harmless
+    assert reg.room("b", 1) and reg.active() == 0
+
+
+def test_registry_never_exceeds_the_limit_under_concurrent_first_frames():
+    import threading
+
+    reg = ul.StreamRegistry(timeout_s=60.0)
+    start = threading.Barrier(16)
+    admitted = []
+
+    def first_frame(i):
+        start.wait()
+        if reg.beat(f"s{i}", 3):
+            admitted.append(i)
+
+    threads = [threading.Thread(target=first_frame, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(admitted) == 3 and reg.active() == 3
+
+
+def write_capacity(tmp_path, **kw) -> Path:
+    m = {"streams": 3, "min_fps": 15, "when": "2026-12-01", "machine": "2-core Xeon", "threads": 1,
+         "load_1m": 1.5, **kw}
+    path = tmp_path / "live_capacity.json"
+    path.write_text(json.dumps(m))
+    return path
+
+
+def test_capacity_from_the_measurement_with_its_provenance(tmp_path):
+    cap = ul.read_capacity(write_capacity(tmp_path), env={})
+    assert (cap.streams, cap.measured, cap.set_by_env) == (3, 3, False)
+    text = ul.capacity_text(cap)
+    assert text.startswith("This server sustains about 3 live streams at ≥ 15 processed frames/s "
+                           "(measured 2026-12-01 on 2-core Xeon, 1 torch thread per stream, 1-min load 1.50)")
+    assert text.endswith("further sessions get snapshots.")
+
+
+def test_capacity_lowered_by_the_environment(tmp_path):
+    path = write_capacity(tmp_path)
+    cap = ul.read_capacity(path, env={"CNN_ATLAS_LIVE_STREAMS": "1"})
+    assert (cap.streams, cap.measured, cap.set_by_env) == (1, 3, True)
+    assert "this server's operator set the limit to 1;" in ul.capacity_text(cap)
+    for junk in ("", "many", "-2", "1.5"):                   # not a whole number: the measurement stands
+        assert ul.read_capacity(path, env={"CNN_ATLAS_LIVE_STREAMS": junk}).streams == 3
+
+
+def test_capacity_without_a_measurement_or_below_one_stream(tmp_path):
+    cap = ul.read_capacity(tmp_path / "missing.json", env={})
+    assert (cap.streams, cap.measured) == (1, None)
+    assert ul.capacity_text(cap).startswith("The live capacity of this server has not been measured; 1 stream")
+    (tmp_path / "bad.json").write_text("{not json")
+    assert ul.read_capacity(tmp_path / "bad.json", env={}).measured is None
+    cap = ul.read_capacity(write_capacity(tmp_path, streams=0), env={})
+    assert (cap.streams, cap.measured) == (1, 0)             # one slower stream rather than none
+    assert "sustains about 0 live streams" in ul.capacity_text(cap)
+
+
+def test_refused_frame_keeps_the_timestamp_and_says_why():
+    rgb = np.full((480, 640, 3), 200, np.uint8)
+    out = ul.refused_frame(video_frame(rgb, pts=42), "All 1 live streams are in use")
+    assert out.pts == 42 and (out.width, out.height) == (640, 480)
+    img = out.to_ndarray(format="rgb24")
+    assert img[5:20, :].mean() < 100 and abs(float(img[300:, :].mean()) - 200) < 3   # dark band, frame below
+
+
+def test_beyond_the_capacity_the_live_page_gives_snapshots(monkeypatch):
+    """Every slot taken (the limit set to 0 here): the page says so, renders no WebRTC stream
+    (so AppTest can run it) and classifies a camera snapshot with the same model."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("CNN_ATLAS_LIVE_STREAMS", "0")
+    at = AppTest.from_file(str(ROOT / "pages" / "live.py"), default_timeout=180).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Every live stream this server carries is in use (0)" in w.value for w in at.warning)
+    assert any("further sessions get snapshots" in c.value and "operator set the limit to 0" in c.value
+               for c in at.caption)
+    photo = Image.open(ROOT / "assets" / "samples" / "coffee.png").convert("RGB")
+    buf = io.BytesIO()
+    photo.save(buf, format="JPEG", quality=95)
+    at.camera_input(key="live_snapshot").set_value(("photo.jpg", buf.getvalue(), "image/jpeg"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(md.value.startswith("### espresso · ") for md in at.markdown)
+    assert any(c.value.startswith("Top-1 of efficientnet_lite0") for c in at.caption)

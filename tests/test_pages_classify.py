@@ -363,6 +363,53 @@ def test_each_sample_says_what_it_shows(at, sample, verdict, words):
     assert any(c.value.startswith("Photo: ") and ("CC0" in c.value or "Public domain" in c.value) for c in at.caption)
 
 
+def test_the_next_session_with_the_same_photo_runs_no_model(monkeypatch):
+    """A hall opens the same sample photo: the first session pays for every model's top-5 and
+    Grad-CAM, the next ones are served from the server-wide caches (ui.state: per model, device,
+    SHA-256 of the photo's bytes and class) with the same page; a photo not seen before is computed."""
+    from ui import classify as uc
+
+    first = AppTest.from_file(PAGE, default_timeout=180).run()
+    assert not first.exception and shown(first)
+    calls: list[str] = []
+    real_predict, real_cam = uc.predict, uc.gradcam
+    monkeypatch.setattr(uc, "predict", lambda *a, **k: calls.append("predict") or real_predict(*a, **k))
+    monkeypatch.setattr(uc, "gradcam", lambda *a, **k: calls.append("gradcam") or real_cam(*a, **k))
+    second = AppTest.from_file(PAGE, default_timeout=180).run()
+    assert not second.exception
+    assert headings(second, "###") == headings(first, "###")
+    assert headings(second, "####") == headings(first, "####")      # the side-by-side columns
+    assert image_captions(second) == image_captions(first)
+    assert calls == []
+    noisy = Image.open(SAMPLES / "coffee.png").convert("RGB")
+    noisy.putpixel((0, 0), (1, 2, 3))                                 # other bytes, a new photo
+    upload(second, "coffee-edited.png", encode(noisy, "PNG"), "image/png")
+    assert top1(second) == "espresso"
+    assert calls.count("predict") >= 3 and calls.count("gradcam") >= 3   # three Lites, computed anew
+
+
+def test_the_warm_up_classifies_every_sample_before_the_first_session(monkeypatch):
+    """The server's warm-up (ui.state.warm_samples) leaves nothing for a student's first view of
+    any sample photo: no forward pass, no Grad-CAM, no timing run."""
+    from ui import classify as uc
+    from ui import state
+
+    state.warm_samples()
+    calls: list[str] = []
+    for fn in ("predict", "gradcam", "time_per_image"):
+        real = getattr(uc, fn)
+        monkeypatch.setattr(uc, fn, lambda *a, _f=fn, _r=real, **k: calls.append(_f) or _r(*a, **k))
+    for sample in ("chelsea", "astronaut"):
+        at = AppTest.from_file(PAGE, default_timeout=180)
+        at.query_params["sample"] = sample
+        at.run()
+        assert not at.exception and shown(at)
+        assert at.selectbox(key="sample").value == sample
+        assert sum("Grad-CAM for" in c for c in image_captions(at)) == 3
+    assert top1(at) != "espresso"
+    assert calls == []
+
+
 def test_the_app_runs_inference_on_the_serving_thread_count(monkeypatch):
     """app.py sets torch's threads once per process (half the cores, $CNN_ATLAS_THREADS
     overrides) and the classify page says the count its passes run with."""

@@ -10,11 +10,13 @@ function of images, tensors and models, so it is unit-tested without a browser.
   looks at anyway. Every refusal is a ``BadImage`` whose message is meant for the page.
 - **Prediction** (``predict``): softmax top-k with the wall time of the forward pass, on the GPU
   when torch sees one (CUDA or Apple MPS), on the CPU otherwise (``pick_device``).
-- **Explanations** (captum): Grad-CAM (Selvaraju et al., "Grad-CAM: Visual Explanations from Deep
+- **Explanations**: Grad-CAM (Selvaraju et al., "Grad-CAM: Visual Explanations from Deep
   Networks via Gradient-based Localization", ICCV 2017, arXiv:1610.02391) on the output of the last
   convolutional stage: the stage's feature maps weighted by the spatially averaged gradient of the
   class score, ReLU, upsampled to the input. Integrated Gradients (Sundararajan et al. 2017,
-  arXiv:1703.01365) and Occlusion (Zeiler & Fergus 2014, arXiv:1311.2901) for still images.
+  arXiv:1703.01365) and Occlusion (Zeiler & Fergus 2014, arXiv:1311.2901) for still images, with
+  captum. Grad-CAM is written out here: its forward hook must ignore other threads' forwards of
+  the shared model (``gradcam``).
 - **Preprocessing, inverted** (``NormSpec``): a model's preprocessing ends in a per-channel affine
   map of the 0–255 pixels (``(x − 127) / 128`` for EfficientNet-Lite, ``(x / 255 − mean) / std``
   for torchvision weights). Probing it with a black and a white image recovers that map exactly,
@@ -298,13 +300,40 @@ def last_conv_stage(model: nn.Module, size: tuple[int, int] = (224, 224)) -> tup
 
 
 def gradcam(model: nn.Module, x: torch.Tensor, target: int, layer: nn.Module) -> np.ndarray:
-    """Grad-CAM of class ``target`` at ``layer``, upsampled to the input: (H, W) in [0, 1]."""
-    from captum.attr import LayerAttribution, LayerGradCam
+    """Grad-CAM of class ``target`` at ``layer``, upsampled to the input: (H, W) in [0, 1].
 
-    x = x.detach().clone().requires_grad_(False)
-    with torch.enable_grad():
-        cam = LayerGradCam(model, layer).attribute(x, target=int(target), relu_attributions=True)
-    cam = LayerAttribution.interpolate(cam.detach(), tuple(x.shape[-2:]), interpolate_mode="bilinear")
+    Selvaraju et al. 2017, Eq. 1–2: the layer's maps ``A`` weighted by the spatial mean of
+    ``d score / d A``, summed over channels, ReLU, then bilinear upsampling (captum's
+    ``LayerGradCam`` with ``relu_attributions=True`` computes the same; tests compare the two).
+
+    Safe on a model that other threads run at the same time (one instance serves every session
+    and the live streams): the forward hook that catches ``A`` keeps only the output of *this*
+    thread's forward. captum's hook keeps whichever forward passed last, so two sessions at once
+    could differentiate another session's activations ("The differentiated Tensor … appears to
+    not have been used in the graph"), or a prediction's inference tensor.
+    """
+    me = threading.get_ident()
+    caught: list[torch.Tensor] = []
+
+    def keep(module, inputs, output):
+        if threading.get_ident() == me and not caught and isinstance(output, torch.Tensor):
+            if not output.requires_grad:  # frozen parameters: differentiate from this map on
+                output.requires_grad_()
+            caught.append(output)
+
+    handle = layer.register_forward_hook(keep)
+    try:
+        with torch.enable_grad():
+            score = model(x.detach())[0, int(target)]
+    finally:
+        handle.remove()
+    if not caught:
+        raise ValueError("the Grad-CAM layer was not run by the model's forward pass")
+    maps = caught[0]                                                    # (1, C, h, w)
+    (grads,) = torch.autograd.grad(score, maps)
+    weights = grads.mean(dim=(2, 3), keepdim=True)                      # (1, C, 1, 1)
+    cam = torch.relu((weights * maps).sum(dim=1, keepdim=True)).detach()  # (1, 1, h, w)
+    cam = torch.nn.functional.interpolate(cam, size=tuple(x.shape[-2:]), mode="bilinear")
     return _unit(cam[0, 0])
 
 
@@ -372,6 +401,15 @@ def overlay(image: np.ndarray, heat: np.ndarray, alpha: float = 0.5) -> np.ndarr
     color = colorize(heat).astype(np.uint16)
     out = (image.astype(np.uint16) * (256 - a) + color * a) >> 8
     return out.astype(np.uint8)
+
+
+def jpeg_bytes(image: Image.Image | np.ndarray, quality: int = 95) -> bytes:
+    """A picture (PIL, or (H, W, 3) uint8) as JPEG file bytes: what ``st.image`` would encode from
+    it on every call, done once so that a cached picture is served as it is."""
+    img = image if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image, dtype=np.uint8))
+    buf = io.BytesIO()
+    img.convert("RGB").save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
 
 
 def top5_figure(top: Sequence[Top], title: str = "", compact: bool = False):

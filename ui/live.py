@@ -29,6 +29,7 @@ import time
 import warnings
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
@@ -171,7 +172,8 @@ class Engine:
     """A pretrained model ready for video: fast input, optimised forward, Grad-CAM on demand.
 
     Built once per (model, device) and shared across sessions: nothing here is per-session.
-    ``forward`` is stateless; Grad-CAM hooks into the eager model, so it holds ``cam_lock``.
+    ``forward`` is stateless; Grad-CAM hooks into the eager model, only its own thread's forward
+    (``ui.classify.gradcam``), so sessions and the classify page share the model safely.
     """
 
     def __init__(self, name: str, model: nn.Module, preprocess: Callable, class_names: Sequence[str],
@@ -187,7 +189,6 @@ class Engine:
         sample = synthetic_frame() if sample is None else sample
         self.fast_input = fit_fast_input(preprocess, self.norm, sample)
         self.cam_layer_name, self.cam_layer = last_conv_stage(self.model, self.norm.size)
-        self.cam_lock = threading.Lock()
         self.forward = self._optimized(optimize)
 
     def _optimized(self, optimize: bool) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -234,7 +235,7 @@ class Engine:
             return self.forward(x.to(self.device)).softmax(dim=1)[0]
 
     def cam(self, x: torch.Tensor, target: int) -> np.ndarray:
-        with self.cam_lock, torch_threads(self.threads):
+        with torch_threads(self.threads):
             return gradcam(self.model, x.to(self.device), target, self.cam_layer)
 
 
@@ -450,3 +451,126 @@ def _process_frame(frame, engine: Engine, state: StreamState):
     record["time"] = end
     state.publish(record)
     return out, record
+
+
+# --- how many live streams one server carries -------------------------------------------------------
+
+STREAMS_ENV = "CNN_ATLAS_LIVE_STREAMS"
+CAPACITY_FILE = Path(__file__).resolve().parent.parent / "assets" / "live_capacity.json"
+MIN_FPS = 15.0        # a stream counts as sustained at this many processed frames per second
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """The live streams this server admits, and where that number comes from.
+
+    ``measured``: streams that ``benchmarks/bench_live.py streams`` found sustained at ≥ ``fps``
+    processed frames per second each (``None`` when no measurement is installed); ``streams``: the
+    limit applied, the measurement unless ``$CNN_ATLAS_LIVE_STREAMS`` sets it (``set_by_env``).
+    """
+
+    streams: int
+    measured: int | None = None
+    fps: float = MIN_FPS
+    when: str = ""
+    machine: str = ""
+    threads: int | None = None
+    load_1m: float | None = None
+    set_by_env: bool = False
+
+
+def read_capacity(path: Path = CAPACITY_FILE, env: Mapping[str, str] | None = None) -> Capacity:
+    """The measured capacity (``assets/live_capacity.json``) and the operator's override.
+
+    Without a readable measurement the server admits one stream. An override that is not a whole
+    number ≥ 0 is ignored. At least one stream is admitted when the measurement found none at
+    ≥ 15 frames/s (the page then says so): a slower stream still beats no stream.
+    """
+    env = os.environ if env is None else env
+    try:
+        m = json.loads(Path(path).read_text())
+        cap = Capacity(streams=max(1, int(m["streams"])), measured=int(m["streams"]),
+                       fps=float(m.get("min_fps", MIN_FPS)), when=str(m.get("when", "")),
+                       machine=str(m.get("machine", "")), threads=m.get("threads"),
+                       load_1m=m.get("load_1m"))
+    except (OSError, ValueError, KeyError, TypeError):
+        cap = Capacity(streams=1)
+    raw = env.get(STREAMS_ENV, "").strip()
+    if raw.isdigit():
+        cap = Capacity(**{**cap.__dict__, "streams": int(raw), "set_by_env": True})
+    return cap
+
+
+def capacity_text(cap: Capacity) -> str:
+    """One sentence for the live page: the limit, its provenance, what the others get."""
+    if cap.measured is None:
+        said = "The live capacity of this server has not been measured"
+    else:
+        threads = (f", {cap.threads} torch thread{'s' if cap.threads != 1 else ''} per stream"
+                   if cap.threads else "")
+        load = f", 1-min load {cap.load_1m:.2f}" if cap.load_1m is not None else ""
+        said = (f"This server sustains about {cap.measured} live stream{'s' if cap.measured != 1 else ''} "
+                f"at ≥ {cap.fps:g} processed frames/s (measured {cap.when} on {cap.machine}{threads}{load})")
+    if cap.set_by_env:
+        limit = f"; this server's operator set the limit to {cap.streams}"
+    elif cap.measured is None:
+        limit = f"; {cap.streams} stream is admitted"
+    else:
+        limit = ""
+    return f"{said}{limit}; further sessions get snapshots."
+
+
+class StreamRegistry:
+    """The server's ledger of running live streams, shared by every session (``st.cache_resource``).
+
+    A stream holds a slot while its frames arrive: each processed frame is a heartbeat (``beat``),
+    and a slot whose last beat is older than ``timeout_s`` is free again. So a stream that is
+    stopped, a tab that is closed and a session that dies without a word all give their slot back
+    within ``timeout_s``; ``release`` frees it at once when the page sees the stream stopped.
+    """
+
+    def __init__(self, timeout_s: float = 3.0, clock: Callable[[], float] = time.monotonic):
+        self.timeout_s, self._clock = timeout_s, clock
+        self._seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def _expire(self, now: float) -> None:
+        for sid in [s for s, t in self._seen.items() if now - t > self.timeout_s]:
+            del self._seen[sid]
+
+    def room(self, sid: str, limit: int) -> bool:
+        """Whether stream ``sid`` may run: it already holds a slot, or one is free."""
+        with self._lock:
+            self._expire(self._clock())
+            return sid in self._seen or len(self._seen) < limit
+
+    def beat(self, sid: str, limit: int) -> bool:
+        """A frame of stream ``sid``: keep (or take) its slot; False when none is free."""
+        with self._lock:
+            now = self._clock()
+            self._expire(now)
+            if sid not in self._seen and len(self._seen) >= limit:
+                return False
+            self._seen[sid] = now
+            return True
+
+    def release(self, sid: str) -> None:
+        with self._lock:
+            self._seen.pop(sid, None)
+
+    def active(self) -> int:
+        with self._lock:
+            self._expire(self._clock())
+            return len(self._seen)
+
+
+def refused_frame(frame, text: str):
+    """The camera frame back unprocessed, with ``text`` on the label band: a stream that found
+    every slot taken (``StreamRegistry.beat``) between the page's check and its first frame."""
+    import av
+
+    img = frame.to_image()
+    draw_label(img, text, "")
+    out = av.VideoFrame.from_image(img)
+    out.pts, out.time_base = frame.pts, frame.time_base
+    return out

@@ -229,6 +229,101 @@ def asset_csv(filename: str) -> list[dict]:
     return ux.read_csv(ux.ASSETS / filename)
 
 
+# --- classifying a photo, once per server -----------------------------------------------------
+# A hall opens the same sample photos: each model's top-5, the picture it saw and its Grad-CAM are
+# computed once per (model, device, SHA-256 of the photo's file bytes[, class, opacity]) and served
+# to every session. The decoded photo rides along unhashed (``_photo``): it is a function of those
+# bytes. Pictures are kept as JPEG bytes, which ``st.image`` serves without encoding them again.
+# The model is ``ui.classify.shared_classifier``'s one instance; ``gradcam`` is safe on it from
+# several threads at once, and Streamlit computes a missing entry once while others wait.
+
+def photo_key(data: bytes) -> str:
+    import hashlib
+    return hashlib.sha256(data).hexdigest()
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def decoded_photo(key: str, name: str, _data: bytes):
+    """``ui.classify.decode_image`` of the bytes whose hash is ``key`` (read-only, shared)."""
+    from ui import classify as uc
+    return uc.decode_image(_data, name)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def photo_jpeg(key: str, _photo) -> bytes:
+    from ui import classify as uc
+    return uc.jpeg_bytes(_photo.image)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def photo_view(model: str, device: str, key: str, _photo) -> dict:
+    """``model``'s top-5 of the photo (``pred``, its time that of the first forward pass), and the
+    picture it saw: ``pixels`` (H, W, 3) uint8 and ``jpeg``."""
+    from ui import classify as uc
+    clf = uc.shared_classifier(model, device)
+    x = clf.input(_photo.image)
+    pixels = clf.norm.to_pixels(x)
+    return {"pred": uc.predict(clf.model, x, clf.class_names, k=5, device=clf.device),
+            "pixels": pixels, "jpeg": uc.jpeg_bytes(pixels)}
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def photo_cam(model: str, device: str, key: str, target: int, _photo):
+    """Grad-CAM of class ``target`` on ``model``'s last convolutional stage, (H, W) in [0, 1]."""
+    from ui import classify as uc
+    clf = uc.shared_classifier(model, device)
+    return uc.gradcam(clf.model, clf.input(_photo.image), int(target), clf.model.get_submodule(clf.cam_layer))
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def cam_overlay(model: str, device: str, key: str, target: int, alpha: float, _photo) -> bytes:
+    """The Grad-CAM blended over the picture the model saw, as JPEG bytes."""
+    from ui import classify as uc
+    pixels = photo_view(model, device, key, _photo)["pixels"]
+    return uc.jpeg_bytes(uc.overlay(pixels, photo_cam(model, device, key, target, _photo), alpha))
+
+
+@st.cache_resource(max_entries=512, show_spinner=False)
+def top5_chart(model: str, device: str, key: str, title: str, present: bool, _photo):
+    """``ui.classify.top5_figure`` (compact) of ``photo_view``'s top-5 in the atlas's style
+    (``ui.theme.style``, presentation sizes or not): one figure object shared read-only by every
+    session, so pass it to ``st.plotly_chart`` as it is (``ui.page.chart`` would style it again)."""
+    from ui import classify as uc
+    from ui import theme
+    return theme.style(uc.top5_figure(photo_view(model, device, key, _photo)["pred"].top, title, compact=True),
+                       present)
+
+
+@st.cache_data(show_spinner="Timing the model on this machine…", ttl=900)
+def time_per_image(model: str, device: str) -> dict | None:
+    """Median time per image with its spread, measured once per model and device (15 minutes)."""
+    from ui import classify as uc
+    return uc.time_per_image(uc.shared_classifier(model, device))
+
+
+def warm_samples() -> None:
+    """What the classify page shows first, for every sample photo: each packaged
+    EfficientNet-Lite's top-5 and its chart, its Grad-CAM of the top-1 at the default opacity, its
+    time per image. Run by the warm-up, so the hall's first students find it computed."""
+    from pathlib import Path
+
+    from ui import classify as uc
+    from zoo.pretrained import PACKAGED
+
+    device = str(uc.pick_device())
+    samples = uc.sample_catalog(Path(__file__).resolve().parent.parent / "assets" / "samples")
+    for model in PACKAGED:
+        time_per_image(model, device)
+        for sample in samples:
+            data = sample.path.read_bytes()
+            key = photo_key(data)
+            photo = decoded_photo(key, sample.path.name, data)
+            top1 = photo_view(model, device, key, photo)["pred"].top[0].index
+            cam_overlay(model, device, key, top1, 0.5, photo)
+            for title in ("", f"{model}: top-5"):               # side by side; the chosen model
+                top5_chart(model, device, key, title, False, photo)
+
+
 # --- design-lab networks (zoo.design) ----------------------------------------------------------
 # A design is named "design:" + its canonical JSON, so the cached wrappers above (summary,
 # macro_view, micro_dot…) serve it like a registered model, keyed by the spec itself.
@@ -383,6 +478,7 @@ def warm_up_jobs() -> list[tuple]:
     jobs += [(pareto_points, ("paper",)), (pareto_points, ("weights",))]
     # the design lab's templates, so that choosing one is a cache hit
     jobs += [(summary, (design_name(spec),)) for spec in zoo_design.templates().values()]
+    jobs.append((warm_samples, ()))        # the classify page's sample photos, last: the heaviest
     return jobs
 
 
