@@ -51,10 +51,11 @@ with st.sidebar:
 
         start_warm_up()
         if WARM_UP["running"] or WARM_UP["done"] < WARM_UP["total"]:
-            st.caption(f"Preparing analyses in the background: {WARM_UP['done']}/{WARM_UP['total']}")
+            st.caption(f"Preparing analyses and sample photos in the background: {WARM_UP['done']}/{WARM_UP['total']}")
         else:
-            st.caption(f"All {WARM_UP['total']} analyses ready.", help="Cached on the meta device; "
-                       "switching models is now a cache hit.")
+            st.caption("Ready: every model analysed, the sample photos classified.",
+                       help="Every model analysed on the meta device, and the sample photos classified by "
+                            "each packaged EfficientNet-Lite: switching models or photos is now a cache hit.")
     st.caption("Every choice on a page (model, resolution, φ…) is kept in the address bar: "
                "copy the URL to share the exact view.")
 
