@@ -53,7 +53,7 @@ with st.sidebar:
         if WARM_UP["running"] or WARM_UP["done"] < WARM_UP["total"]:
             st.caption(f"Preparing analyses and sample photos in the background: {WARM_UP['done']}/{WARM_UP['total']}")
         else:
-            st.caption("Ready: every model analysed, the sample photos classified.",
+            st.caption("All analyses ready; sample photos classified.",
                        help="Every model analysed on the meta device, and the sample photos classified by "
                             "each packaged EfficientNet-Lite: switching models or photos is now a cache hit.")
     st.caption("Every choice on a page (model, resolution, φ…) is kept in the address bar: "

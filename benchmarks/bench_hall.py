@@ -10,7 +10,7 @@ For each N:
 1. **Server.** A fresh ``streamlit run app.py`` on a free loopback port (``--replicas K > 1``:
    K replicas behind nginx, deploy/hall.py). Loopback only; nothing else is contacted.
 2. **Primed as a lecturer would.** One session opens the timeline ``/`` and reloads it until the
-   sidebar says "All N analyses ready." (the background warm-up, ``ui.state.start_warm_up``), then
+   sidebar says "All analyses ready; …" (the background warm-up, ``ui.state.start_warm_up``), then
    closes; the server is left until its CPU is idle (< 5 % of a core over 2 s). With
    ``--no-warm-up`` (``CNN_ATLAS_WARM_UP=0``) the priming session only waits for its page.
 3. **N sessions**, each a new Chromium browser context (its own cookies and cold HTTP cache, as

@@ -79,7 +79,7 @@ def wait_warm(page, url: str, timeout: float = 600) -> float:
     t0 = time.perf_counter()
     page.goto(url)
     while time.perf_counter() - t0 < timeout:
-        # the sidebar says "Preparing analyses … k/N" or "All N analyses ready." once the run lands
+        # the sidebar says "Preparing analyses … k/N" or "All analyses ready; …" once the run lands
         page.get_by_text(re.compile("analyses")).first.wait_for(timeout=60_000)
         if page.get_by_text("analyses ready").count():
             return time.perf_counter() - t0
