@@ -106,7 +106,7 @@ def counts(p: dict) -> list[dict]:
 
 def filters(p: dict) -> None:
     st.subheader("The filters")
-    page.chart(L.filters_figure(p["c_in"], p["c_out"], p["k"], p["groups"]))
+    page.shared_chart(L.filters_figure, p["c_in"], p["c_out"], p["k"], p["groups"])
     page.note("One column per filter (output channel), one row per input channel; a filled cell is one "
                "k×k (or 1×1) slice of weights. Beyond 12 channels an even sample is drawn, with the true channel numbers on the axes.")
 
@@ -142,6 +142,10 @@ def _splits() -> list[dict]:
     return out
 
 
+def split_figure():
+    return L.kind_split_figure(_splits())
+
+
 def networks() -> None:
     st.subheader("Inside real networks: pointwise dominates")
     st.markdown("**The seed's claim:** once the k×k convolutions are depthwise, most of the cost sits in the "
@@ -151,7 +155,7 @@ def networks() -> None:
     except Exception as e:  # a model being rewritten must not take the page down
         st.warning(f"Could not analyse the networks: {e}")
         return
-    page.chart(L.kind_split_figure(rows))
+    page.shared_chart(split_figure)
     df = pd.DataFrame([{"model": r["model"], "total MACs": r["total_macs"],
                         "pointwise %": round(r["pointwise %"], 1), "depthwise %": round(r["depthwise %"], 1),
                         "pointwise / depthwise": round(r["pointwise"] / r["depthwise"], 1) if r["depthwise"] else None}

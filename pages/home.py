@@ -31,8 +31,12 @@ def open_link(container, row: dict) -> None:
         container.markdown(f"[Open in explorer](/explorer?{q})")
 
 
+def timeline_figure():
+    return ux.timeline_figure(state.timeline())
+
+
 def chart(rows: list[dict]) -> None:
-    event = page.chart(ux.timeline_figure(rows), key="timeline", on_select="rerun", selection_mode="points")
+    event = page.shared_chart(timeline_figure, key="timeline", on_select="rerun", selection_mode="points")
     points = (event or {}).get("selection", {}).get("points", []) if event else []
     if points:
         model = (points[0].get("customdata") or [None])[0]

@@ -61,3 +61,28 @@ def test_log_ticks_are_1_2_5_over_short_spans_and_decades_over_long_ones():
     fig = go.Figure(go.Scatter(x=[1.5, 30], y=[1, 2]))
     fig.update_xaxes(type="log")
     assert list(theme.style(fig).layout.xaxis.tickvals) == [1, 2, 5, 10, 20, 50]
+
+
+def _bars(n: int):
+    import plotly.graph_objects as go
+    return go.Figure(go.Bar(x=list(range(n)), y=list(range(n))))
+
+
+def test_shared_figure_is_built_once_per_arguments_and_mode():
+    from ui import page
+
+    calls = []
+
+    def build(n):
+        calls.append(n)
+        return _bars(n)
+
+    key = f"{build.__code__.co_filename}:{build.__qualname__}"
+    page._shared_figure.clear()
+    a = page._shared_figure(key, (3,), False, build)
+    assert page._shared_figure(key, (3,), False, build) is a       # the second session: no build
+    b = page._shared_figure(key, (4,), False, build)
+    big = page._shared_figure(key, (3,), True, build)              # presentation: its own, larger text
+    assert calls == [3, 4, 3]
+    assert len(b.data[0].x) == 4
+    assert big.layout.font.size > a.layout.font.size

@@ -137,6 +137,22 @@ def chart(fig: go.Figure, where=None, **kwargs):
     return (where or st).plotly_chart(theme.style(fig, presenting()), **kwargs)
 
 
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _shared_figure(builder: str, args: tuple, present: bool, _build):
+    return theme.style(_build(*args), present)
+
+
+def shared_chart(build, *args, where=None, **kwargs):
+    """``chart`` of ``build(*args)`` for a figure every session draws alike: built and styled once
+    per server for these (hashable) arguments and presentation mode, then shared read-only
+    (``st.plotly_chart`` only reads a figure). A hall of students opening the same page costs one
+    build. ``build`` must be a named module-level function: its file and name are the cache key
+    (a page's functions live in ``__main__``, so the name alone could collide across pages)."""
+    fig = _shared_figure(f"{build.__code__.co_filename}:{build.__qualname__}", tuple(args), presenting(), build)
+    kwargs.setdefault("width", "stretch")
+    return (where or st).plotly_chart(fig, **kwargs)
+
+
 def table(df: pd.DataFrame | Sequence[dict], counts: Iterable[str] = (), where=None,
           digits: dict[str, int] | None = None) -> None:
     """A small table as HTML (``st.table``): counts exact with separators, missing values "—".
