@@ -331,5 +331,6 @@ def test_cli_evaluate_stops_on_ctrl_c_and_reports_what_it_measured(tmp_path):
     reader.join(timeout=10)
     assert "stopped after" in out, (out, "".join(err)[-2000:])
     assert "of 400 images" in out and "Traceback" not in "".join(err)
+    assert "logical CPUs, 1-min load" in out and "Machine(" not in out   # the machine in words, not a repr
     row, = json.loads((tmp_path / "r.json").read_text())
     assert row["stopped"] and 0 < row["images"] < 400

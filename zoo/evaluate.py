@@ -432,8 +432,9 @@ def default_workers(cpus: int | None = None) -> int:
 
 
 def _machine() -> str:
+    """This machine in words (``zoo.latency.Machine.label``): processor, threads, CPUs, load, torch."""
     from .latency import machine
-    return machine()
+    return machine().label()
 
 
 def _load() -> tuple[float, float, float] | None:
