@@ -39,6 +39,8 @@ import torch
 import torch.nn as nn
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from zoo.evaluate import default_device as pick_device
+
 # --- decoding uploads ---------------------------------------------------------------------------
 
 UPLOAD_TYPES = ("jpg", "jpeg", "png", "webp", "bmp", "gif")
@@ -170,14 +172,8 @@ def limit_aspect(img: Image.Image, max_aspect: float = MAX_ASPECT) -> tuple[Imag
 
 # --- devices ------------------------------------------------------------------------------------
 
-def pick_device() -> torch.device:
-    """CUDA when torch sees an NVIDIA/AMD GPU, Apple's MPS on a Mac, the CPU otherwise."""
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+# pick_device (imported above): CUDA when torch sees a GPU, Apple's MPS on a Mac, the CPU
+# otherwise; zoo.evaluate's rule, so the page and `python -m zoo evaluate` pick the same device.
 
 
 def describe_device(device: torch.device) -> str:
