@@ -313,17 +313,7 @@ EXERCISE_NOTES = {
 # --- results ---------------------------------------------------------------------------------------------
 
 def metrics(spec: dict, s: dict, unit: str) -> None:
-    page.metrics([
-        ("Parameters", fmt.fmt_params(s["total_params"]),
-         f"{fmt.count(s['total_params'])} parameters, {ENGINE}"),
-        (unit, fmt.fmt_ops(s["total_macs"], unit),
-         f"{fmt.exact_ops(s['total_macs'], unit)} at {s['resolution']} px, batch 1 (1 MAC = 2 FLOPs), {ENGINE}"),
-        ("Activation memory", fmt.fmt_bytes(s["total_act_bytes"]),
-         f"{fmt.count(s['total_act_bytes'])} bytes of layer outputs, fp32, batch 1, {ENGINE}"),
-        ("Memory access (elements)", fmt.fmt_params(s["total_mem_access"]),
-         f"{fmt.count(s['total_mem_access'])} elements read and written, weights included "
-         f"(ShuffleNet v2's memory access cost), {ENGINE}"),
-    ])
+    page.metrics(ux.total_metrics(s, unit, ENGINE))
 
 
 def compared(spec: dict, s: dict, unit: str) -> None:

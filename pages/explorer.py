@@ -17,7 +17,6 @@ from ui import design as ud
 from ui import explore as ux
 from zoo import latency
 from ui import page
-from ui import explore as ux
 from ui import lesson_runs as runs
 from ui import measure as um
 from ui import state
@@ -149,16 +148,7 @@ def header(model: str, s: dict, unit: str) -> None:
         page.note(f"{fmt.fmt_params(s['unused_params'])} of the parameters belong to modules that do not run "
                   "at inference (auxiliary classifiers); they are counted in the total, as the reference "
                   "implementation counts them, but carry no MACs.")
-    page.metrics([
-        ("Parameters", fmt.fmt_params(s["total_params"]), f"{fmt.count(s['total_params'])} parameters, {ENGINE}"),
-        (unit, fmt.fmt_ops(s["total_macs"], unit),
-         f"{fmt.exact_ops(s['total_macs'], unit)} at {s['resolution']} px, batch 1, {ENGINE}"),
-        ("Activation memory", fmt.fmt_bytes(s["total_act_bytes"]),
-         f"{fmt.count(s['total_act_bytes'])} bytes of layer outputs, fp32, batch 1, {ENGINE}"),
-        ("Memory access (elements)", fmt.fmt_params(s["total_mem_access"]),
-         f"{fmt.count(s['total_mem_access'])} elements read and written, weights included "
-         f"(ShuffleNet v2's memory access cost), {ENGINE}"),
-    ])
+    page.metrics(ux.total_metrics(s, unit, ENGINE))
     page.note(ux.ops_convention(*_resnet50_pair()))
     if s.get("uncounted"):  # matrix work in functions the engine does not know: said, not hidden
         page.cite(uncounted_note(s["uncounted"], s.get("uncounted_macs", 0)))

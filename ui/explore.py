@@ -21,8 +21,25 @@ import plotly.graph_objects as go
 
 from ui.theme import PALETTE, family_styles
 from zoo.fmt import DASH, UNITS, fmt_ops, fmt_params, ops, si
+from zoo import fmt
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+def total_metrics(s: dict, unit: str, source: str) -> list[tuple[str, str, str]]:
+    """The four headline totals of a summary (``ui.state.summary``), as ``ui.page.metrics`` rows
+    (label, value, help): parameters, MACs or FLOPs, activation memory, memory access; ``source``
+    says who counted them (the explorer and the design lab show the same four)."""
+    return [
+        ("Parameters", fmt.fmt_params(s["total_params"]), f"{fmt.count(s['total_params'])} parameters, {source}"),
+        (unit, fmt.fmt_ops(s["total_macs"], unit),
+         f"{fmt.exact_ops(s['total_macs'], unit)} at {s['resolution']} px, batch 1 (1 MAC = 2 FLOPs), {source}"),
+        ("Activation memory", fmt.fmt_bytes(s["total_act_bytes"]),
+         f"{fmt.count(s['total_act_bytes'])} bytes of layer outputs, fp32, batch 1, {source}"),
+        ("Memory access (elements)", fmt.fmt_params(s["total_mem_access"]),
+         f"{fmt.count(s['total_mem_access'])} elements read and written, weights included "
+         f"(ShuffleNet v2's memory access cost), {source}"),
+    ]
 
 
 def ops_convention(resnet50_macs: float | None = None, resnet50_paper_macs: float | None = None) -> str:
