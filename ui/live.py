@@ -38,7 +38,7 @@ import torch.nn as nn
 from PIL import Image, ImageDraw, ImageFont
 
 from ui.classify import NormSpec, gradcam, last_conv_stage, overlay, topk
-from zoo.latency import torch_threads
+from zoo.latency import serving_threads, torch_threads
 
 DEFAULT_RTC_CONFIGURATION = {"iceServers": []}  # loopback / LAN: no STUN or TURN, works offline
 RTC_ENV = "CNN_ATLAS_RTC_CONFIGURATION"
@@ -243,7 +243,8 @@ THREADS_ENV = "CNN_ATLAS_LIVE_THREADS"
 
 
 def stream_threads(env: Mapping[str, str] | None = None, cpus: int | None = None) -> int:
-    """Intra-op threads for stream inference: half the cores (``$CNN_ATLAS_LIVE_THREADS`` overrides).
+    """Intra-op threads for stream inference: ``$CNN_ATLAS_LIVE_THREADS``, else the server's count
+    (``zoo.latency.serving_threads``: ``$CNN_ATLAS_THREADS``, else half the cores).
 
     The stream is not the only work: WebRTC decodes and re-encodes every frame on the server, and
     on a laptop the browser encodes, decodes and draws on the same cores. OpenMP threads that
@@ -257,7 +258,7 @@ def stream_threads(env: Mapping[str, str] | None = None, cpus: int | None = None
             return max(1, int(value))
         except ValueError:
             pass
-    return max(1, (cpus or os.cpu_count() or 2) // 2)
+    return serving_threads(env, cpus)   # the server's rule: $CNN_ATLAS_THREADS, else half the cores
 
 
 def synthetic_frame(h: int = 480, w: int = 640) -> np.ndarray:
