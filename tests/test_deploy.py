@@ -26,17 +26,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_chromium
+from conftest import require_chromium, wait_for_app
 from deploy import hall as H
 
 pytestmark = pytest.mark.slow
 
 VIEW = {"width": 1400, "height": 1000}
-DONE = """() => {
-  const app = document.querySelector('[data-testid="stApp"]');
-  return app && app.getAttribute('data-test-script-state') === 'notRunning'
-      && !document.querySelector('[data-testid="stStatusWidget"]');
-}"""
 
 
 def require_nginx():
@@ -62,10 +57,6 @@ def metric(page, label: str):
 def top1(page):
     """The classify page's top-1 heading (a heading, not a metric: a long class name wraps)."""
     return page.locator("[data-testid='stMain'] h3").filter(has_text=re.compile(r"· [\d.]+\s%$")).first
-
-
-def settle(page, timeout: float = 90_000):
-    page.wait_for_function(DONE, timeout=timeout, polling=200)
 
 
 def cookie(ctx) -> str:
@@ -138,7 +129,7 @@ def test_both_replicas_serve_and_each_session_stays_on_its_replica(hall, browser
             box.fill("256")
             box.press("Enter")
             metric(page, "Regular k×k").get_by_text("172,800 MACs").wait_for(timeout=60_000)
-            settle(page)
+            wait_for_app(page, 90_000)
 
         sessions = {cookie(ctx): replica for replica, pairs in by_replica.items() for ctx, _ in pairs}
     finally:
@@ -160,12 +151,12 @@ def test_classify_session_reruns_and_shows_its_media_through_the_proxy(hall, bro
         page = ctx.new_page()
         replica = page.goto(hall.url + "/classify?source=Sample+photo&sample=coffee").headers["x-atlas-replica"]
         top1(page).filter(has_text="espresso").wait_for(timeout=120_000)
-        settle(page, 120_000)
+        wait_for_app(page, 120_000)
         box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Sample").first
         box.click()
         page.get_by_role("option", name="chelsea", exact=True).first.click()
         top1(page).filter(has_text="cat").wait_for(timeout=120_000)   # tiger / Egyptian cat
-        settle(page, 120_000)
+        wait_for_app(page, 120_000)
         images = page.locator('[data-testid="stImage"] img')
         assert images.count() >= 3   # the photo, what the model saw, the Grad-CAM overlay
         page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stImage"] img')]
