@@ -44,6 +44,7 @@ unpickled. :func:`build` returns the ``nn.Module`` (it works under ``torch.devic
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import numbers
 from dataclasses import dataclass, field
@@ -291,6 +292,15 @@ def pool_side(h: int, kernel: int, stride: int, padding: int = 0, ceil: bool = F
     return out
 
 
+@functools.lru_cache(maxsize=4096)
+def _conv(h: int, c_in: int, c_out: int, k: int, s: int, pad: int, g: int, bias: bool) -> tuple[int, int, int]:
+    """(parameters, MACs, output side) of one convolution on an h×h map, by ``zoo.costs.conv_cost``.
+    Cached: a ResNet-152 repeats a few dozen distinct convolutions 500 times, and each edit of a
+    design re-checks all of them (``validate`` runs on every edit and every link made)."""
+    r = conv_cost(h, h, c_in, c_out, k, s, pad, g, bias)
+    return r["params"], r["macs"], r["out_h"]
+
+
 @dataclass
 class _Tally:
     params: int = 0
@@ -299,10 +309,10 @@ class _Tally:
     def conv(self, h: int, c_in: int, c_out: int, k: int = 1, s: int = 1, g: int = 1,
              bias: bool = False, bn: bool = True, pad: int | None = None) -> int:
         """Add one convolution (+ its batch norm) on an h×h map; returns the output side."""
-        r = conv_cost(h, h, c_in, c_out, k, s, k // 2 if pad is None else pad, g, bias)
-        self.params += r["params"] + (2 * c_out if bn else 0)
-        self.macs += r["macs"]
-        return r["out_h"]
+        params, macs, out_h = _conv(h, c_in, c_out, k, s, k // 2 if pad is None else pad, g, bias)
+        self.params += params + (2 * c_out if bn else 0)
+        self.macs += macs
+        return out_h
 
     def se(self, c: int, squeeze: int) -> None:
         self.conv(1, c, squeeze, bias=True, bn=False)
@@ -688,12 +698,13 @@ def build(spec) -> nn.Module:
 
 
 def analyze(spec, resolution: int | None = None):
-    """``zoo.analyze`` of the built network on the meta device, at the spec's resolution."""
+    """``zoo.analyze`` of the built network on the meta device (built as the zoo builds its own
+    models there, without initialising weights), at the spec's resolution."""
     from .analysis import analyze as _analyze
+    from .analysis.trace import build_meta
 
     c = validate(spec)
-    with torch.device("meta"):
-        model = build(c)
+    model = build_meta(build, spec=c)   # weight initialisation skipped: meaningless without storage
     return _analyze(model, resolution or c["resolution"], input_channels=c["in_channels"])
 
 
