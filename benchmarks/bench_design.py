@@ -10,13 +10,15 @@ device, ``zoo.analyze``, the macro diagram and the browser's redraw are all insi
 * template switches (ResNet-18 → ResNet-152 → EfficientNet-B0 → …), first uncached, then again;
 * edits of a ResNet-152-size design: a stage's repeats typed in the table (each value new, so
   uncached), the width multiplier's + button, the resolution's + button, a block changed in the
-  table (bottleneck → Fused-MBConv: the tables reload once, so two script runs), an invalid edit until its
-  message shows.
+  table (bottleneck → Fused-MBConv: the tables reload once, so two script runs), an invalid edit (a
+  'groups' that does not divide stage 1's inner width at the current width multiplier) until
+  ``zoo.design.validate``'s message naming the stage and field shows.
 
 Target: under 0.5 s each. The expected texts are computed here with ``zoo.design.analyze``, so a
 timing only counts once the right number is shown. The 1-minute load average is printed and saved
-beside the figures (benchmarks/results/bench_design.json, git-ignored): the machine may be shared,
-and the floor of a three-element Streamlit page (bench_pages.baseline) is measured in the same run.
+beside the figures (benchmarks/results/bench_design.json, git-ignored) with each step's median and
+spread (the interquartile range from 4 repeats on, else min-max): the machine may be shared, and the
+floor of a three-element Streamlit page (bench_pages.baseline) is measured in the same run.
 """
 from __future__ import annotations
 
@@ -103,6 +105,24 @@ def cell(page, row: int, column: int, text: str, select: bool = False):
     return lambda: page.keyboard.press("Enter")
 
 
+def bad_groups(spec: dict) -> tuple[int, str]:
+    """A 'groups' for stage 1's bottleneck that does not divide its inner width at the spec's width
+    multiplier (7 divides 280 // 4 = 70 at width × 1.10, so a fixed value is not always invalid),
+    and the words of ``zoo.design.validate``'s message the page must show for it."""
+    st = spec["stages"][0]
+    assert st["block"] == "bottleneck", st
+    inner = design.width(st["out_channels"], spec["width_mult"]) // st["expand"]
+    g = next(g for g in range(3, inner) if inner % g)
+    bad = json.loads(json.dumps(spec))
+    bad["stages"][0]["groups"] = g
+    try:
+        design.validate(bad)
+    except ValueError as e:
+        assert f"'groups' {g} must divide" in str(e), e
+        return g, f"stage 1 (bottleneck): 'groups' {g} must divide the inner width {inner}"
+    raise AssertionError(f"groups {g} should be refused")
+
+
 def step_up(page, label: str):
     box = page.locator('[data-testid="stNumberInput"]').filter(has_text=label).first
     return lambda: box.locator('[data-testid="stNumberInputStepUp"]').click()
@@ -159,16 +179,35 @@ def run(browser, base: str, repeats: int) -> dict[str, list[float]]:
         out.setdefault("resnet152: stage 2 block changed in the table (tables reload)", []).append(timed(
             commit, metric(page, "MACs", macs_of(spec))))
         settle(page)
+    groups, message = bad_groups(spec)
     for k in range(repeats):
-        commit = cell(page, 0, 8 if spec["stages"][0]["block"] == "bottleneck" else 2, "7")
+        commit = cell(page, 0, 8, str(groups))
         out.setdefault("resnet152: invalid edit until its message shows", []).append(timed(
-            commit, page.get_by_text(re.compile(r"This design cannot be built"))))
+            commit, page.get_by_text(re.compile(re.escape(message)))))
         settle(page)
         page.keyboard.press("Escape")
-        cell(page, 0, 8, "1")()
+        cell(page, 0, 8, "1")()                       # back to the valid design before the next try
+        metric(page, "MACs", macs_of(spec)).first.wait_for(timeout=60_000)
         settle(page)
     ctx.close()
     return out
+
+
+def spread(ts: list[float]) -> dict:
+    """Median and spread of one step's runs: the interquartile range from 4 runs on, else the
+    range. A miss (NaN) makes the median NaN: reported, not hidden."""
+    med = statistics.median(ts)
+    if any(math.isnan(t) for t in ts):
+        return {"median_s": med, "spread": "range", "low_s": math.nan, "high_s": math.nan}
+    if len(ts) >= 4:
+        q = statistics.quantiles(ts, n=4)
+        return {"median_s": med, "spread": "IQR", "low_s": q[0], "high_s": q[2]}
+    return {"median_s": med, "spread": "range", "low_s": min(ts), "high_s": max(ts)}
+
+
+def describe(sp: dict) -> str:
+    return (f"median {sp['median_s']:5.2f} s ({sp['spread']} {sp['low_s']:.2f}-{sp['high_s']:.2f} s, "
+            f"±{(sp['high_s'] - sp['low_s']) / 2:.2f})")
 
 
 def main() -> int:
@@ -197,17 +236,19 @@ def main() -> int:
         proc.terminate()
         proc.wait(timeout=10)
     load1 = os.getloadavg()[0]
-    print(f"\nDesign lab, from the action until the new count is on screen (target < {TARGET} s)")
+    print(f"\nDesign lab, from the action until the new count is on screen (target < {TARGET} s); "
+          "median and spread (IQR from 4 runs, else min-max) of each step")
     rows = []
     for name, ts in results.items():
-        med = statistics.median(ts)   # a miss (NaN) makes the median NaN: reported, not hidden
-        print(f"  {'ok ' if med < TARGET else 'SLOW'} {name:<66} median {med:5.2f} s   runs "
+        sp = spread(ts)
+        print(f"  {'ok ' if sp['median_s'] < TARGET else 'SLOW'} {name:<66} {describe(sp)}   runs "
               + ", ".join(f"{t:.2f}" for t in ts))
-        rows.append({"case": name, "median_s": med, "runs_s": ts, "under_target": med < TARGET})
+        rows.append({"case": name, **sp, "runs_s": ts, "under_target": sp["median_s"] < TARGET})
     print("\nThe same machine's floor (a three-element Streamlit page, not CNN Atlas)")
     for name, ts in floor.items():
-        print(f"       {name:<66} median {statistics.median(ts):5.2f} s")
-        rows.append({"case": name, "median_s": statistics.median(ts), "runs_s": ts, "floor": True})
+        sp = spread(ts)
+        print(f"       {name:<66} {describe(sp)}")
+        rows.append({"case": name, **sp, "runs_s": ts, "floor": True})
     print(f"\nload average (1 min): {load0:.1f} at the start, {load1:.1f} at the end")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "bench_design.json").write_text(json.dumps(
