@@ -53,6 +53,16 @@ def test_templates_are_fresh_copies_and_json_data():
         assert json.loads(json.dumps(spec)) == spec
 
 
+
+def test_one_template_is_its_canonical_form_as_a_fresh_copy():
+    for name in design.TEMPLATE_NAMES:
+        assert design.template(name) == design.validate(design.templates()[name])
+    t = design.template("resnet50")
+    t["stages"][0]["repeats"] = 99
+    assert design.template("resnet50")["stages"][0]["repeats"] == 3
+    with pytest.raises(KeyError):
+        design.template("resnet9000")
+
 # --- arithmetic against the built network -----------------------------------------------------------
 
 def random_spec(rng: random.Random) -> dict:

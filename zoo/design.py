@@ -59,7 +59,7 @@ from .costs import conv_cost
 from .layers import Conv2dNormActivation, make_divisible
 
 __all__ = ["VERSION", "BLOCKS", "ACTIVATIONS", "MAX_MACS", "MAX_PARAMS", "validate", "cost", "plan",
-           "build", "build_for_analysis", "analyze", "templates", "ConvBlock", "DesignNet", "Call", "Ref"]
+           "build", "build_for_analysis", "analyze", "template", "templates", "ConvBlock", "DesignNet", "Call", "Ref"]
 
 VERSION = 1
 MAX_MACS = 2 * 10 ** 12      # 2 TMACs: about 500 ResNet-50s
@@ -863,6 +863,18 @@ _TEMPLATES = {
     "squeezenet1_1": lambda: _squeezenet("1_1"),
 }
 TEMPLATE_NAMES = tuple(_TEMPLATES)
+
+
+@functools.lru_cache(maxsize=None)
+def _template(name: str) -> dict:
+    return validate(_TEMPLATES[name]())
+
+
+def template(name: str) -> dict:
+    """One template in its canonical form, ``validate(templates()[name])``, as a fresh copy,
+    without building and copying the others (the page compares each edit with its template).
+    ``KeyError`` for an unknown name."""
+    return copy.deepcopy(_template(name))
 
 
 def templates() -> dict[str, dict]:
