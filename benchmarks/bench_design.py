@@ -131,29 +131,47 @@ def macs_of(spec: dict) -> str:
     return fmt.fmt_ops(design.analyze(spec).total_macs)
 
 
+ACTIVE = "() => { const a = document.activeElement; return a ? [a.tagName, a.getAttribute('data-testid'), !!a.closest('#portal')] : []; }"
+
+
 def cell(page, row: int, column: int, text: str, select: bool = False):
     """Move to the stage table's cell with the keyboard and type; returns the action that commits.
     A number cell opens its editor on the first character typed; a dropdown cell (``select``) on
-    Enter, and then the typed text filters its options."""
+    Enter, and then the typed text filters its options. Checked on the way, and tried again: the
+    click must focus the first "stage" cell (a grid still being redrawn after a block change can
+    miss it on a loaded machine) and the cell's editor must be open before the text is typed on."""
     # the first row's "stage" cell (read-only), clicked on the grid's scroller (scrolled into view)
     scroller = page.locator('[data-testid="stDataFrame"] .dvn-scroller').first
-    scroller.click(position={"x": 54, "y": 51})
-    page.keyboard.press("Escape")                # drop a selection left by an earlier edit
-    scroller.click(position={"x": 54, "y": 51})
-    page.wait_for_timeout(200)
-    for key in ["ArrowRight"] * column + ["ArrowDown"] * row:
-        page.keyboard.press(key)
-    if select:
-        page.keyboard.press("Enter")
-        page.wait_for_timeout(250)
-        page.keyboard.type(text)
-    else:
-        page.keyboard.type(text[0])                  # opens the cell's editor with this character selected
-        page.wait_for_timeout(150)
-        page.keyboard.press("End")
-        page.keyboard.type(text[1:])
-    page.wait_for_timeout(150)
-    return lambda: page.keyboard.press("Enter")
+    for attempt in range(4):
+        page.keyboard.press("Escape")            # close an editor or drop a selection left by an earlier try
+        scroller.click(position={"x": 54, "y": 51})
+        page.keyboard.press("Escape")            # drop a selection left by an earlier edit
+        scroller.click(position={"x": 54, "y": 51})
+        page.wait_for_timeout(200)
+        if page.evaluate(ACTIVE)[1:2] != ["glide-cell-1-0"]:   # column 0 is the row markers
+            page.wait_for_timeout(500)
+            continue
+        for key in ["ArrowRight"] * column + ["ArrowDown"] * row:
+            page.keyboard.press(key)
+        if select:
+            page.keyboard.press("Enter")
+            page.wait_for_timeout(250)
+            opened = page.evaluate(ACTIVE)[2:3] == [True]
+            if opened:
+                page.keyboard.type(text)
+        else:
+            page.keyboard.type(text[0])              # opens the cell's editor with this character selected
+            page.wait_for_timeout(150)
+            opened = page.evaluate(ACTIVE)[2:3] == [True]
+            if opened:
+                page.keyboard.press("End")
+                page.keyboard.type(text[1:])
+        if opened:
+            page.wait_for_timeout(150)
+            return lambda: page.keyboard.press("Enter")
+        page.wait_for_timeout(500)
+    print(f"  (could not open the editor of cell {row}, {column})", file=sys.stderr)
+    return lambda: page.keyboard.press("Enter")   # timed() then reports the miss (NaN, screenshot)
 
 
 def bad_groups(spec: dict) -> tuple[int, str]:
