@@ -41,11 +41,11 @@ def _load(spec: dict, exercise: str | None = None) -> None:
 
 
 def _on_template() -> None:
-    _load(design.templates()[st.session_state["d_template"]])
+    _load(design.template(st.session_state["d_template"]))
 
 
 def _on_exercise(key: str) -> None:
-    _load(design.templates()[ud.EXERCISE_KEYS[key].base], key)
+    _load(design.template(ud.EXERCISE_KEYS[key].base), key)
 
 
 def _on_leave_exercise() -> None:
@@ -103,7 +103,7 @@ def start() -> None:
             ss.setdefault(key, ss["d_base"][field])
         ss.setdefault("d_template", ss["d_base"].get("base") or DEFAULT)
         return
-    _apply(_from_url() or design.validate(design.templates()[DEFAULT]), ex)
+    _apply(_from_url() or design.template(DEFAULT), ex)
 
 
 # --- editing ----------------------------------------------------------------------------------------
@@ -253,7 +253,7 @@ def current() -> tuple[dict | None, str]:
         ss["d_sver"] = ss.get("d_sver", 0) + 1
         stage_table(slot, spec["stages"])
     base = spec.get("base")
-    if base and spec["name"] == base and {**spec, "name": base} != design.validate(design.templates()[base]):
+    if base and spec["name"] == base and {**spec, "name": base} != design.template(base):
         spec["name"] = f"{base} (edited)"
     ss["d_valid"] = spec
     token = ud.encode(spec)
@@ -284,7 +284,7 @@ def exercises(unit: str) -> None:
     box.markdown(f"**Exercise: {active.title}.** {active.question}")
     with box.expander("Show the answer (computed by CNN Atlas)"):
         try:
-            start = design.validate(design.templates()[active.base])
+            start = design.template(active.base)
             s0 = state.summary(state.design_name(start))
             targets = [(label, state.summary(state.design_name(edit(start)))) for label, edit in active.targets]
             st.markdown("Start: **" + active.base + f"**, {fmt.fmt_ops(s0['total_macs'], unit)}, "
@@ -321,7 +321,7 @@ def compared(spec: dict, s: dict, unit: str) -> None:
     if not base:
         return
     try:  # the template as a spec: the zoo model's exact counts, with the same stage names
-        t = state.summary(state.design_name(design.templates()[base]))
+        t = state.summary(state.design_name(design.template(base)))
     except Exception as e:
         page.note(f"No comparison with {base}: {e}")
         return
@@ -389,7 +389,7 @@ def timed(spec: dict, s: dict, unit: str) -> None:
                 f"{spec['in_channels']} channels, so it is not timed here.")
         return
     what = {"this design": (spec, s)}
-    tspec = design.validate(design.templates()[base]) if base else None
+    tspec = design.template(base) if base else None
     if tspec is not None and state.design_name(tspec) != state.design_name(spec):
         what[base] = (tspec, state.summary(state.design_name(tspec)))
     cpus = max(1, os.cpu_count() or 1)

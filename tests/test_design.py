@@ -53,6 +53,16 @@ def test_templates_are_fresh_copies_and_json_data():
         assert json.loads(json.dumps(spec)) == spec
 
 
+
+def test_one_template_is_its_canonical_form_as_a_fresh_copy():
+    for name in design.TEMPLATE_NAMES:
+        assert design.template(name) == design.validate(design.templates()[name])
+    t = design.template("resnet50")
+    t["stages"][0]["repeats"] = 99
+    assert design.template("resnet50")["stages"][0]["repeats"] == 3
+    with pytest.raises(KeyError):
+        design.template("resnet9000")
+
 # --- arithmetic against the built network -----------------------------------------------------------
 
 def random_spec(rng: random.Random) -> dict:
@@ -104,6 +114,36 @@ def test_arithmetic_equals_the_analysis_of_the_built_network(i):
     assert (c["params"], c["macs"]) == (a.total_params, a.total_macs)
     assert c["params"] == sum(p.numel() for p in model.parameters())
     assert a.output_shape == (1, spec["head"]["classes"])
+
+
+def _fresh_analysis(spec):
+    with torch.device("meta"):
+        model = design.build(spec).eval()
+    return zoo.analyze(model, spec["resolution"], input_channels=spec["in_channels"])
+
+
+def test_edits_analysed_with_shared_blocks_equal_a_fresh_build():
+    """design.analyze reuses meta blocks of earlier designs; every layer must still be the one a
+    network built afresh gives, whichever edits came before (repeats up and down, a block
+    changed, widths changed, back to the start)."""
+    start = design.validate(tpl("resnet152"))
+    edits = [start]
+    for f in (lambda s: s["stages"][2].update(repeats=37), lambda s: s["stages"][2].update(repeats=5),
+              lambda s: s.update(width_mult=1.1),
+              lambda s: s["stages"][1].update(block="fused_mbconv", expand=4, se=0.0, groups=None, shortcut=None,
+                                              activation="silu"),
+              lambda s: s.update(resolution=256)):
+        s = json.loads(json.dumps(edits[-1]))
+        f(s)
+        edits.append(design.validate(s))
+    edits.append(start)
+    for spec in edits:
+        a, ref = design.analyze(spec), _fresh_analysis(spec)
+        assert a.layers == ref.layers
+        assert (a.total_params, a.total_macs, a.block_names) == (ref.total_params, ref.total_macs, ref.block_names)
+    model = design.build_for_analysis(start)
+    assert len({id(b) for b in model.stage3}) == len(model.stage3) == 36     # equal blocks, distinct modules
+    assert sum(p.numel() for p in model.parameters()) == zoo.analyze("resnet152").total_params
 
 
 def test_builds_on_meta_and_runs_on_the_cpu():

@@ -125,7 +125,7 @@ def encode(spec: dict) -> str:
     else ``"1."`` + base64url(deflate(JSON list)). ``decode(encode(s)) == validate(s)``."""
     c = design.validate(spec)
     base = c.get("base")
-    if base and c == design.validate(design.templates()[base]):
+    if base and c == design.template(base):
         return base
     data = [[c[k] for k in V1_TOP], [c["stem"][k] for k in V1_STEM],
             [[st[k] for k in V1_STAGE] for st in c["stages"]], [c["head"][k] for k in V1_HEAD]]
@@ -143,10 +143,9 @@ def decode(token: str) -> dict:
     if len(token) > MAX_TOKEN:
         raise ValueError(f"the design in the link is longer than {MAX_TOKEN} characters")
     if "." not in token:
-        specs = design.templates()
-        if token not in specs:
+        if token not in design.TEMPLATE_NAMES:
             raise ValueError(f"the link names no known template ({token[:40]!r})")
-        return design.validate(specs[token])
+        return design.template(token)
     version, _, payload = token.partition(".")
     if version != "1":
         raise ValueError(f"the link's design format is version {version[:8]!r}; this page reads version 1")

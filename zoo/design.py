@@ -44,8 +44,11 @@ unpickled. :func:`build` returns the ``nn.Module`` (it works under ``torch.devic
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import numbers
+import threading
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
 import torch
@@ -56,7 +59,7 @@ from .costs import conv_cost
 from .layers import Conv2dNormActivation, make_divisible
 
 __all__ = ["VERSION", "BLOCKS", "ACTIVATIONS", "MAX_MACS", "MAX_PARAMS", "validate", "cost", "plan",
-           "build", "analyze", "templates", "ConvBlock", "DesignNet", "Call", "Ref"]
+           "build", "build_for_analysis", "analyze", "template", "templates", "ConvBlock", "DesignNet", "Call", "Ref"]
 
 VERSION = 1
 MAX_MACS = 2 * 10 ** 12      # 2 TMACs: about 500 ResNet-50s
@@ -291,6 +294,15 @@ def pool_side(h: int, kernel: int, stride: int, padding: int = 0, ceil: bool = F
     return out
 
 
+@functools.lru_cache(maxsize=4096)
+def _conv(h: int, c_in: int, c_out: int, k: int, s: int, pad: int, g: int, bias: bool) -> tuple[int, int, int]:
+    """(parameters, MACs, output side) of one convolution on an h×h map, by ``zoo.costs.conv_cost``.
+    Cached: a ResNet-152 repeats a few dozen distinct convolutions 500 times, and each edit of a
+    design re-checks all of them (``validate`` runs on every edit and every link made)."""
+    r = conv_cost(h, h, c_in, c_out, k, s, pad, g, bias)
+    return r["params"], r["macs"], r["out_h"]
+
+
 @dataclass
 class _Tally:
     params: int = 0
@@ -299,10 +311,10 @@ class _Tally:
     def conv(self, h: int, c_in: int, c_out: int, k: int = 1, s: int = 1, g: int = 1,
              bias: bool = False, bn: bool = True, pad: int | None = None) -> int:
         """Add one convolution (+ its batch norm) on an h×h map; returns the output side."""
-        r = conv_cost(h, h, c_in, c_out, k, s, k // 2 if pad is None else pad, g, bias)
-        self.params += r["params"] + (2 * c_out if bn else 0)
-        self.macs += r["macs"]
-        return r["out_h"]
+        params, macs, out_h = _conv(h, c_in, c_out, k, s, k // 2 if pad is None else pad, g, bias)
+        self.params += params + (2 * c_out if bn else 0)
+        self.macs += macs
+        return out_h
 
     def se(self, c: int, squeeze: int) -> None:
         self.conv(1, c, squeeze, bias=True, bn=False)
@@ -687,14 +699,60 @@ def build(spec) -> nn.Module:
                      instantiate(p.pool) if p.pool else None, instantiate(p.classifier))
 
 
+# Meta-device modules for analysis, kept across designs: an edit of one stage of a ResNet-152-size
+# design changes a few of its ~50 blocks, and constructing the others again (hundreds of
+# nn.Module.__init__s) took as long as tracing the whole network. Key: the call's repr (so 1 and
+# 1.0, True and 1 stay apart) and its occurrence in the network, so a stage of 36 equal blocks
+# still holds 36 distinct modules. Shapes only, no storage; evicted oldest first.
+META_BLOCKS_CACHED = 2048
+_META_BLOCKS: "OrderedDict[tuple[str, int], nn.Module]" = OrderedDict()
+_META_LOCK = threading.Lock()
+
+
+def _meta_instance(call: Call, occurrence: int) -> nn.Module:
+    from .analysis.trace import build_meta
+
+    key = (repr(call), occurrence)
+    with _META_LOCK:
+        m = _META_BLOCKS.get(key)
+        if m is not None:
+            _META_BLOCKS.move_to_end(key)
+            return m
+    m = build_meta(instantiate, x=call)   # weight initialisation skipped: meaningless without storage
+    with _META_LOCK:
+        m = _META_BLOCKS.setdefault(key, m)
+        while len(_META_BLOCKS) > META_BLOCKS_CACHED:
+            _META_BLOCKS.popitem(last=False)
+    return m
+
+
+def build_for_analysis(spec) -> nn.Module:
+    """``build(spec)`` on the meta device in eval mode, for ``zoo.analyze`` only: its blocks may be
+    shared with networks built for analysis before (the same constructor call at the same place in
+    the count), so never give it weights, train it or attach anything to it for good. The
+    analysis of a module given to it attaches its hooks for one trace, under its lock."""
+    p = plan(spec)
+    seen: Counter = Counter()
+
+    def inst(call: Call) -> nn.Module:
+        j = seen[call]
+        seen[call] += 1
+        return _meta_instance(call, j)
+
+    stages = [nn.Sequential(*(inst(call) for call in calls)) for calls in p.stages]
+    with torch.device("meta"):
+        net = DesignNet(inst(p.stem), stages, inst(p.head) if p.head else None,
+                        inst(p.pool) if p.pool else None, inst(p.classifier))
+    return net.train(False)   # eval mode (spelled so: this file never names eval)
+
+
 def analyze(spec, resolution: int | None = None):
-    """``zoo.analyze`` of the built network on the meta device, at the spec's resolution."""
+    """``zoo.analyze`` of the built network on the meta device (``build_for_analysis``: built as
+    the zoo builds its own models there, without initialising weights), at the spec's resolution."""
     from .analysis import analyze as _analyze
 
     c = validate(spec)
-    with torch.device("meta"):
-        model = build(c)
-    return _analyze(model, resolution or c["resolution"], input_channels=c["in_channels"])
+    return _analyze(build_for_analysis(c), resolution or c["resolution"], input_channels=c["in_channels"])
 
 
 # --- templates: the zoo's networks as specs --------------------------------------------------------
@@ -805,6 +863,18 @@ _TEMPLATES = {
     "squeezenet1_1": lambda: _squeezenet("1_1"),
 }
 TEMPLATE_NAMES = tuple(_TEMPLATES)
+
+
+@functools.lru_cache(maxsize=None)
+def _template(name: str) -> dict:
+    return validate(_TEMPLATES[name]())
+
+
+def template(name: str) -> dict:
+    """One template in its canonical form, ``validate(templates()[name])``, as a fresh copy,
+    without building and copying the others (the page compares each edit with its template).
+    ``KeyError`` for an unknown name."""
+    return copy.deepcopy(_template(name))
 
 
 def templates() -> dict[str, dict]:
