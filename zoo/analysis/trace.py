@@ -22,39 +22,62 @@ from .ops import OPS, arg, tensors
 from .labels import is_block, is_se
 from .result import Layer
 
-# In-place ops that only write values, never shapes, and torch.nn.init's functions (they
-# dispatch as torch functions, so they are seen whole): on a meta tensor they return it at once.
-_INIT = frozenset(
+# In-place ops that only write values, never shapes, and torch.nn.init's functions that dispatch as
+# torch functions (seen whole): on a meta tensor they return it at once.
+_INIT_NAMES = (
     "normal_ uniform_ zero_ fill_ erfinv_ mul_ add_ sub_ div_ clamp_ clamp_min_ clamp_max_ copy_ "
     "exponential_ bernoulli_ random_ log_normal_ geometric_ cauchy_ abs_ neg_ sqrt_ exp_ "
     "fill_diagonal_ constant_ ones_ zeros_ eye_ dirac_ xavier_uniform_ xavier_normal_ "
-    "kaiming_uniform_ kaiming_normal_ trunc_normal_ orthogonal_ sparse_".split())
-# Factories whose only work is the fill: on meta an empty tensor of the same size is the same.
-_FILLS = {torch.zeros: torch.empty, torch.ones: torch.empty}
+    "kaiming_uniform_ kaiming_normal_ trunc_normal_ orthogonal_ sparse_").split()
+# Factories that take a device: built on meta unless they name one (what ``torch.device("meta")``
+# does for them). zeros and ones only fill: on meta an empty tensor of the same size is the same.
+_FACTORIES = (torch.empty, torch.empty_strided, torch.empty_permuted, torch.full, torch.arange,
+              torch.eye, torch.linspace, torch.logspace, torch.rand, torch.randn, torch.randint,
+              torch.randperm, torch.tensor, torch.as_tensor, torch.asarray, torch.scalar_tensor)
+_FILLS = (torch.zeros, torch.ones)
+
+
+def _to_meta(func, args, kwargs):
+    if kwargs.get("device") is None:
+        kwargs["device"] = ops.META
+    return func(*args, **kwargs)
+
+
+def _fill(func, args, kwargs):
+    if kwargs.get("device") is None:
+        kwargs["device"] = ops.META
+    if kwargs["device"] in ("meta", ops.META) and "out" not in kwargs and "names" not in kwargs:
+        return torch.empty(*args, **kwargs)
+    return func(*args, **kwargs)
+
+
+def _skip(func, args, kwargs):
+    t = args[0] if args else kwargs.get("tensor", kwargs.get("input"))
+    return t if isinstance(t, torch.Tensor) and t.is_meta else func(*args, **kwargs)
+
+
+_BUILD = {f: _to_meta for f in _FACTORIES} | {f: _fill for f in _FILLS} | {
+    f: _skip for n in _INIT_NAMES for f in (getattr(torch.Tensor, n, None), getattr(torch, n, None), getattr(nn.init, n, None))
+    if f is not None}
 
 
 class SkipInit(TorchFunctionMode):
-    """Use inside ``torch.device("meta")``: initialisation of meta tensors costs nothing (on meta
-    torch still runs each through Python reference code: a ``kaiming_normal_`` ~1.5 ms)."""
+    """Builds on the meta device with initialisation skipped: factories that name no device make
+    meta tensors (as under ``torch.device("meta")``), and initialising a meta tensor costs nothing
+    (on meta torch still runs each through Python reference code: a ``kaiming_normal_`` ~1.5 ms).
+    One mode, one dictionary look-up per torch function: a model's build calls thousands."""
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        if getattr(func, "__name__", "") in _INIT:
-            t = args[0] if args else kwargs.get("tensor", kwargs.get("input"))
-            if isinstance(t, torch.Tensor) and t.is_meta:
-                return t
-        else:
-            empty = _FILLS.get(func)
-            if empty is not None and kwargs.get("device") in (None, "meta", ops.META) \
-                    and "out" not in kwargs and "names" not in kwargs:
-                return empty(*args, **kwargs)
-        return func(*args, **kwargs)
+        handler = _BUILD.get(func)
+        if handler is None:
+            return func(*args, **(kwargs or {}))
+        return handler(func, args, dict(kwargs) if kwargs else {})
 
 
 def build_meta(builder, **kwargs) -> nn.Module:
     """``builder(**kwargs)`` on the meta device, in eval mode, weight initialisation skipped:
     shapes, parameters and buffers are those of the real build."""
-    with torch.device("meta"), SkipInit():
+    with SkipInit():
         model = builder(**kwargs)
     return model.eval()
 
