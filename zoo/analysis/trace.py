@@ -3,8 +3,8 @@
 Nothing here changes torch: a model is built under ``torch.device("meta")`` with :class:`SkipInit`
 (a ``TorchFunctionMode`` that returns weight initialisation at once on meta tensors, which have no
 values to fill), and traced by :class:`Trace`, a ``TorchFunctionMode`` that sees every torch
-function the forward calls, together with forward hooks registered on the model's own modules and
-removed when the trace ends. Leaf modules are layers; functional ops written in a block's
+function the forward calls, together with torch's public global forward hooks, registered while a
+trace runs and removed when it ends. Leaf modules are layers; functional ops written in a block's
 ``forward`` (``out += identity``, ``torch.cat``, the channel shuffle's view-transpose-view,
 ``scale * x``) become layers of their own.
 """
@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from contextlib import contextmanager
 
 import torch
 import torch.nn as nn
+from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
 from torch.overrides import TorchFunctionMode
 
 from . import ops
@@ -85,20 +87,43 @@ def build_meta(builder, **kwargs) -> nn.Module:
 _CURRENT = threading.local()  # the trace running in this thread, if any
 
 
-def _hook(method: str):
-    def hook(module, *args):
-        t = _CURRENT.__dict__.get("trace")
-        if t is not None:
-            getattr(t, method)(module, *args)
-    return hook
+def _pre(module, args):
+    t = _CURRENT.__dict__.get("trace")
+    if t is not None:
+        t.pre_hook(module, args)
 
 
-_PRE, _POST = _hook("pre_hook"), _hook("post_hook")
+def _post(module, args, output):
+    t = _CURRENT.__dict__.get("trace")
+    if t is not None:
+        t.post_hook(module, args, output)
+
+
+# torch's public global forward hooks, registered while at least one trace runs (in any thread)
+# and removed when the last one ends: two handles, not two per module of the model.
+_HOOKS_LOCK = threading.Lock()
+_hooks = {"traces": 0, "handles": ()}
+
+
+@contextmanager
+def _global_hooks():
+    with _HOOKS_LOCK:
+        if not _hooks["traces"]:
+            _hooks["handles"] = (register_module_forward_pre_hook(_pre), register_module_forward_hook(_post))
+        _hooks["traces"] += 1
+    try:
+        yield
+    finally:
+        with _HOOKS_LOCK:
+            _hooks["traces"] -= 1
+            if not _hooks["traces"]:
+                for h in _hooks["handles"]:
+                    h.remove()
+                _hooks["handles"] = ()
 
 
 class Index:
-    """What a trace needs to know of a model, read once (a cached model keeps its index), and
-    the forward hooks on the model's modules, which record into this thread's trace, if any."""
+    """What a trace needs to know of a model, read once (a cached model keeps its index)."""
 
     def __init__(self, model: nn.Module):
         self.root = model
@@ -117,15 +142,6 @@ class Index:
         self.types = {n: type(m).__name__ for n, m in self.named.items()}
         self.blocks = {n for n, m in self.named.items() if n and is_block(m)}
         self.se_units = {n for n, m in self.named.items() if n and is_se(m)}
-        self.handles: list = []
-
-    def attach(self) -> None:
-        for m in self.named.values():
-            self.handles += [m.register_forward_pre_hook(_PRE), m.register_forward_hook(_POST)]
-
-    def detach(self) -> None:
-        while self.handles:
-            self.handles.pop().remove()
 
 
 class Trace(TorchFunctionMode):
@@ -148,11 +164,12 @@ class Trace(TorchFunctionMode):
         self.uncounted_macs = 0
 
     def run(self, x: torch.Tensor):
-        """``model(x)`` without gradients; the index's hooks must be attached."""
+        """``model(x)`` without gradients, its modules seen by torch's global forward hooks (the
+        model's own hook lists are not touched; other threads' calls pass the hooks unrecorded)."""
         previous = _CURRENT.__dict__.get("trace")
         _CURRENT.trace = self
         try:
-            with torch.no_grad(), self:
+            with _global_hooks(), torch.no_grad(), self:
                 out = self.ix.root(x)
         finally:
             _CURRENT.trace = previous
