@@ -127,21 +127,36 @@ class Index:
 
     def __init__(self, model: nn.Module):
         self.root = model
-        self.named = dict(model.named_modules())
-        self.names = {id(m): n for n, m in self.named.items()}
-        self.leaf = {id(m) for m in self.named.values() if next(m.children(), None) is None}
+        self.named: dict[str, nn.Module] = {}
+        self.names: dict[int, str] = {}
+        self.types: dict[str, str] = {}
+        self.leaf: set[int] = set()
         # per module: its own parameters, and their elements plus its floating-point buffers'
         self.own: dict[int, tuple] = {}
-        for m in self.named.values():
-            params = tuple(m.parameters(recurse=False))
-            floats = sum(b.numel() for b in m.buffers(recurse=False) if b.is_floating_point())
-            self.own[id(m)] = (params, sum(p.numel() for p in params) + floats)
-        self.params = {id(p): p for p in model.parameters()}
-        self.weights = set(self.params) | {id(b) for b in model.buffers()}
+        self.params: dict[int, torch.Tensor] = {}
+        self.weights: set[int] = set()
+        self.blocks: set[str] = set()
+        self.se_units: set[str] = set()
+        kinds: dict[tuple, tuple] = {}  # (class, is a leaf) -> (is_se, is_block): both read the class
+        for n, m in model.named_modules():  # one walk of the module tree
+            i, cls, leaf = id(m), type(m), next(m.children(), None) is None
+            self.named[n], self.names[i], self.types[n] = m, n, cls.__name__
+            params, buffers = tuple(m.parameters(recurse=False)), tuple(m.buffers(recurse=False))
+            self.own[i] = (params, sum(p.numel() for p in params)
+                           + sum(b.numel() for b in buffers if b.is_floating_point()))
+            self.params.update((id(p), p) for p in params)
+            self.weights.update(id(t) for t in (*params, *buffers))
+            if leaf:
+                self.leaf.add(i)
+            if n:
+                k = kinds.get((cls, leaf))
+                if k is None:
+                    k = kinds[cls, leaf] = (is_se(m), is_block(m))
+                if k[0]:
+                    self.se_units.add(n)
+                if k[1]:
+                    self.blocks.add(n)
         self.total_params = sum(p.numel() for p in self.params.values())
-        self.types = {n: type(m).__name__ for n, m in self.named.items()}
-        self.blocks = {n for n, m in self.named.items() if n and is_block(m)}
-        self.se_units = {n for n, m in self.named.items() if n and is_se(m)}
 
 
 class Trace(TorchFunctionMode):
