@@ -306,31 +306,46 @@ def _sides(v, nd: int):
     return v if len(v) == nd and all(type(i) is int for i in v) else None
 
 
+@lru_cache(maxsize=1024, typed=True)
+def _conv_geometry(nd: int, stride, padding, dilation):
+    """(stride, padding or "same", dilation) per spatial axis, or None where torch should judge;
+    asked once per distinct setting (a network has a handful)."""
+    stride, dilation = _sides(stride, nd), _sides(dilation, nd)
+    padding = "same" if padding == "same" else _sides(0 if padding == "valid" else padding, nd)
+    if None in (stride, dilation, padding) or min(stride) < 1 or min(dilation) < 1 or (
+            padding == "same" and max(stride) > 1) or (padding != "same" and min(padding) < 0):
+        return None
+    return stride, padding, dilation
+
+
+_CONV_ND = {"conv1d": 1, "conv2d": 2, "conv3d": 3}
+
+
 def _conv(fname: str, args, kwargs):
     """``conv{1,2,3}d``: (B, C_out, side…); None for transposed, unbatched or unusual calls."""
-    if fname not in ("conv1d", "conv2d", "conv3d"):
+    nd = _CONV_ND.get(fname)
+    if nd is None:
         return None
-    nd = int(fname[4])
     x, w, b = args[0], arg(args, kwargs, 1, "weight"), arg(args, kwargs, 2, "bias")
     groups = arg(args, kwargs, 6, "groups", 1)
-    if not (isinstance(w, torch.Tensor) and w.is_meta and w.dtype == x.dtype and x.dim() == w.dim() == nd + 2
+    if not (isinstance(w, torch.Tensor) and w.is_meta and w.dtype is x.dtype and x.dim() == w.dim() == nd + 2
             and type(groups) is int and groups >= 1 and x.shape[1] == w.shape[1] * groups
             and w.shape[0] % groups == 0 and x.is_floating_point()):
         return None
-    if b is not None and not (isinstance(b, torch.Tensor) and b.is_meta and b.dtype == x.dtype
+    if b is not None and not (isinstance(b, torch.Tensor) and b.is_meta and b.dtype is x.dtype
                               and tuple(b.shape) == (w.shape[0],)):
         return None
-    stride, dilation = _sides(arg(args, kwargs, 3, "stride", 1), nd), _sides(arg(args, kwargs, 5, "dilation", 1), nd)
-    padding = arg(args, kwargs, 4, "padding", 0)
-    padding = _sides(0 if padding == "valid" else padding, nd) if padding != "same" else "same"
-    if None in (stride, dilation, padding) or min(stride) < 1 or min(dilation) < 1:
+    geometry = _conv_geometry(nd, *(tuple(v) if isinstance(v, list) else v for v in (
+        arg(args, kwargs, 3, "stride", 1), arg(args, kwargs, 4, "padding", 0), arg(args, kwargs, 5, "dilation", 1))))
+    if geometry is None:
         return None
+    stride, padding, dilation = geometry
     if padding == "same":
-        sides = tuple(x.shape[2:]) if max(stride) == 1 else None
+        sides = tuple(x.shape[2:])
     else:
-        sides = None if min(padding) < 0 else tuple(
-            window_side(n, k, s, p, d) for n, k, s, p, d in zip(x.shape[2:], w.shape[2:], stride, padding, dilation))
-    if not sides or min(sides) < 1:
+        sides = tuple(window_side(n, k, s, p, d)
+                      for n, k, s, p, d in zip(x.shape[2:], w.shape[2:], stride, padding, dilation))
+    if min(sides) < 1:
         return None
     return _new((x.shape[0], w.shape[0], *sides), x)
 
