@@ -132,13 +132,15 @@ def conv2d_cost(h: int, w: int, c_in: int, c_out: int, kernel, stride=1, padding
                 groups: int = 1, bias: bool = False) -> dict:
     """One 2-d convolution on a (1, c_in, h, w) input, from its hyperparameters alone.
 
-    The output shape is torch's (its meta kernel, which raises ``RuntimeError`` when the kernel
-    does not fit); the counts are the trace's. Returns ``dict(macs, flops, params, mem_access,
+    The output shape is the trace's (torch's kernel where the kernel does not fit, so it raises
+    ``RuntimeError``); the counts are the trace's. Returns ``dict(macs, flops, params, mem_access,
     out_h, out_w)``; memory access reads the input and the weights and writes the output.
     """
     x = torch.empty(1, c_in, h, w, device=META)
     wt = torch.empty(c_out, c_in // groups, *_pair(kernel), device=META)
-    out = torch.nn.functional.conv2d(x, wt, None, stride, padding, dilation, groups)
+    call = (x, wt, None, stride, padding, dilation, groups)
+    out = _conv("conv2d", call, {})
+    out = torch.nn.functional.conv2d(*call) if out is None else out  # torch raises where it does not fit
     macs = conv_macs(x.shape, wt.shape, out.shape)
     params = wt.numel() + (c_out if bias else 0)
     return {"macs": macs, "flops": 2 * macs, "params": params, "out_h": out.shape[2],
