@@ -204,9 +204,12 @@ class Trace(TorchFunctionMode):
 
     def _take_params(self, params) -> int:
         """Elements of the parameters no layer has been given yet (each is counted once)."""
-        new = [p for p in params if id(p) not in self.counted]
-        self.counted.update(id(p) for p in new)
-        return sum(p.numel() for p in new)
+        n, counted = 0, self.counted
+        for p in params:
+            if id(p) not in counted:
+                counted.add(id(p))
+                n += p.numel()
+        return n
 
     # --- module hooks ------------------------------------------------------------------------
     def pre_hook(self, module, args):
