@@ -39,7 +39,7 @@ _FACTORIES = (torch.empty, torch.empty_strided, torch.empty_permuted, torch.full
 _FILLS = (torch.zeros, torch.ones)
 
 
-def _to_meta(func, args, kwargs):
+def _factory(func, args, kwargs):
     if kwargs.get("device") is None:
         kwargs["device"] = ops.META
     return func(*args, **kwargs)
@@ -58,7 +58,7 @@ def _skip(func, args, kwargs):
     return t if isinstance(t, torch.Tensor) and t.is_meta else func(*args, **kwargs)
 
 
-_BUILD = {f: _to_meta for f in _FACTORIES} | {f: _fill for f in _FILLS} | {
+_BUILD = {f: _factory for f in _FACTORIES} | {f: _fill for f in _FILLS} | {
     f: _skip for n in _INIT_NAMES for f in (getattr(torch.Tensor, n, None), getattr(torch, n, None), getattr(nn.init, n, None))
     if f is not None}
 
