@@ -23,7 +23,10 @@ Every measurement runs in its own fresh Python process (``--child``), so nothing
   resolution, in one process, timed as a whole.
 
 Wall-clock and CPU (process) time are both recorded; on a shared machine the wall clock includes
-waiting for a core, so the load average at start and end is recorded too.
+waiting for a core, so the load average at start and end is recorded too. The time Python's
+garbage collector spends inside the timed span is recorded beside it (observed with
+``gc.callbacks``, never changed): the first full collection after ``import torch`` walks torch's
+~170k objects, and falls inside the timed span of either side.
 
     python benchmarks/bench_analysis.py                 # all cases, 3 cold runs each
     python benchmarks/bench_analysis.py --repeat 5 --cases resnetrs420:320
@@ -53,13 +56,33 @@ REGISTRY_TARGET_S = 10.0
 
 # --- children (each run in a fresh interpreter) -----------------------------------------------
 
+class GcTimer:
+    """Time Python's garbage collector spends in collections (observed through gc.callbacks,
+    not changed): in a fresh process the first full collection after ``import torch`` walks its
+    ~170k objects, and falls in whatever runs next."""
+
+    def __init__(self):
+        import gc
+        self.total, self.full, self._start = 0.0, 0, 0.0
+        gc.callbacks.append(self)
+
+    def __call__(self, phase, info):
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.total += time.perf_counter() - self._start
+            self.full += info["generation"] == 2
+
+
 def child_analyze(name: str, res: int) -> dict:
     t = time.perf_counter()
     import zoo
     imported = time.perf_counter() - t
+    gc_timer = GcTimer()
     w, c = time.perf_counter(), time.process_time()
     a = zoo.analyze(name, res)
     return {"wall_s": time.perf_counter() - w, "cpu_s": time.process_time() - c,
+            "gc_s": gc_timer.total, "gc_full": gc_timer.full,
             "import_s": imported, "macs": a.total_macs, "layers": len(a.layers)}
 
 
@@ -79,10 +102,12 @@ def child_torchinfo(name: str, res: int, device: str) -> dict:
     import zoo
     out = {"device": device}
     if device == "cpu-cold":  # build + summary timed together, as analyze's model build is
+        gc_timer = GcTimer()
         w, c = time.perf_counter(), time.process_time()
         model = zoo.build(name).eval()
         s = torchinfo.summary(model, input_size=(1, 3, res, res), device="cpu", verbose=0)
         return {"device": device, "wall_s": time.perf_counter() - w, "cpu_s": time.process_time() - c,
+                "gc_s": gc_timer.total, "gc_full": gc_timer.full,
                 "mult_adds": s.total_mult_adds, "threads": torch.get_num_threads()}
     if device == "meta":
         with torch.device("meta"):
@@ -172,6 +197,8 @@ def main(argv=None) -> int:
             "analyze_cpu_s": [round(r["cpu_s"], 4) for r in ours],
             "analyze_wall_median_s": round(wall, 4), "analyze_cpu_median_s": round(cpu_s, 4),
             "import_zoo_s": round(statistics.median(r["import_s"] for r in ours), 3),
+            "analyze_gc_s": [round(r["gc_s"], 4) for r in ours],
+            "analyze_gc_full_collections": [r["gc_full"] for r in ours],
             "meets_time": wall < TARGET_S,
             "retrace_wall_s": [round(r["wall_s"], 4) for r in again],
             "retrace_cpu_s": [round(r["cpu_s"], 4) for r in again],
@@ -203,6 +230,7 @@ def main(argv=None) -> int:
             row["torchinfo_cpu_error"] = cpu["error"]
         if cold is not None:
             row.update({"torchinfo_cold_wall_s": round(cold["wall_s"], 4),
+                    "torchinfo_cold_gc_s": round(cold["gc_s"], 4),
                         "torchinfo_cold_cpu_s": round(cold["cpu_s"], 4),
                         "ratio_vs_cold": round(wall / cold["wall_s"], 4),
                         "cpu_ratio_vs_cold": round(cpu_s / cold["cpu_s"], 4),
@@ -251,6 +279,10 @@ def main(argv=None) -> int:
               + ", ".join(f"{r['model']} {ratio(r, 'ratio_vs_cold')} "
                           f"({r.get('torchinfo_cold_wall_s', float('nan')):.2f} s) "
                           f"{'yes' if r.get('meets_ratio_cold') else 'NO'}" for r in rows))
+    print("time in the garbage collector (cold, median): "
+          + ", ".join(f"{r['model']} analyze {1000 * statistics.median(r['analyze_gc_s']):.0f} ms"
+                      + (f", torchinfo cold {1000 * r['torchinfo_cold_gc_s']:.0f} ms" if "torchinfo_cold_gc_s" in r else "")
+                      for r in rows))
     if registry:
         ok = "ok" if registry["wall_s"] < REGISTRY_TARGET_S else "slow"
         print(f"whole registry ({registry['models']} models, one process): "

@@ -566,6 +566,16 @@ def test_torch_is_left_as_it_was():
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
 
 
+
+def test_global_hooks_last_only_as_long_as_a_trace():
+    """The trace's module hooks are torch's global ones: held while a trace runs, removed after
+    it, also when the model cannot run at the resolution."""
+    from zoo.analysis import trace
+    zoo.analyze("resnet18", 64)
+    with pytest.raises(ValueError, match="cannot run"):
+        zoo.analyze(nn.Sequential(nn.Conv2d(3, 4, 7)), 4)
+    assert trace._hooks == {"traces": 0, "handles": ()}
+
 class _Leaves(nn.Module):
     def __init__(self):
         super().__init__()

@@ -213,6 +213,68 @@ def test_mismatched_shapes_still_raise_torchs_error():
     assert ops.allocate(torch.cat, "cat", "concat", bad, {}) is None  # torch raises, not us
 
 
+
+# conv{1,2,3}d, pooling windows and linear: the shape torch documents, compared with its kernel
+W = {d: torch.empty(6, 8, *(3,) * d, device=M) for d in (1, 2, 3)}
+WINDOWED = [
+    ("conv", F.conv2d, (X, W[2]), {}), ("conv", F.conv2d, (X, W[2], torch.empty(6, device=M), 2, 1), {}),
+    ("conv", F.conv2d, (X, torch.empty(8, 1, 3, 3, device=M)), {"stride": (2, 1), "padding": 2, "groups": 8}),
+    ("conv", F.conv2d, (X, torch.empty(4, 2, 2, 5, device=M)), {"padding": (1, 0), "dilation": (2, 1), "groups": 4}),
+    ("conv", F.conv2d, (X, torch.empty(6, 8, 3, 5, device=M)), {"padding": "same"}),
+    ("conv", F.conv2d, (X, W[2]), {"padding": "valid", "stride": 3}),
+    ("conv", F.conv1d, (torch.empty(2, 8, 11, device=M), W[1], None, 2, 1), {}),
+    ("conv", F.conv3d, (torch.empty(1, 8, 4, 9, 6, device=M), W[3]), {"stride": (1, 2, 2), "padding": 1}),
+    ("pool", F.max_pool2d, (X, 3), {"stride": 2, "padding": 1}),
+    ("pool", F.max_pool2d, (X, 3), {"stride": 2, "ceil_mode": True}),
+    ("pool", F.max_pool2d, (X, (2, 3)), {"stride": (2, 2), "dilation": (2, 1), "ceil_mode": True}),
+    ("pool", F.max_pool2d, (torch.empty(8, 9, 9, device=M), 2), {}),
+    ("pool", F.avg_pool2d, (X, 3, 1, 1), {}), ("pool", F.avg_pool2d, (X, 2, None, 0, True), {}),
+    ("pool", F.max_pool1d, (torch.empty(2, 8, 11, device=M), 3, 2), {"ceil_mode": True}),
+    ("pool", F.avg_pool3d, (torch.empty(1, 2, 5, 6, 7, device=M), 2, 2), {"padding": 1, "ceil_mode": True}),
+]
+
+
+@pytest.mark.parametrize("kind,func,args,kwargs", WINDOWED, ids=[f"{c[1].__name__}-{i}" for i, c in enumerate(WINDOWED)])
+def test_windowed_outputs_equal_torchs(kind, func, args, kwargs):
+    got = ops.allocate(func, func.__name__, kind, args, kwargs)
+    want = func(*args, **kwargs)
+    assert got is not None and (got.shape, got.dtype, got.device) == (want.shape, want.dtype, want.device)
+
+
+def test_linear_output_and_broadcast_equal_torchs():
+    for x in (torch.empty(2, 8, device=M), torch.empty(2, 5, 8, device=M)):
+        w, b = torch.empty(3, 8, device=M), torch.empty(3, device=M)
+        assert ops.linear(x, w, b).shape == F.linear(x, w, b).shape
+    for a, b in [((2, 1, 5), (3, 1)), ((8, 1, 1), (1, 8, 4, 4)), ((), (3, 2)), ((4, 3), (4, 3))]:
+        assert ops.broadcast(a, b) == tuple(torch.broadcast_shapes(a, b))
+    assert ops.broadcast((2, 3), (4, 3)) is None
+
+
+def test_what_does_not_fit_is_left_to_torch():
+    """An output of size 0, mismatched channels, padding over half the window, a transposed
+    convolution: the shortcut declines, torch's kernel runs (and raises its own error)."""
+    assert ops.allocate(F.conv2d, "conv2d", "conv", (X, torch.empty(6, 8, 6, 6, device=M)), {}) is None
+    assert ops.allocate(F.conv2d, "conv2d", "conv", (X, torch.empty(6, 4, 3, 3, device=M)), {}) is None
+    assert ops.allocate(F.conv2d, "conv2d", "conv", (X, W[2]), {"padding": "same", "stride": 2}) is None
+    assert ops.allocate(F.max_pool2d, "max_pool2d", "pool", (X, 3), {"padding": 2}) is None
+    assert ops.allocate(F.max_pool2d, "max_pool2d", "pool", (X, 9), {}) is None
+    assert ops.allocate(F.conv_transpose2d, "conv_transpose2d", "conv", (X, W[2]), {}) is None
+    assert ops.linear(X, torch.empty(3, 6, device=M), None) is None
+    with pytest.raises(ValueError, match="cannot run"):
+        zoo.analyze(nn.Sequential(nn.Conv2d(3, 4, 7), nn.MaxPool2d(3)), 8)
+
+
+def test_a_cnn_analysis_does_not_import_symbolic_shapes():
+    """torch's meta kernels check shapes with torch._check, whose first call imports
+    torch.fx.experimental.symbolic_shapes and sympy (0.5-1 s): a CNN's analysis needs none."""
+    import subprocess
+    import sys
+    code = ("import sys, zoo; before = set(sys.modules); zoo.analyze('efficientnet_b0', 240); "
+            "zoo.analyze('inception_v3'); zoo.analyze('resnet50', 161); "
+            "print(sorted(m for m in set(sys.modules) - before if 'symbolic_shapes' in m or m == 'sympy'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
 # --- caches -----------------------------------------------------------------------------------
 
 def test_a_new_resolution_reuses_the_meta_model():

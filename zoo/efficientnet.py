@@ -43,7 +43,7 @@ from typing import Callable, NamedTuple
 import torch
 import torch.nn as nn
 
-from .layers import Conv2dNormActivation, SqueezeExcitation, StochasticDepth, make_divisible
+from .layers import Conv2dNormActivation, SqueezeExcitation, StochasticDepth, make_divisible, on_meta
 from .registry import Paper, register
 
 
@@ -345,6 +345,8 @@ class EfficientNet(nn.Module):
 
     def _init_weights(self) -> None:
         # torchvision's initialisation (kaiming fan-out convs, uniform ±1/√out linear)
+        if on_meta(self):  # built for analysis: no values to fill
+            return
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out")

@@ -29,6 +29,7 @@ from collections import namedtuple
 import torch
 import torch.nn as nn
 
+from .layers import on_meta
 from .registry import Paper, register
 
 PAPER = Paper(
@@ -187,6 +188,8 @@ class GoogLeNet(nn.Module):
         # torchvision draws from a normal (std 0.01) truncated at ±2 (absolute, so ±200 std:
         # effectively untruncated); torch.nn.init.trunc_normal_ instead of scipy keeps it fast
         # and meta-device friendly.
+        if on_meta(self):  # built for analysis: no values to fill
+            return
         for m in self.modules():
             if isinstance(m, (nn.Conv2d, nn.Linear)):
                 nn.init.trunc_normal_(m.weight, mean=0.0, std=0.01, a=-2, b=2)

@@ -30,6 +30,7 @@ import torch
 import torch.nn as nn
 
 from .googlenet import BasicConv2d, transform_input
+from .layers import on_meta
 from .registry import Paper, register
 
 PAPER = Paper(
@@ -258,6 +259,8 @@ class Inception3(nn.Module):
         # torchvision: truncated normal, std 0.1 (bounds ±2 absolute), 0.001 for the aux FC.
         # (It also tags AuxLogits.conv1 with std 0.01, but on the BasicConv2d wrapper, which its
         # loop never reads; we reproduce what it does.) Batch norm: weight 1, bias 0.
+        if on_meta(self):  # built for analysis: no values to fill
+            return
         for m in self.modules():
             if isinstance(m, (nn.Conv2d, nn.Linear)):
                 std = 0.001 if self.AuxLogits is not None and m is self.AuxLogits.fc else 0.1

@@ -14,6 +14,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+def on_meta(module: nn.Module) -> bool:
+    """Whether ``module`` was built on the meta device (for analysis): its tensors have shapes and
+    no values, so a model's weight initialisation has nothing to fill and returns at once."""
+    p = next(module.parameters(), None)
+    return p is not None and p.is_meta
+
+
 def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> int:
     """Round ``v`` to the nearest multiple of ``divisor``, never down by more than 10 %.
 

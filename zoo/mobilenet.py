@@ -37,7 +37,7 @@ from functools import partial
 import torch
 import torch.nn as nn
 
-from .layers import Conv2dNormActivation, SqueezeExcitation, make_divisible
+from .layers import Conv2dNormActivation, SqueezeExcitation, make_divisible, on_meta
 from .registry import Paper, register
 
 PAPER_V1 = Paper(
@@ -67,6 +67,8 @@ def init_weights(model: nn.Module) -> None:
     MobileNet code does. (torch's ``kaiming_normal_`` counts ``k·k·C_out`` for a depthwise
     convolution, C times too many: a fresh network's activations then shrink ~10× per block.)
     """
+    if on_meta(model):  # built for analysis: no values to fill
+        return
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
             fan_out = m.kernel_size[0] * m.kernel_size[1] * m.out_channels // m.groups

@@ -43,7 +43,7 @@ from functools import partial
 import torch
 import torch.nn as nn
 
-from .layers import SqueezeExcitation
+from .layers import SqueezeExcitation, on_meta
 from .registry import Paper, register
 
 HE_2016 = Paper("Deep Residual Learning for Image Recognition",
@@ -302,6 +302,8 @@ class ResNet(nn.Module):
 
     def _init_weights(self) -> None:
         # torchvision's initialisation (He et al. 2015 "fan_out" for convs, BN at identity)
+        if on_meta(self):  # built for analysis: no values to fill
+            return
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")

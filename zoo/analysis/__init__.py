@@ -20,8 +20,8 @@ the conventions stated once and shown wherever a count appears:
 
 How it works: the model is built on the ``meta`` device (shapes and dtypes, no storage; :mod:`.trace`),
 put in eval mode (auxiliary heads skipped, as the reference counts were measured) and run once on
-a ``(1, C, H, W)`` meta tensor. Hooks on the model's modules and a ``TorchFunctionMode`` record
-the layers (:mod:`.trace`); :mod:`.labels` names blocks and stages; :mod:`.result` holds the
+a ``(1, C, H, W)`` meta tensor. torch's global forward hooks (registered for the length of the
+trace) and a ``TorchFunctionMode`` record the layers (:mod:`.trace`); :mod:`.labels` names blocks and stages; :mod:`.result` holds the
 table and its rollups. The meta model of a registered name is cached per (name, overrides), and
 the analysis per (name, overrides, resolution), so a new resolution only re-traces.
 """
@@ -30,7 +30,6 @@ from __future__ import annotations
 import copy
 import functools
 import numbers
-import threading
 
 import torch
 import torch.nn as nn
@@ -45,9 +44,6 @@ __all__ = ["KINDS", "KIND_LABELS", "CONVENTIONS", "Layer", "Analysis", "analyze"
 
 MODELS_CACHED = 16      # meta models kept (each a few MB of Python objects, no tensor storage)
 ANALYSES_CACHED = 256   # analyses kept
-# A model given by the caller gets hooks for the length of its trace: one such trace at a time,
-# so that two threads tracing the same model do not change its hook lists under each other.
-_LOCK = threading.RLock()
 
 
 def _to_meta(model: nn.Module) -> nn.Module:
@@ -74,9 +70,7 @@ def build_meta(name: str, **overrides) -> nn.Module:
 
 @functools.lru_cache(maxsize=MODELS_CACHED)
 def _meta_model(name: str, overrides: tuple) -> Index:
-    index = Index(build_meta(name, **dict(overrides)))
-    index.attach()  # for good: nobody else calls this model
-    return index
+    return Index(build_meta(name, **dict(overrides)))
 
 
 def _analyze(index: Index, name: str, resolution, input_channels: int) -> Analysis:
@@ -86,15 +80,7 @@ def _analyze(index: Index, name: str, resolution, input_channels: int) -> Analys
     x = torch.empty(1, input_channels, int(h), int(w), device="meta")
     t = Trace(index)
     try:
-        if index.handles:  # a cached model: its hooks stay
-            out = t.run(x)
-        else:
-            with _LOCK:
-                index.attach()
-                try:
-                    out = t.run(x)
-                finally:
-                    index.detach()
+        out = t.run(x)
     except (RuntimeError, ValueError, IndexError) as e:
         raise ValueError(f"{name} cannot run at {h}×{w}: {e}") from e
     blocks = labels.label(index.root, index.named, t.layers, index.blocks, index.se_units)

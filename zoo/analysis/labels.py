@@ -85,9 +85,13 @@ def label(root: nn.Module, modules: dict[str, nn.Module], layers: list[Layer], b
         parts = mod_name.split(".")
         return ".".join(parts[:2]) if trunk and parts[0] == trunk and len(parts) > 1 else parts[0]
 
-    raws = [raw_stage(layer.module) for layer in layers]
+    stage_of = {m: raw_stage(m) for m in nearest}
+    raws = [stage_of[layer.module] for layer in layers]
     hits = [i for i, r in enumerate(raws) if r in blocky]
     first, last = (hits[0], hits[-1]) if hits else (len(layers), -1)
+    # per module that ran: its block's paper name, and whether it sits inside an SE unit
+    paper = {b: block_name(modules[b], root) for b in ran}
+    in_se = {m: bool(se_units) and any(a in se_units for a in _ancestors(m)) for m in nearest}
     prev = ""
     for i, layer in enumerate(layers):
         r = raws[i]
@@ -96,13 +100,13 @@ def label(root: nn.Module, modules: dict[str, nn.Module], layers: list[Layer], b
         layer.base_kind = layer.kind
         b = nearest[layer.module]
         if b is not None:
-            layer.block, layer.block_type = b, block_name(modules[b], root)
+            layer.block, layer.block_type = b, paper[b]
         elif stage in ("stem", "head"):
             layer.block = layer.block_type = stage
         else:
             layer.block = stage
             m = modules.get(stage)
             layer.block_type = type(m).__name__ if m is not None else layer.op
-        if se_units and any(a in se_units for a in _ancestors(layer.module)):
+        if in_se[layer.module]:
             layer.kind = "se"
     return tuple(dict.fromkeys(layer.block for layer in layers if layer.block in ran))

@@ -9,15 +9,18 @@ The counting core (used by the trace, :mod:`zoo.costs`, ``zoo.experiments`` and 
   ``FlopCounterMode`` / 2 by construction.
 * Memory access (ShuffleNet v2, Ma et al. 2018, arXiv 1807.11164, §2): elements read plus elements
   written, weights included: :func:`mem_access`.
-* Output shapes come from torch's meta kernels wherever they take arithmetic (convolutions,
-  pooling windows, linear layers, matrix products). Only where the shape is the definition of the
-  op (an elementwise op's output has its input's shape, or the broadcast of its inputs'; adaptive
-  pooling's is its ``output_size``, a mean's the input's without the reduced axes; a
-  concatenation's is its inputs' side by side) is the output
-  allocated directly: on the meta device torch runs those through Python reference kernels (batch
-  norm ~0.7 ms a call, hardswish 1.2 ms; ``torch.cat``'s first call imports torch._dynamo, 2 s),
-  which would make the trace ten times slower. Anything unusual (mixed dtypes, shapes that do not
-  fit) runs torch's kernel, so torch raises its own error.
+* Output shapes are torch's, without its meta kernels where those are Python: on the meta device
+  torch runs convolutions, pooling windows, ``mm`` and most pointwise ops through Python reference
+  code (batch norm ~0.7 ms a call, hardswish 1.2 ms; ``torch.cat``'s first call imports
+  torch._dynamo, 2 s), and that code checks shapes with ``torch._check``, whose first call in a
+  process imports ``torch.fx.experimental.symbolic_shapes`` and sympy (0.5-1 s, more than a whole
+  analysis). So the output is allocated on meta from the shape torch documents for the op: a
+  convolution's and a pooling window's side ``(n + 2p - d(k - 1) - 1) / s + 1`` (floor, or
+  torch's ceil mode), a linear layer's ``(…, out_features)``, an elementwise op's broadcast, a
+  concatenation's inputs side by side, adaptive pooling's ``output_size``, a mean's input without
+  the reduced axes. Tests compare each with torch's kernel. Anything unusual (mixed dtypes,
+  transposed convolutions, shapes that do not fit, an output of size 0) runs torch's kernel, so
+  torch raises its own error.
 """
 from __future__ import annotations
 
@@ -129,13 +132,15 @@ def conv2d_cost(h: int, w: int, c_in: int, c_out: int, kernel, stride=1, padding
                 groups: int = 1, bias: bool = False) -> dict:
     """One 2-d convolution on a (1, c_in, h, w) input, from its hyperparameters alone.
 
-    The output shape is torch's (its meta kernel, which raises ``RuntimeError`` when the kernel
-    does not fit); the counts are the trace's. Returns ``dict(macs, flops, params, mem_access,
+    The output shape is the trace's (torch's kernel where the kernel does not fit, so it raises
+    ``RuntimeError``); the counts are the trace's. Returns ``dict(macs, flops, params, mem_access,
     out_h, out_w)``; memory access reads the input and the weights and writes the output.
     """
     x = torch.empty(1, c_in, h, w, device=META)
     wt = torch.empty(c_out, c_in // groups, *_pair(kernel), device=META)
-    out = torch.nn.functional.conv2d(x, wt, None, stride, padding, dilation, groups)
+    call = (x, wt, None, stride, padding, dilation, groups)
+    out = _conv("conv2d", call, {})
+    out = torch.nn.functional.conv2d(*call) if out is None else out  # torch raises where it does not fit
     macs = conv_macs(x.shape, wt.shape, out.shape)
     params = wt.numel() + (c_out if bias else 0)
     return {"macs": macs, "flops": 2 * macs, "params": params, "out_h": out.shape[2],
@@ -197,6 +202,17 @@ def _new(shape, like: torch.Tensor) -> torch.Tensor:
     return torch.empty(shape, dtype=like.dtype, device=META)
 
 
+def broadcast(a, b) -> tuple | None:
+    """The broadcast of two shapes (numpy's rule, which torch follows: aligned at the right, each
+    pair of sides equal or one of them 1), or None where they do not broadcast. Not
+    ``torch.broadcast_shapes``: its reference code imports torch.fx's symbolic shapes (sympy)."""
+    n = max(len(a), len(b))
+    a, b = (1,) * (n - len(a)) + tuple(a), (1,) * (n - len(b)) + tuple(b)
+    if any(i != j and 1 not in (i, j) for i, j in zip(a, b)):
+        return None
+    return tuple(j if i == 1 else i for i, j in zip(a, b))
+
+
 def _binary(a, b):
     """The broadcast shape of ``a ∘ b`` (same dtype, or a float tensor and a Python number)."""
     if not isinstance(a, torch.Tensor):
@@ -204,10 +220,7 @@ def _binary(a, b):
     if isinstance(b, torch.Tensor):
         if b.dtype != a.dtype or not b.is_meta:
             return None
-        try:
-            return a.shape if a.shape == b.shape else torch.broadcast_shapes(a.shape, b.shape)
-        except RuntimeError:
-            return None
+        return a.shape if a.shape == b.shape else broadcast(a.shape, b.shape)
     return a.shape if type(b) in (int, float) and a.is_floating_point() else None
 
 
@@ -255,6 +268,8 @@ def allocate(func, fname: str, kind: str, args, kwargs):
         return _concat(fname, ts, arg(args, kwargs, 1, "dim", 0)) if isinstance(ts, (list, tuple)) and ts else None
     if not isinstance(x, torch.Tensor) or not x.is_meta or kwargs.get("dtype") is not None:
         return None
+    if kind == "conv":
+        return _conv(fname, args, kwargs)
     if kind in ("add", "mul"):
         shape = _binary(x, args[1]) if len(args) > 1 else None
         if shape is None or not _inplace(func, fname, args, kwargs):
@@ -263,6 +278,8 @@ def allocate(func, fname: str, kind: str, args, kwargs):
     if kind == "pool":
         if fname in ("mean", "amax"):
             return _reduce(x, arg(args, kwargs, 1, "dim"), arg(args, kwargs, 2, "keepdim", False), None)
+        if fname.startswith(("max_pool", "avg_pool")) and fname[-1] == "d":
+            return _pool_window(fname, x, args, kwargs)
         return _adaptive(fname, x, arg(args, kwargs, 1, "output_size")) if fname.startswith("adaptive_avg") else None
     if kind == "other":  # dropout in eval returns its input; anything else runs
         return x if fname in DROPOUTS and not arg(args, kwargs, 2, "training", True) else None
@@ -276,20 +293,95 @@ def allocate(func, fname: str, kind: str, args, kwargs):
     return x if _inplace(func, fname, args, kwargs) else _new(x.shape, x)
 
 
-def linear(x: torch.Tensor, w: torch.Tensor, b) -> torch.Tensor | None:
-    """``F.linear``'s output on meta: torch's kernel for x·wᵀ, the bias (which changes no shape)
-    left out, since on meta torch runs addmm through Python decompositions that import
-    torch._dynamo (seconds, the first time). None where torch should raise (a bias of the wrong
-    size)."""
-    if not x.is_meta or (b is not None and tuple(b.shape) not in ((), (w.shape[0],))):
+def window_side(n: int, k: int, s: int, p: int = 0, d: int = 1, ceil: bool = False) -> int:
+    """One spatial side of a convolution's or pooling window's output, as torch's ``Conv2d`` and
+    ``MaxPool2d`` documentation give it: ``floor((n + 2p - d(k - 1) - 1) / s) + 1``; in ceil mode
+    rounded up, unless the last window would start in the right padding."""
+    o = (n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil else 0)) // s + 1
+    return o - 1 if ceil and (o - 1) * s >= n + p else o
+
+
+def _sides(v, nd: int):
+    """An int or a sequence of ints for each of ``nd`` spatial axes (torch repeats one value)."""
+    v = tuple(v) if isinstance(v, (tuple, list)) else (v,)
+    v = v * nd if len(v) == 1 else v
+    return v if len(v) == nd and all(type(i) is int for i in v) else None
+
+
+@lru_cache(maxsize=1024, typed=True)
+def _conv_geometry(nd: int, stride, padding, dilation):
+    """(stride, padding or "same", dilation) per spatial axis, or None where torch should judge;
+    asked once per distinct setting (a network has a handful)."""
+    stride, dilation = _sides(stride, nd), _sides(dilation, nd)
+    padding = "same" if padding == "same" else _sides(0 if padding == "valid" else padding, nd)
+    if None in (stride, dilation, padding) or min(stride) < 1 or min(dilation) < 1 or (
+            padding == "same" and max(stride) > 1) or (padding != "same" and min(padding) < 0):
         return None
-    return torch.nn.functional.linear(x, w)
+    return stride, padding, dilation
 
 
-SHORTCUT = {"add", "mul", "norm", "act", "shuffle", "other", "pool", "concat"}
+_CONV_ND = {"conv1d": 1, "conv2d": 2, "conv3d": 3}
 
 
-# torch's meta kernel for convolutions checks shapes with torch._check, whose first call imports
-# torch.fx.experimental.symbolic_shapes (and sympy): ~0.4 s, once per process. Imported with the
-# engine, as torch itself is, rather than inside the first analysis.
-import torch.fx.experimental.symbolic_shapes  # noqa: E402,F401
+def _conv(fname: str, args, kwargs):
+    """``conv{1,2,3}d``: (B, C_out, side…); None for transposed, unbatched or unusual calls."""
+    nd = _CONV_ND.get(fname)
+    if nd is None:
+        return None
+    x, w, b = args[0], arg(args, kwargs, 1, "weight"), arg(args, kwargs, 2, "bias")
+    groups = arg(args, kwargs, 6, "groups", 1)
+    if not (isinstance(w, torch.Tensor) and w.is_meta and w.dtype is x.dtype and x.dim() == w.dim() == nd + 2
+            and type(groups) is int and groups >= 1 and x.shape[1] == w.shape[1] * groups
+            and w.shape[0] % groups == 0 and x.is_floating_point()):
+        return None
+    if b is not None and not (isinstance(b, torch.Tensor) and b.is_meta and b.dtype is x.dtype
+                              and tuple(b.shape) == (w.shape[0],)):
+        return None
+    geometry = _conv_geometry(nd, *(tuple(v) if isinstance(v, list) else v for v in (
+        arg(args, kwargs, 3, "stride", 1), arg(args, kwargs, 4, "padding", 0), arg(args, kwargs, 5, "dilation", 1))))
+    if geometry is None:
+        return None
+    stride, padding, dilation = geometry
+    if padding == "same":
+        sides = tuple(x.shape[2:])
+    else:
+        sides = tuple(window_side(n, k, s, p, d)
+                      for n, k, s, p, d in zip(x.shape[2:], w.shape[2:], stride, padding, dilation))
+    if min(sides) < 1:
+        return None
+    return _new((x.shape[0], w.shape[0], *sides), x)
+
+
+def _pool_window(fname: str, x: torch.Tensor, args, kwargs):
+    """``max_pool{1,2,3}d`` / ``avg_pool{1,2,3}d``: the input with each spatial side windowed."""
+    nd = int(fname[-2])
+    if fname.startswith("max_pool"):
+        if arg(args, kwargs, 6, "return_indices", False):
+            return None
+        d, ceil = arg(args, kwargs, 4, "dilation", 1), arg(args, kwargs, 5, "ceil_mode", False)
+    else:
+        d, ceil = 1, arg(args, kwargs, 4, "ceil_mode", False)
+    k = _sides(arg(args, kwargs, 1, "kernel_size"), nd)
+    s = arg(args, kwargs, 2, "stride")
+    s = k if s is None or (isinstance(s, (tuple, list)) and not s) else _sides(s, nd)
+    p, d = _sides(arg(args, kwargs, 3, "padding", 0), nd), _sides(d, nd)
+    if None in (k, s, p, d) or type(ceil) is not bool or x.dim() not in (nd + 1, nd + 2) or min(s) < 1 \
+            or min(k) < 1 or min(d) < 1 or any(not 0 <= pi <= ((ki - 1) * di + 1) // 2 for pi, ki, di in zip(p, k, d)):
+        return None
+    sides = tuple(window_side(n, *w, ceil) for n, w in zip(x.shape[-nd:], zip(k, s, p, d)))
+    return _new((*x.shape[:-nd], *sides), x) if min(sides) >= 1 else None
+
+
+def linear(x: torch.Tensor, w, b) -> torch.Tensor | None:
+    """``F.linear``'s output on meta, ``(…, out_features)``; None where torch should run (and
+    raise): sizes that do not fit, a bias of the wrong size, mixed dtypes."""
+    if not (x.is_meta and isinstance(w, torch.Tensor) and w.is_meta and w.dim() == 2 and x.dim() >= 2
+            and w.dtype == x.dtype and x.shape[-1] == w.shape[1]):
+        return None
+    if b is not None and not (isinstance(b, torch.Tensor) and b.is_meta and b.dtype == x.dtype
+                              and tuple(b.shape) in ((), (w.shape[0],))):
+        return None
+    return _new((*x.shape[:-1], w.shape[0]), x)
+
+
+SHORTCUT = {"conv", "add", "mul", "norm", "act", "shuffle", "other", "pool", "concat"}

@@ -3,8 +3,8 @@
 Nothing here changes torch: a model is built under ``torch.device("meta")`` with :class:`SkipInit`
 (a ``TorchFunctionMode`` that returns weight initialisation at once on meta tensors, which have no
 values to fill), and traced by :class:`Trace`, a ``TorchFunctionMode`` that sees every torch
-function the forward calls, together with forward hooks registered on the model's own modules and
-removed when the trace ends. Leaf modules are layers; functional ops written in a block's
+function the forward calls, together with torch's public global forward hooks, registered while a
+trace runs and removed when it ends. Leaf modules are layers; functional ops written in a block's
 ``forward`` (``out += identity``, ``torch.cat``, the channel shuffle's view-transpose-view,
 ``scale * x``) become layers of their own.
 """
@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from contextlib import contextmanager
 
 import torch
 import torch.nn as nn
+from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
 from torch.overrides import TorchFunctionMode
 
 from . import ops
@@ -22,39 +24,62 @@ from .ops import OPS, arg, tensors
 from .labels import is_block, is_se
 from .result import Layer
 
-# In-place ops that only write values, never shapes, and torch.nn.init's functions (they
-# dispatch as torch functions, so they are seen whole): on a meta tensor they return it at once.
-_INIT = frozenset(
+# In-place ops that only write values, never shapes, and torch.nn.init's functions that dispatch as
+# torch functions (seen whole): on a meta tensor they return it at once.
+_INIT_NAMES = (
     "normal_ uniform_ zero_ fill_ erfinv_ mul_ add_ sub_ div_ clamp_ clamp_min_ clamp_max_ copy_ "
     "exponential_ bernoulli_ random_ log_normal_ geometric_ cauchy_ abs_ neg_ sqrt_ exp_ "
     "fill_diagonal_ constant_ ones_ zeros_ eye_ dirac_ xavier_uniform_ xavier_normal_ "
-    "kaiming_uniform_ kaiming_normal_ trunc_normal_ orthogonal_ sparse_".split())
-# Factories whose only work is the fill: on meta an empty tensor of the same size is the same.
-_FILLS = {torch.zeros: torch.empty, torch.ones: torch.empty}
+    "kaiming_uniform_ kaiming_normal_ trunc_normal_ orthogonal_ sparse_").split()
+# Factories that take a device: built on meta unless they name one (what ``torch.device("meta")``
+# does for them). zeros and ones only fill: on meta an empty tensor of the same size is the same.
+_FACTORIES = (torch.empty, torch.empty_strided, torch.empty_permuted, torch.full, torch.arange,
+              torch.eye, torch.linspace, torch.logspace, torch.rand, torch.randn, torch.randint,
+              torch.randperm, torch.tensor, torch.as_tensor, torch.asarray, torch.scalar_tensor)
+_FILLS = (torch.zeros, torch.ones)
+
+
+def _factory(func, args, kwargs):
+    if kwargs.get("device") is None:
+        kwargs["device"] = ops.META
+    return func(*args, **kwargs)
+
+
+def _fill(func, args, kwargs):
+    if kwargs.get("device") is None:
+        kwargs["device"] = ops.META
+    if kwargs["device"] in ("meta", ops.META) and "out" not in kwargs and "names" not in kwargs:
+        return torch.empty(*args, **kwargs)
+    return func(*args, **kwargs)
+
+
+def _skip(func, args, kwargs):
+    t = args[0] if args else kwargs.get("tensor", kwargs.get("input"))
+    return t if isinstance(t, torch.Tensor) and t.is_meta else func(*args, **kwargs)
+
+
+_BUILD = {f: _factory for f in _FACTORIES} | {f: _fill for f in _FILLS} | {
+    f: _skip for n in _INIT_NAMES for f in (getattr(torch.Tensor, n, None), getattr(torch, n, None), getattr(nn.init, n, None))
+    if f is not None}
 
 
 class SkipInit(TorchFunctionMode):
-    """Use inside ``torch.device("meta")``: initialisation of meta tensors costs nothing (on meta
-    torch still runs each through Python reference code: a ``kaiming_normal_`` ~1.5 ms)."""
+    """Builds on the meta device with initialisation skipped: factories that name no device make
+    meta tensors (as under ``torch.device("meta")``), and initialising a meta tensor costs nothing
+    (on meta torch still runs each through Python reference code: a ``kaiming_normal_`` ~1.5 ms).
+    One mode, one dictionary look-up per torch function: a model's build calls thousands."""
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        if getattr(func, "__name__", "") in _INIT:
-            t = args[0] if args else kwargs.get("tensor", kwargs.get("input"))
-            if isinstance(t, torch.Tensor) and t.is_meta:
-                return t
-        else:
-            empty = _FILLS.get(func)
-            if empty is not None and kwargs.get("device") in (None, "meta", ops.META) \
-                    and "out" not in kwargs and "names" not in kwargs:
-                return empty(*args, **kwargs)
-        return func(*args, **kwargs)
+        handler = _BUILD.get(func)
+        if handler is None:
+            return func(*args, **(kwargs or {}))
+        return handler(func, args, dict(kwargs) if kwargs else {})
 
 
 def build_meta(builder, **kwargs) -> nn.Module:
     """``builder(**kwargs)`` on the meta device, in eval mode, weight initialisation skipped:
     shapes, parameters and buffers are those of the real build."""
-    with torch.device("meta"), SkipInit():
+    with SkipInit():
         model = builder(**kwargs)
     return model.eval()
 
@@ -62,47 +87,76 @@ def build_meta(builder, **kwargs) -> nn.Module:
 _CURRENT = threading.local()  # the trace running in this thread, if any
 
 
-def _hook(method: str):
-    def hook(module, *args):
-        t = _CURRENT.__dict__.get("trace")
-        if t is not None:
-            getattr(t, method)(module, *args)
-    return hook
+def _pre(module, args):
+    t = _CURRENT.__dict__.get("trace")
+    if t is not None:
+        t.pre_hook(module, args)
 
 
-_PRE, _POST = _hook("pre_hook"), _hook("post_hook")
+def _post(module, args, output):
+    t = _CURRENT.__dict__.get("trace")
+    if t is not None:
+        t.post_hook(module, args, output)
+
+
+# torch's public global forward hooks, registered while at least one trace runs (in any thread)
+# and removed when the last one ends: two handles, not two per module of the model.
+_HOOKS_LOCK = threading.Lock()
+_hooks = {"traces": 0, "handles": ()}
+
+
+@contextmanager
+def _global_hooks():
+    with _HOOKS_LOCK:
+        if not _hooks["traces"]:
+            _hooks["handles"] = (register_module_forward_pre_hook(_pre), register_module_forward_hook(_post))
+        _hooks["traces"] += 1
+    try:
+        yield
+    finally:
+        with _HOOKS_LOCK:
+            _hooks["traces"] -= 1
+            if not _hooks["traces"]:
+                for h in _hooks["handles"]:
+                    h.remove()
+                _hooks["handles"] = ()
 
 
 class Index:
-    """What a trace needs to know of a model, read once (a cached model keeps its index), and
-    the forward hooks on the model's modules, which record into this thread's trace, if any."""
+    """What a trace needs to know of a model, read once (a cached model keeps its index)."""
 
     def __init__(self, model: nn.Module):
         self.root = model
-        self.named = dict(model.named_modules())
-        self.names = {id(m): n for n, m in self.named.items()}
-        self.leaf = {id(m) for m in self.named.values() if next(m.children(), None) is None}
+        self.named: dict[str, nn.Module] = {}
+        self.names: dict[int, str] = {}
+        self.types: dict[str, str] = {}
+        self.leaf: set[int] = set()
         # per module: its own parameters, and their elements plus its floating-point buffers'
         self.own: dict[int, tuple] = {}
-        for m in self.named.values():
-            params = tuple(m.parameters(recurse=False))
-            floats = sum(b.numel() for b in m.buffers(recurse=False) if b.is_floating_point())
-            self.own[id(m)] = (params, sum(p.numel() for p in params) + floats)
-        self.params = {id(p): p for p in model.parameters()}
-        self.weights = set(self.params) | {id(b) for b in model.buffers()}
+        self.params: dict[int, torch.Tensor] = {}
+        self.weights: set[int] = set()
+        self.blocks: set[str] = set()
+        self.se_units: set[str] = set()
+        kinds: dict[tuple, tuple] = {}  # (class, is a leaf) -> (is_se, is_block): both read the class
+        for n, m in model.named_modules():  # one walk of the module tree
+            i, cls, leaf = id(m), type(m), next(m.children(), None) is None
+            self.named[n], self.names[i], self.types[n] = m, n, cls.__name__
+            params, buffers = tuple(m.parameters(recurse=False)), tuple(m.buffers(recurse=False))
+            self.own[i] = (params, sum(p.numel() for p in params)
+                           + sum(b.numel() for b in buffers if b.is_floating_point()))
+            self.params.update((id(p), p) for p in params)
+            self.weights.update(id(t) for t in (*params, *buffers))
+            if leaf:
+                self.leaf.add(i)
+            if n:
+                k = kinds.get((cls, leaf))
+                if k is None:
+                    k = kinds[cls, leaf] = (is_se(m), is_block(m))
+                if k[0]:
+                    self.se_units.add(n)
+                if k[1]:
+                    self.blocks.add(n)
         self.total_params = sum(p.numel() for p in self.params.values())
-        self.types = {n: type(m).__name__ for n, m in self.named.items()}
-        self.blocks = {n for n, m in self.named.items() if n and is_block(m)}
-        self.se_units = {n for n, m in self.named.items() if n and is_se(m)}
-        self.handles: list = []
-
-    def attach(self) -> None:
-        for m in self.named.values():
-            self.handles += [m.register_forward_pre_hook(_PRE), m.register_forward_hook(_POST)]
-
-    def detach(self) -> None:
-        while self.handles:
-            self.handles.pop().remove()
 
 
 class Trace(TorchFunctionMode):
@@ -125,11 +179,12 @@ class Trace(TorchFunctionMode):
         self.uncounted_macs = 0
 
     def run(self, x: torch.Tensor):
-        """``model(x)`` without gradients; the index's hooks must be attached."""
+        """``model(x)`` without gradients, its modules seen by torch's global forward hooks (the
+        model's own hook lists are not touched; other threads' calls pass the hooks unrecorded)."""
         previous = _CURRENT.__dict__.get("trace")
         _CURRENT.trace = self
         try:
-            with torch.no_grad(), self:
+            with _global_hooks(), torch.no_grad(), self:
                 out = self.ix.root(x)
         finally:
             _CURRENT.trace = previous
@@ -149,9 +204,12 @@ class Trace(TorchFunctionMode):
 
     def _take_params(self, params) -> int:
         """Elements of the parameters no layer has been given yet (each is counted once)."""
-        new = [p for p in params if id(p) not in self.counted]
-        self.counted.update(id(p) for p in new)
-        return sum(p.numel() for p in new)
+        n, counted = 0, self.counted
+        for p in params:
+            if id(p) not in counted:
+                counted.add(id(p))
+                n += p.numel()
+        return n
 
     # --- module hooks ------------------------------------------------------------------------
     def pre_hook(self, module, args):
