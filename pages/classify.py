@@ -51,6 +51,12 @@ def macs(name: str, resolution: int) -> int:
     return int(zoo.analyze(name, resolution=resolution).total_macs)
 
 
+@st.cache_data(show_spinner=False)
+def parameter_count(name: str, device: str) -> int:
+    """Parameters of the shared classifier, counted once per server (every side-by-side column shows it)."""
+    return sum(p.numel() for p in classifier(name, device).model.parameters())
+
+
 @st.cache_resource(show_spinner=False)
 def device_name() -> str:
     return str(uc.pick_device())
@@ -340,7 +346,7 @@ def compare_one(name: str, clf: uc.Classifier, decoded: uc.Decoded, key: str) ->
     st.markdown(f"{ms:.1f} ms per image  \n{fmt.fmt_ops(n_macs)} · {res} × {res}")
     alpha = st.session_state.get("alpha", 0.5)
     st.image(state.cam_overlay(name, device_name(), key, best.index, alpha, decoded), caption=f"Grad-CAM for {best.label}", width="stretch")
-    params = sum(p.numel() for p in clf.model.parameters())
+    params = parameter_count(name, device_name())
     return {"model": name, "time per image (ms)": round(ms, 1),
             "time IQR (ms)": (f"{lat['q1_ms']:.1f}–{lat['q3_ms']:.1f} ({fmt.count(lat['repeats'])} "
                               f"repeat{'s' if lat['repeats'] != 1 else ''})") if lat else fmt.DASH,
