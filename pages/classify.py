@@ -45,13 +45,6 @@ def catalog() -> list[uc.ModelStatus]:
 
 
 @st.cache_data(show_spinner=False)
-def macs(name: str, resolution: int) -> int:
-    import zoo
-
-    return int(zoo.analyze(name, resolution=resolution).total_macs)
-
-
-@st.cache_data(show_spinner=False)
 def parameter_count(name: str, device: str) -> int:
     """Parameters of the shared classifier, counted once per server (every side-by-side column shows it)."""
     return sum(p.numel() for p in classifier(name, device).model.parameters())
@@ -337,7 +330,7 @@ def compare_one(name: str, clf: uc.Classifier, decoded: uc.Decoded, key: str) ->
     st.plotly_chart(state.top5_chart(name, device_name(), key, "", page.presenting(), decoded), width="stretch",
                     key=f"cmp_top5_{name}", config={"displayModeBar": False})
     try:
-        n_macs = macs(name, res)
+        n_macs = state.totals(name, res)["total_macs"]   # the analyses every page shares
     except Exception as e:  # noqa: BLE001
         n_macs = None
         st.warning(f"MACs of {name} could not be counted: {e}")
