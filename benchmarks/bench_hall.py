@@ -277,7 +277,9 @@ async def prime(browser, urls: list[str], warm_up: bool, timeout: float, also: l
 PYSPY_RATE = 100
 
 
-def start_profiler(pids: list[int], out_dir: Path, tag: str) -> list[tuple[subprocess.Popen, Path]]:
+def start_profiler(pids: list[int], out_dir: Path, tag: str, gil: bool = False) -> list[tuple[subprocess.Popen, Path]]:
+    """py-spy on each server process. ``gil``: only the thread holding the GIL is sampled, so a
+    thread waiting for the GIL (or for a core) is not counted as busy: Python's own CPU work."""
     exe = Path(sys.executable).with_name("py-spy")
     if not exe.exists():
         raise SystemExit("--profile needs py-spy: pip install -r requirements-dev.txt")
@@ -285,7 +287,7 @@ def start_profiler(pids: list[int], out_dir: Path, tag: str) -> list[tuple[subpr
     for pid in pids:
         raw = out_dir / f"bench_hall-profile-{tag}-{pid}.txt"
         cmd = [str(exe), "record", "--pid", str(pid), "--rate", str(PYSPY_RATE), "--format", "raw", "--nolineno",
-               "--nonblocking", "--output", str(raw)]
+               "--nonblocking", "--output", str(raw)] + (["--gil"] if gil else [])
         procs.append((subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), raw))
     time.sleep(1.0)
     for p, _ in procs:
@@ -340,7 +342,7 @@ def summarize_profile(raws: list[Path], top: int = 20) -> dict:
     own: Counter = Counter()
     incl: Counter = Counter()
     pkg: Counter = Counter()
-    total = 0
+    total = script = 0
     for raw in raws:
         for line in raw.read_text().splitlines():
             stack, _, count = line.rpartition(" ")
@@ -352,13 +354,14 @@ def summarize_profile(raws: list[Path], top: int = 20) -> dict:
             if not parsed or parsed[-1][0] in IDLE_LEAVES:
                 continue
             total += n
+            script += n if any(fn == "ScriptRunner._run_script" for fn, _ in parsed) else 0
             func, file = parsed[-1]
             own[f"{func} ({_where(file)}: {Path(file).name})"] += n
             pkg[_where(file)] += n
             for key in {f"{fn} ({_ours(fl)})" for fn, fl in parsed if _ours(fl)}:
                 incl[key] += n
     to_s = lambda c: round(c / PYSPY_RATE, 2)  # noqa: E731
-    return {"rate_hz": PYSPY_RATE, "samples": total, "cpu_s_sampled": to_s(total),
+    return {"rate_hz": PYSPY_RATE, "samples": total, "cpu_s_sampled": to_s(total), "script_runs_s": to_s(script),
             "own_by_package": [(k, to_s(v)) for k, v in pkg.most_common(top)],
             "own_by_function": [(k, to_s(v)) for k, v in own.most_common(top)],
             "inclusive_by_page": [(k.removeprefix("<module> (").removesuffix(")"), to_s(v))
@@ -373,6 +376,9 @@ def print_profile(p: dict) -> None:
     total = max(1, p["samples"])
     print(f"\npy-spy, {p['rate_hz']} Hz, {p['samples']} busy samples ({p['cpu_s_sampled']} s of busy threads, "
           "wall time) while the sessions opened")
+    print(f"  in script runs (ScriptRunner._run_script): {p['script_runs_s']} s "
+          f"({100 * p['script_runs_s'] * p['rate_hz'] / total:.1f} %); the rest is the server's event loop "
+          "(HTTP, static files, websocket), its worker threads and the warm-up")
     for title, key in (("inclusive time by page script", "inclusive_by_page"),
                        ("own time by package", "own_by_package"), ("own time by function", "own_by_function"),
                        ("inclusive time, CNN Atlas functions", "inclusive_atlas_functions")):
@@ -440,7 +446,7 @@ async def run_once(n: int, args, mix: dict[str, int]) -> dict:
             t_prime = await prime(browser, server.replica_urls, args.warm_up, args.prime_timeout, also)
             t_quiet = wait_idle(pids)
             before = snapshot(pids)
-            profiler = start_profiler(pids, RESULTS, f"n{n}") if args.profile else None
+            profiler = start_profiler(pids, RESULTS, f"n{n}", args.profile_gil) if args.profile else None
             if profiler:
                 before = snapshot(pids)
             sem = asyncio.Semaphore(args.concurrency)
@@ -542,6 +548,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--deadline", type=float, default=900, help="seconds for opening all N (default 900)")
     ap.add_argument("--prime-timeout", type=float, default=900, help="seconds for the warm-up (default 900)")
     ap.add_argument("--profile", action="store_true", help="py-spy on the server while the sessions open")
+    ap.add_argument("--profile-gil", action="store_true",
+                    help="with --profile: sample only the thread holding the GIL (py-spy --gil): Python's CPU work, "
+                         "without the threads that wait for the GIL or a core")
     ap.add_argument("--out", type=Path, default=RESULTS / "bench_hall.json")
     args = ap.parse_args(argv)
     if any(not 1 <= n <= MAX_SESSIONS for n in args.sessions):

@@ -45,10 +45,9 @@ def catalog() -> list[uc.ModelStatus]:
 
 
 @st.cache_data(show_spinner=False)
-def macs(name: str, resolution: int) -> int:
-    import zoo
-
-    return int(zoo.analyze(name, resolution=resolution).total_macs)
+def parameter_count(name: str, device: str) -> int:
+    """Parameters of the shared classifier, counted once per server (every side-by-side column shows it)."""
+    return sum(p.numel() for p in classifier(name, device).model.parameters())
 
 
 @st.cache_resource(show_spinner=False)
@@ -331,7 +330,7 @@ def compare_one(name: str, clf: uc.Classifier, decoded: uc.Decoded, key: str) ->
     st.plotly_chart(state.top5_chart(name, device_name(), key, "", page.presenting(), decoded), width="stretch",
                     key=f"cmp_top5_{name}", config={"displayModeBar": False})
     try:
-        n_macs = macs(name, res)
+        n_macs = state.totals(name, res)["total_macs"]   # the analyses every page shares
     except Exception as e:  # noqa: BLE001
         n_macs = None
         st.warning(f"MACs of {name} could not be counted: {e}")
@@ -340,7 +339,7 @@ def compare_one(name: str, clf: uc.Classifier, decoded: uc.Decoded, key: str) ->
     st.markdown(f"{ms:.1f} ms per image  \n{fmt.fmt_ops(n_macs)} · {res} × {res}")
     alpha = st.session_state.get("alpha", 0.5)
     st.image(state.cam_overlay(name, device_name(), key, best.index, alpha, decoded), caption=f"Grad-CAM for {best.label}", width="stretch")
-    params = sum(p.numel() for p in clf.model.parameters())
+    params = parameter_count(name, device_name())
     return {"model": name, "time per image (ms)": round(ms, 1),
             "time IQR (ms)": (f"{lat['q1_ms']:.1f}–{lat['q3_ms']:.1f} ({fmt.count(lat['repeats'])} "
                               f"repeat{'s' if lat['repeats'] != 1 else ''})") if lat else fmt.DASH,

@@ -13,6 +13,7 @@ beside them, and where they disagree, both.
 """
 from __future__ import annotations
 
+import json
 import os
 
 import pandas as pd
@@ -45,7 +46,31 @@ def with_labels(pts: list[dict], unit: str, latency: dict) -> list[dict]:
     return out
 
 
-def charts(pts: list[dict], unit: str, latency: dict) -> None:
+def figure(pts: list[dict], x: str, title: str, log_x: bool, seed: bool, latency: dict, results: dict):
+    """The accuracy-against-cost chart: published points, latency error bars when timed, the seed's
+    Table 6 when asked on the parameters axis, and the top-1 measured here (``results``)."""
+    fig = ux.pareto_figure(pts, x, title, log_x=log_x)
+    if x == "latency_ms":
+        um.add_latency_error_bars(fig, latency)
+    if seed and x == "params":
+        t6 = [r for r in state.asset_csv("seed_tables.csv") if r["table"] == "6"]
+        fig.add_scatter(x=[float(r["params_m"]) * 1e6 for r in t6], y=[float(r["top1"]) for r in t6],
+                        mode="markers+text", text=[r["row"] for r in t6], textposition="bottom center",
+                        marker=dict(symbol="x", size=11, color="black"), name="seed Table 6 (as printed)",
+                        hovertemplate="seed paper (Zhao), Table 6: %{text}<br>%{y} % · %{x:.3s} params<extra></extra>")
+    from ui import measured as mh
+
+    mh.add_measured(fig, pts, results, x)
+    return fig
+
+
+def unmeasured_figure(acc: str, unit: str, x: str, title: str, log_x: bool, seed: bool, results: str):
+    """``figure`` for a session that has timed nothing: the same for every such session with these
+    choices and saved results (``results``: their JSON), so the page shares it (``page.shared_chart``)."""
+    return figure(with_labels(state.pareto_points(acc), unit, {}), x, title, log_x, seed, {}, json.loads(results))
+
+
+def charts(pts: list[dict], unit: str, latency: dict, acc: str) -> None:
     with page.row(vertical_alignment="bottom"):
         axis = st.segmented_control("Cost axis", list(AXES), default="MACs", key="x", required=True,
                                     bind="query-params")
@@ -56,19 +81,16 @@ def charts(pts: list[dict], unit: str, latency: dict) -> None:
     if x == "latency_ms" and not any(p["latency_ms"] for p in pts):
         st.info("No latency measured yet: use **Measure latency** below, then come back to this axis.")
         return
-    fig = ux.pareto_figure(pts, x, title, log_x=log_x)
-    if x == "latency_ms":
-        um.add_latency_error_bars(fig, latency)
-    if seed and x == "params":
-        t6 = [r for r in state.asset_csv("seed_tables.csv") if r["table"] == "6"]
-        fig.add_scatter(x=[float(r["params_m"]) * 1e6 for r in t6], y=[float(r["top1"]) for r in t6],
-                        mode="markers+text", text=[r["row"] for r in t6], textposition="bottom center",
-                        marker=dict(symbol="x", size=11, color="black"), name="seed Table 6 (as printed)",
-                        hovertemplate="seed paper (Zhao), Table 6: %{text}<br>%{y} % · %{x:.3s} params<extra></extra>")
-    elif seed:
+    if seed and x != "params":
         page.note("Seed Table 6 prints parameters only: switch the cost axis to parameters to overlay it.")
-    measured_overlay(fig, pts, x)
-    page.chart(fig, key=f"pareto_{x}")
+    from zoo import evaluate as ev
+
+    results = ev.best_results()
+    if latency:
+        page.chart(figure(pts, x, title, log_x, seed, latency, results), key=f"pareto_{x}")
+    else:   # what most of a hall sees: built once per server
+        page.shared_chart(unmeasured_figure, acc, unit, x, title, bool(log_x), bool(seed),
+                          json.dumps(results, sort_keys=True, default=str), key=f"pareto_{x}")
     plotted = [p for p in pts if p.get(x)]
     n_front = len(ux.pareto_front([p[x] for p in plotted], [p["top1"] for p in plotted]))
     missing = len(pts) - len(plotted)
@@ -166,14 +188,6 @@ def ranking_section(pts: list[dict], timings: dict, unit: str) -> None:
 
 
 # --- measured here (issue 11): top-1 on a folder of images, beside the published figure ----------
-
-def measured_overlay(fig, pts: list[dict], x: str) -> None:
-    """The top-1 measured here (zoo.evaluate's saved results), joined to each published point."""
-    from zoo import evaluate as ev
-    from ui import measured as mh
-
-    mh.add_measured(fig, pts, ev.best_results(), x)
-
 
 def measured_section(pts: list[dict]) -> None:
     """Measure top-1 and top-5 of a model with weights on a folder of labelled images. The pass
@@ -326,7 +340,7 @@ def main() -> None:
     timings = latency_section(pts)
     measured_section(pts)
     with chart_slot:
-        charts(with_labels(pts, unit, timings), unit, timings)
+        charts(with_labels(pts, unit, timings), unit, timings, ACC[acc])
     ranking_section(pts, timings, unit)
     seed_tables(pts)
 

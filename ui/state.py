@@ -478,6 +478,13 @@ def warm_up_jobs() -> list[tuple]:
     jobs += [(pareto_points, ("paper",)), (pareto_points, ("weights",))]
     # the design lab's templates, so that choosing one is a cache hit
     jobs += [(summary, (design_name(spec),)) for spec in zoo_design.templates().values()]
+    # the convolution lab's default view (the seed's Table 3): its engine check and its filters
+    from ui import lessons
+    from ui import page
+
+    t3 = lessons.TABLE3
+    jobs += [(conv_check, (tuple(t3[k] for k in ("h", "w", "c_in", "c_out", "k", "stride", "padding", "groups")),)),
+             (page.warm_chart, (lessons.filters_figure, t3["c_in"], t3["c_out"], t3["k"], t3["groups"]))]
     jobs.append((warm_samples, ()))        # the classify page's sample photos, last: the heaviest
     return jobs
 
