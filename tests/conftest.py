@@ -131,3 +131,17 @@ def wait_for_app(page, timeout: float = 30_000):
                 && app.getAttribute('data-test-script-state') === 'notRunning'
                 && !document.querySelector('[data-testid="stStatusWidget"]');
         }""", timeout=timeout)
+
+
+# --- AppTest readers shared by the page tests --------------------------------------------------
+
+def metric(at, label: str):
+    """The AppTest metric with this label (the test fails naming the labels there are)."""
+    found = [m for m in at.metric if m.label == label]
+    assert found, f"no metric {label!r} in {[m.label for m in at.metric]}"
+    return found[0]
+
+
+def exact(m) -> int:
+    """The exact count a metric states in its help text, e.g. "25,557,032 (zoo.analyze)"."""
+    return int(m.proto.help.split()[0].replace(",", ""))

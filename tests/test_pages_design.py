@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 import zoo
 from zoo import design, fmt
 from ui import design as ud
+from conftest import exact, metric
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "design.py")
@@ -31,16 +32,6 @@ def again(at: AppTest) -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
-
-
-def metric(at: AppTest, label: str):
-    found = [m for m in at.metric if m.label == label]
-    assert found, f"no metric {label!r} in {[m.label for m in at.metric]}"
-    return found[0]
-
-
-def exact(m) -> int:
-    return int(m.proto.help.split()[0].replace(",", ""))
 
 
 def assert_totals(at: AppTest, a, unit: str = "MACs"):
@@ -296,7 +287,7 @@ def test_open_in_explorer_shows_the_design_there():
     ex.run()
     assert not ex.exception, [e.value for e in ex.exception]
     a = design.analyze(spec)
-    assert int(ex.metric[0].proto.help.split()[0].replace(",", "")) == a.total_params
+    assert exact(ex.metric[0]) == a.total_params
     assert any("deep18 (design lab)" in m.value for m in ex.markdown)
     assert any(f"{len(a.layers)} of {len(a.layers)} layers" in c.value for c in ex.caption)
 

@@ -12,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import zoo
+from conftest import exact, metric
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT / "pages"
@@ -24,17 +25,6 @@ def run(page: str, **query) -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
-
-
-def metric(at: AppTest, label: str):
-    found = [m for m in at.metric if m.label == label]
-    assert found, f"no metric {label!r} in {[m.label for m in at.metric]}"
-    return found[0]
-
-
-def exact(m) -> int:
-    """The exact count a metric states in its help text, e.g. "25,557,032 (zoo.analyze)"."""
-    return int(m.proto.help.split()[0].replace(",", ""))
 
 
 def shown(m) -> float:
