@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_pages import ARGS, CHROMIUM, baseline, choose, free_port, start_server, wait_warm  # noqa: E402
+from bench_pages import baseline, choose, dashboard  # noqa: E402
 from zoo import design, fmt  # noqa: E402
 import zoo  # noqa: E402
 
@@ -286,26 +286,10 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-wait-warm", action="store_true")
     args = ap.parse_args()
-    from playwright.sync_api import sync_playwright
-
-    port = free_port()
-    proc = start_server(port)
-    base = f"http://127.0.0.1:{port}"
     load0 = os.getloadavg()[0]
-    print(f"CPU: {os.cpu_count()} logical; load average {load0:.1f}; server {base}")
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-            if not args.no_wait_warm:
-                page = browser.new_page()
-                print(f"warm-up finished after {wait_warm(page, base + '/'):.1f} s")
-                page.close()
-            results = run(browser, base, args.repeats)
-            floor = baseline(browser, args.repeats)   # a three-element page: this machine's floor now
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with dashboard(not args.no_wait_warm) as (browser, base):
+        results = run(browser, base, args.repeats)
+        floor = baseline(browser, args.repeats)   # a three-element page: this machine's floor now
     load1 = os.getloadavg()[0]
     print(f"\nDesign lab, from the input until the new count is drawn, by the page's clock (target < {TARGET} s);"
           "\nmedian and spread (IQR from 4 runs, else min-max) of each step; then when Playwright saw it")

@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -245,11 +246,10 @@ def report(title: str, results: dict[str, list[float]], target: float) -> None:
         print(f"  {flag} {name:<58} median {med:6.2f} s   runs {', '.join(f'{t:.2f}' for t in ts)}")
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--no-wait-warm", action="store_true", help="measure without waiting for the warm-up")
-    args = ap.parse_args()
+@contextmanager
+def dashboard(wait_for_warm_up: bool = True):
+    """A fresh dashboard server on a free loopback port and a Chromium on it, its warm-up waited
+    for unless told not to: yields (browser, base URL); closes both after."""
     from playwright.sync_api import sync_playwright
 
     port = free_port()
@@ -259,18 +259,29 @@ def main() -> int:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-            if not args.no_wait_warm:
+            if wait_for_warm_up:
                 page = browser.new_page()
                 print(f"warm-up finished after {wait_warm(page, base + '/'):.1f} s")
                 page.close()
-            report("First render of each page in a new session", first_renders(browser, base, args.repeats), 2.0)
-            report("Interactions", interactions(browser, base, args.repeats), 0.5)
-            report("The same machine's floor (not CNN Atlas)", baseline(browser, args.repeats), 0.5)
-            print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
-            browser.close()
+            try:
+                yield browser, base
+            finally:
+                browser.close()
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--no-wait-warm", action="store_true", help="measure without waiting for the warm-up")
+    args = ap.parse_args()
+    with dashboard(not args.no_wait_warm) as (browser, base):
+        report("First render of each page in a new session", first_renders(browser, base, args.repeats), 2.0)
+        report("Interactions", interactions(browser, base, args.repeats), 0.5)
+        report("The same machine's floor (not CNN Atlas)", baseline(browser, args.repeats), 0.5)
+        print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
     return 0
 
 
