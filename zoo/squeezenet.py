@@ -118,8 +118,7 @@ class SqueezeNet(nn.Module):
             nn.ReLU(inplace=True),
             nn.AdaptiveAvgPool2d((1, 1)),
         )
-        if not final_conv.weight.is_meta:  # on meta there is nothing to draw (normal_ there is slow)
-            self._init_weights(final_conv)
+        self._init_weights(final_conv)
 
     def _init_weights(self, final_conv: nn.Conv2d) -> None:
         if on_meta(self):  # built for analysis: no values to fill

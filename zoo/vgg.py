@@ -23,6 +23,7 @@ from functools import partial
 import torch
 import torch.nn as nn
 
+from .layers import on_meta
 from .registry import Paper, register
 
 PAPER = Paper(
@@ -92,8 +93,8 @@ class VGG(nn.Module):
     def _init_weights(self) -> None:
         # He initialisation for the convolutions (the paper pre-trained A and copied its layers
         # into the deeper nets; He et al. 2015 later showed this init trains E from scratch).
-        if self.classifier[-1].weight.is_meta:
-            return  # nothing to draw on the meta device (and normal_ there costs a 3 s warm-up)
+        if on_meta(self):  # built for analysis: no values to fill (normal_ on meta is slow)
+            return
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
