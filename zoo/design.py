@@ -729,8 +729,8 @@ def _meta_instance(call: Call, occurrence: int) -> nn.Module:
 def build_for_analysis(spec) -> nn.Module:
     """``build(spec)`` on the meta device in eval mode, for ``zoo.analyze`` only: its blocks may be
     shared with networks built for analysis before (the same constructor call at the same place in
-    the count), so never give it weights, train it or attach anything to it for good. The
-    analysis of a module given to it attaches its hooks for one trace, under its lock."""
+    the count), so never give it weights, train it or attach anything to it for good. Tracing it
+    attaches nothing to it: the trace sees its modules through torch's global forward hooks."""
     p = plan(spec)
     seen: Counter = Counter()
 

@@ -2,11 +2,12 @@
 
 Nothing here changes torch: a model is built under :class:`SkipInit`, a ``TorchFunctionMode`` that
 puts factories naming no device on meta (as ``torch.device("meta")`` does) and returns weight
-initialisation at once on meta tensors, which have no values to fill; it is traced by :class:`Trace`, a ``TorchFunctionMode`` that sees every torch
-function the forward calls, together with torch's public global forward hooks, registered while a
-trace runs and removed when it ends. Leaf modules are layers; functional ops written in a block's
-``forward`` (``out += identity``, ``torch.cat``, the channel shuffle's view-transpose-view,
-``scale * x``) become layers of their own.
+initialisation at once on meta tensors, which have no values to fill. It is traced by
+:class:`Trace`, a ``TorchFunctionMode`` that sees every torch function the forward calls, together
+with torch's public global forward hooks, registered while a trace runs and removed when it ends.
+Leaf modules are layers; functional ops written in a block's ``forward`` (``out += identity``,
+``torch.cat``, the channel shuffle's view-transpose-view, ``scale * x``) become layers of their
+own.
 """
 from __future__ import annotations
 
