@@ -64,12 +64,9 @@ def short(macs: int) -> str:
     return f"{fmt.count(macs)} MACs" if macs < 1e6 else f"{fmt.si(macs)}MACs"
 
 
-CONV_ARGS = ("h", "w", "c_in", "c_out", "k", "stride", "padding", "groups")
-
-
 def cases_figure(*values: int):
-    """``L.cases_figure`` of the inputs (``CONV_ARGS`` order): a hall on the default Table 3 shares one."""
-    return L.cases_figure(L.conv_cases(L.conv_layers(**dict(zip(CONV_ARGS, values)))))
+    """``L.cases_figure`` of the inputs (``L.CONV_ARGS`` order): a hall on the default Table 3 shares one."""
+    return L.cases_figure(L.conv_cases(L.conv_layers(**dict(zip(L.CONV_ARGS, values)))))
 
 
 def counts(p: dict) -> list[dict]:
@@ -106,7 +103,7 @@ def counts(p: dict) -> list[dict]:
     page.table(tot, counts=["MACs", "FLOPs", "parameters", "memory access"], digits={"MACs: regular / this": 3})
     st.markdown("Memory access falls far less than MACs: the depthwise layer still reads and writes "
                 "whole feature maps, which is why ShuffleNet v2 measures speed instead of counting.")
-    page.shared_chart(cases_figure, *(p[k] for k in CONV_ARGS))
+    page.shared_chart(cases_figure, *(p[k] for k in L.CONV_ARGS))
     if p["groups"] == 1:
         page.note("Set *groups* above 1 (it must divide C_in and C_out) to add a grouped convolution.")
     return cases
@@ -125,7 +122,7 @@ def _verify(p: tuple) -> list[dict]:
 
 def verify(p: dict) -> None:
     st.subheader("Verified live by the analysis engine")
-    rows = _verify(tuple(p[k] for k in CONV_ARGS))
+    rows = _verify(tuple(p[k] for k in L.CONV_ARGS))
     def pair(r: dict, key: str) -> str:
         return f"{fmt.count(r[key + '_formula'])} / {fmt.count(r[key + '_engine'])}" if key + "_engine" in r else fmt.DASH
 

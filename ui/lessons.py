@@ -47,6 +47,8 @@ def read_csv(name: str) -> list[dict]:
 # --- 1. the convolution cost lab (seed §3.2, Table 3) -----------------------------------------
 
 TABLE3 = dict(h=7, w=7, c_in=3, c_out=128, k=3, stride=1, padding=0, groups=1)
+# the convolution lab's inputs, in the order of conv_layers' arguments (a cache key, a row of inputs)
+CONV_ARGS = ("h", "w", "c_in", "c_out", "k", "stride", "padding", "groups")
 
 
 def check_conv_inputs(h: int, w: int, c_in: int, c_out: int, k: int, stride: int = 1, padding: int = 0,

@@ -483,7 +483,7 @@ def warm_up_jobs() -> list[tuple]:
     from ui import page
 
     t3 = lessons.TABLE3
-    jobs += [(conv_check, (tuple(t3[k] for k in ("h", "w", "c_in", "c_out", "k", "stride", "padding", "groups")),)),
+    jobs += [(conv_check, (tuple(t3[k] for k in lessons.CONV_ARGS),)),
              (page.warm_chart, (lessons.filters_figure, t3["c_in"], t3["c_out"], t3["k"], t3["groups"]))]
     jobs.append((warm_samples, ()))        # the classify page's sample photos, last: the heaviest
     return jobs
