@@ -177,7 +177,7 @@ def table(df: pd.DataFrame | Sequence[dict], counts: Iterable[str] = (), where=N
     # A table of text alone, with no column to right-align, is shown as its DataFrame: the same cells,
     # without the Styler's per-cell CSS pass, which was most of a page's table time on the server.
     cells = view.data
-    if not any(c in counts or c in digits for c in cells.columns) and all(
+    if not _right_aligned(cells.columns, counts, digits) and all(
             isinstance(v, str) for v in cells.to_numpy().ravel()):
         view = cells
     (where or st).table(view, hide_index=True)
@@ -195,11 +195,16 @@ def table_view(df: pd.DataFrame | Sequence[dict], counts: Iterable[str] = (),
             df[col] = df[col].map(lambda v, d=digits[col]: fmt.DASH if _missing(v) else f"{v:,.{d}f}")
         else:
             df[col] = df[col].map(lambda v: fmt.DASH if _missing(v) else _literal(v))
-    right = [c for c in df.columns if c in counts or c in digits]
+    right = _right_aligned(df.columns, counts, digits)
     styler = df.style
     if right:
         styler = styler.set_properties(subset=right, **{"text-align": "right", "white-space": "nowrap"})
     return styler
+
+
+def _right_aligned(columns, counts, digits) -> list:
+    """The columns of numbers (``counts`` and ``digits``), which ``table`` right-aligns."""
+    return [c for c in columns if c in counts or c in digits]
 
 
 def _literal(v):
