@@ -30,7 +30,7 @@ For each N:
    - the page's main element is visible: timeline and Pareto: a plotly chart with at least one
      drawn trace (``.js-plotly-plot .cartesianlayer .trace``, non-zero height); explorer: the
      "MACs" metric with a value; lesson: the "Regular k×k" metric with a value; classify: the
-     top-1 heading ("espresso · 95.7 %") and the top-5 plotly chart drawn (the sample note of
+     top-1 heading ("espresso · 95.7 %") and the top-5 bars (``.atlas-top5``; the sample note of
      a photo the classifier cannot do, an error box by design, is the page's content, not a
      failure);
    - every ``st.image`` on the page is decoded (``img.complete && naturalWidth > 0``).
@@ -97,7 +97,7 @@ KINDS = {
     "pareto": (["/pareto"], {"plot": True}),
     "lesson": (["/conv_cost"], {"metric": "Regular k×k"}),
     "classify": ([f"/classify?source=Sample+photo&sample={s}" for s in SAMPLES],
-                 {"top1": True, "plot": True, "allow": ["the classifier cannot do this one"]}),
+                 {"top1": True, "top5": True, "allow": ["the classifier cannot do this one"]}),
 }
 DEFAULT_MIX = "timeline=2,explorer=2,pareto=2,lesson=1,classify=3"
 
@@ -117,6 +117,7 @@ READY_JS = """(want) => {
         const l = m.querySelector('[data-testid="stMetricLabel"]'), v = m.querySelector('[data-testid="stMetricValue"]');
         return l && v && l.innerText.includes(want.metric) && v.innerText.trim().length > 0;
       })) return null;
+  if (want.top5 && !document.querySelector('.atlas-top5 li')) return null;
   if (want.top1 && ![...document.querySelectorAll('[data-testid="stMain"] h3')].some(h => /· [\d.]+\s%$/.test(h.innerText.trim())))
     return null;
   if (![...document.querySelectorAll('[data-testid="stImage"] img')].every(i => i.complete && i.naturalWidth > 0))

@@ -235,8 +235,7 @@ def show_prediction(clf: uc.Classifier, decoded: uc.Decoded, key: str, sample: u
                       help=uc.describe_time(lat) + ". Preprocessing excluded.")
         else:
             st.metric("Time per image", f"{pred.ms:.1f} ms", help="One forward pass and softmax on the GPU.")
-        st.plotly_chart(state.top5_chart(clf.name, device_name(), key, f"{clf.name}: top-5", page.presenting(),
-                                         decoded), width="stretch", config={"displayModeBar": False})
+        st.html(uc.top5_html(pred.top, f"{clf.name}: top-5"))
         if sample is not None:
             show_sample_note(sample)
     return pred
@@ -327,8 +326,7 @@ def compare_one(name: str, clf: uc.Classifier, decoded: uc.Decoded, key: str) ->
     res = clf.norm.size[0]
     st.markdown(f"**{name}**")
     st.markdown(f"#### {best.label} · {best.prob * 100:.0f}\u00a0%")
-    st.plotly_chart(state.top5_chart(name, device_name(), key, "", page.presenting(), decoded), width="stretch",
-                    key=f"cmp_top5_{name}", config={"displayModeBar": False})
+    st.html(uc.top5_html(pred.top))
     try:
         n_macs = state.totals(name, res)["total_macs"]   # the analyses every page shares
     except Exception as e:  # noqa: BLE001

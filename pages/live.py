@@ -84,7 +84,7 @@ def snapshot_mode(name: str, device: str, cap: ul.Capacity, stream: ul.StreamSta
     with right:
         st.caption(f"Top-1 of {name} (ImageNet class {best.index})")
         st.markdown(f"### {best.label} · {best.prob * 100:.1f}\u00a0%")
-        page.chart(uc.top5_figure(view["pred"].top, compact=True), config={"displayModeBar": False})
+        st.html(uc.top5_html(view["pred"].top, f"{name}: top-5"))
         if stream.cam:
             st.image(cam_overlay(name, device, key, best.index, stream.alpha, decoded),
                      caption=f"Grad-CAM for {best.label}", width="stretch")

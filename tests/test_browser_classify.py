@@ -111,6 +111,11 @@ def test_snapshot_shows_espresso(camera_browser, server):
         wait_for_app(page, 120_000)
         screenshot(page, "classify_snapshot")
         assert "espresso" in heading.inner_text()
+        top5 = page.locator(".atlas-top5").first            # the labelled bars, drawn by the page's CSS
+        assert top5.locator(".atlas-top5-name").all_inner_texts()[0] == "espresso"
+        bar = top5.locator(".atlas-top5-fill").first.bounding_box()
+        track = top5.locator(".atlas-top5-track").first.bounding_box()
+        assert bar["height"] > 0 and 0.9 * track["width"] < bar["width"] <= track["width"] + 0.5, (bar, track)
     finally:
         ctx.close()
 
@@ -268,6 +273,7 @@ def test_beyond_the_live_capacity_a_second_session_gets_snapshots(camera_browser
         heading = second.locator("h3").filter(has_text=" · ").first
         heading.wait_for(timeout=120_000)
         assert "espresso" in heading.inner_text()
+        assert second.locator(".atlas-top5 .atlas-top5-name").first.inner_text() == "espresso"
         assert "espresso" in readout_heading(first).inner_text()        # the first stream goes on
         for w, h in ((1024, 768), (1400, 1000)):
             second.set_viewport_size({"width": w, "height": h})

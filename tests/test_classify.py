@@ -6,6 +6,7 @@ bytes, and the page tests (tests/test_pages_classify.py) push the same files thr
 from __future__ import annotations
 
 import io
+import re
 import struct
 import threading
 import zlib
@@ -263,16 +264,30 @@ def test_last_conv_stage_finds_the_spatial_output():
     assert name == "body"
 
 
-def test_top5_figure_bars_in_order():
-    top = [uc.Top(1, "a", 0.6), uc.Top(2, "b", 0.3), uc.Top(3, "c", 0.1)]
-    fig = uc.top5_figure(top)
-    assert list(fig.data[0].y) == ["c (3)", "b (2)", "a (1)"]  # most probable drawn on top
-    assert list(fig.data[0].x) == pytest.approx([10, 30, 60])
+def test_top5_html_lists_classes_in_order_with_bars_their_length():
+    top = [uc.Top(967, "espresso", 0.957), uc.Top(968, "cup", 0.021), uc.Top(504, "coffee mug", 0.0004)]
+    out = uc.top5_html(top, "efficientnet_lite0: top-5")
+    names = re.findall(r'class="atlas-top5-name">([^<]*)<', out)
+    pcts = re.findall(r'class="atlas-top5-pct">([^<]*)<', out)
+    widths = [float(w) for w in re.findall(r'width: ([\d.]+)%', out)]
+    assert names == ["espresso", "cup", "coffee mug"]                 # most probable first
+    assert pcts == ["95.7\u00a0%", "2.1\u00a0%", "0.0\u00a0%"]
+    assert widths == pytest.approx([95.7, 2.1, 0.04])
+    assert re.findall(r'<li title="([^"]*)"', out) == ["ImageNet class 967", "ImageNet class 968", "ImageNet class 504"]
+    assert 'class="atlas-top5-title">efficientnet_lite0: top-5<' in out
+    assert 'aria-label="efficientnet_lite0: top-5 probabilities"' in out
+    assert "atlas-top5-title" not in uc.top5_html(top)                # no title, no heading
 
 
-def test_compact_top5_names_each_class_above_its_bar():
+def test_top5_html_escapes_names_and_keeps_bars_inside_their_track():
+    out = uc.top5_html([uc.Top(1, "<b>jack-o'-lantern</b> & co", 1.0000001), uc.Top(2, "x", -1e-9)])
+    assert "<b>" not in out and "&lt;b&gt;jack-o&#x27;-lantern&lt;/b&gt; &amp; co" in out
+    assert [float(w) for w in re.findall(r'width: ([\d.]+)%', out)] == [100.0, 0.0]
+
+
+def test_top5_figure_names_each_class_above_its_bar():
     top = [uc.Top(1, "black-and-tan coonhound", 0.33), uc.Top(2, "Great Dane", 0.1), uc.Top(3, "c", 0.05)]
-    fig = uc.top5_figure(top, compact=True)
+    fig = uc.top5_figure(top)
     # bottom row at 0; the two-line name's row is 1.6 high, so the first bar sits at 1 + 1.6
     assert list(fig.data[0].x) == pytest.approx([33, 10, 5]) and list(fig.data[0].y) == pytest.approx([2.0, 1.0, 0.0])
     texts = [a.text for a in fig.layout.annotations]
@@ -280,7 +295,7 @@ def test_compact_top5_names_each_class_above_its_bar():
     assert uc.wrap_label("Greater Swiss Mountain dog") == "Greater Swiss<br>Mountain dog"
     assert uc.wrap_label("tiger cat") == "tiger cat" and uc.wrap_label("x" * 30) == "x" * 30
     assert [a.y for a in fig.layout.annotations] == pytest.approx([2.2, 1.2, 0.2])   # just above each bar
-    two_lines = uc.top5_figure([uc.Top(1, "c", 0.5), uc.Top(2, "black-and-tan coonhound", 0.3)], compact=True)
+    two_lines = uc.top5_figure([uc.Top(1, "c", 0.5), uc.Top(2, "black-and-tan coonhound", 0.3)])
     assert list(two_lines.data[0].y) == pytest.approx([1.6, 0.0])   # the wrapped name's row is taller
 
 

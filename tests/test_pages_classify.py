@@ -4,6 +4,7 @@ brings (checked before use, refused with the first mismatch), and every bad inpu
 message while the session keeps working."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,16 @@ def top1(at: AppTest) -> str:
     assert found, f"no prediction shown; errors: {[e.value for e in at.error]}"
     assert any(c.value.startswith("Top-1 (ImageNet class") for c in at.caption)
     return found[0][0]
+
+
+def top5s(at: AppTest) -> list[tuple[str, list[str]]]:
+    """(title, class names in order) of every top-5 list on the page (``ui.classify.top5_html``)."""
+    out = []
+    for h in at.html:
+        if 'class="atlas-top5"' in h.value:
+            title = re.findall(r'class="atlas-top5-title">([^<]*)<', h.value)
+            out.append((title[0] if title else "", re.findall(r'class="atlas-top5-name">([^<]*)<', h.value)))
+    return out
 
 
 def shown(at: AppTest) -> bool:
@@ -197,6 +208,9 @@ def test_three_lites_side_by_side_offline(at):
     at.selectbox(key="sample").select("coffee").run()
     assert at.multiselect(key="compare").value == ["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"]
     assert [label for label, _ in headings(at, "####")] == ["espresso"] * 3
+    lists = top5s(at)        # the chosen model's, then one per column
+    assert [title for title, _ in lists] == ["efficientnet_lite0: top-5", "", "", ""]
+    assert all(len(names) == 5 and names[0] == "espresso" for _, names in lists), lists
     cams = [c for c in image_captions(at) if c.startswith("Grad-CAM for ")]
     assert cams == ["Grad-CAM for espresso"] * 3
     df = at.dataframe[-1].value
@@ -379,6 +393,7 @@ def test_the_next_session_with_the_same_photo_runs_no_model(monkeypatch):
     assert not second.exception
     assert headings(second, "###") == headings(first, "###")
     assert headings(second, "####") == headings(first, "####")      # the side-by-side columns
+    assert top5s(second) == top5s(first) and len(top5s(first)) == 4
     assert image_captions(second) == image_captions(first)
     assert calls == []
     noisy = Image.open(SAMPLES / "coffee.png").convert("RGB")

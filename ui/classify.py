@@ -25,6 +25,7 @@ function of images, tensors and models, so it is unit-tested without a browser.
 """
 from __future__ import annotations
 
+import html
 import io
 import threading
 import time
@@ -408,41 +409,57 @@ def jpeg_bytes(image: Image.Image | np.ndarray, quality: int = 95) -> bytes:
     return buf.getvalue()
 
 
-def top5_figure(top: Sequence[Top], title: str = "", compact: bool = False):
-    """Horizontal bar chart of the top-k probabilities, most probable on top (plotly).
+def top5_html(top: Sequence[Top], title: str = "") -> str:
+    """The top-k probabilities as an HTML list of labelled bars, most probable first.
 
-    ``compact``: for a narrow column of the side-by-side view, the class names inside the plot
-    above their bars (a long name such as "black-and-tan coonhound" would squeeze the bars away)."""
+    Each row names the class, its probability (one decimal) and a bar whose length is that
+    probability; the class index is the row's tooltip. Plain HTML and CSS (styled by ``ui.page``'s
+    ``.atlas-top5`` rules, in rem so presentation mode enlarges it): it needs no chart library in
+    the browser, which is most of what a plotly chart costs a student opening the page, and a long
+    class name wraps instead of squeezing its bar."""
+    rows = "".join(
+        f'<li title="ImageNet class {t.index}"><div class="atlas-top5-row">'
+        f'<span class="atlas-top5-name">{html.escape(t.label)}</span>'
+        f'<span class="atlas-top5-pct">{t.prob * 100:.1f}\u00a0%</span></div>'
+        f'<div class="atlas-top5-track"><div class="atlas-top5-fill" style="width: {_bar_width(t.prob)}%"></div>'
+        "</div></li>"
+        for t in top)
+    head = f'<div class="atlas-top5-title">{html.escape(title)}</div>' if title else ""
+    name = html.escape(title or f"top-{len(top)}")
+    return f'<div class="atlas-top5">{head}<ol aria-label="{name} probabilities">{rows}</ol></div>'
+
+
+def _bar_width(prob: float) -> str:
+    """A bar's length in percent of the track, clamped to [0, 100]: a probability is never drawn
+    outside its row, whatever rounding gave."""
+    return f"{min(max(float(prob), 0.0), 1.0) * 100:.2f}"
+
+
+def top5_figure(top: Sequence[Top], title: str = ""):
+    """The top-k probabilities as a plotly figure, for a slide that is a sequence of figures (the
+    lecture's handout); the pages use ``top5_html``. Each class name sits inside the plot above its
+    thin bar, so a long name ("black-and-tan coonhound") never squeezes the bars away."""
     import plotly.graph_objects as go
 
-    probs = [t.prob * 100 for t in top][::-1]
-    if compact:
-        # each class name on its own line(s) above a thin bar: nothing to squeeze in a narrow column;
-        # a name on two lines gets a taller row, so it never covers the bar above it
-        names = [wrap_label(t.label) for t in top]
-        ys, y = [], 0.0
-        for name in reversed(names):                      # from the bottom row up
-            ys.append(y)
-            y += 1.0 + 0.6 * name.count("<br>")
-        ys = ys[::-1]
-        fig = go.Figure(go.Bar(x=[t.prob * 100 for t in top], y=ys, orientation="h",
-                               width=0.32, marker_color="#0072B2", hoverinfo="text",
-                               hovertext=[f"{t.label} (class {t.index}): {t.prob * 100:.1f} %" for t in top]))
-        for t, name, yi in zip(top, names, ys):
-            fig.add_annotation(x=0, y=yi + 0.2, text=f"{name} {t.prob * 100:.1f}\u00a0%", showarrow=False, xshift=3,
-                               xanchor="left", yanchor="bottom", xref="x", yref="y", font=dict(size=14), align="left")
-        fig.update_yaxes(visible=False, range=[-0.4, y - 0.1])
-        fig.update_xaxes(visible=False, range=[0, 100])
-        top_margin = 60 if title else 2
-        fig.update_layout(height=int(52 * y) + top_margin + 4, margin=dict(l=2, r=2, t=top_margin, b=2),
-                          title=title or None, bargap=0.6)
-        return fig
-    labels = [f"{t.label} ({t.index})" for t in top][::-1]
-    fig = go.Figure(go.Bar(x=probs, y=labels, orientation="h",
-                           text=[f"{p:.1f} %" for p in probs], textposition="auto",
-                           marker_color="#0072B2"))
-    fig.update_layout(title=title or None, xaxis_title="probability (%)", xaxis_range=[0, 100],
-                      height=80 + 38 * len(top), margin=dict(l=24, r=10, t=40 if title else 10, b=40))
+    # each class name on its own line(s) above a thin bar: nothing to squeeze in a narrow column;
+    # a name on two lines gets a taller row, so it never covers the bar above it
+    names = [wrap_label(t.label) for t in top]
+    ys, y = [], 0.0
+    for name in reversed(names):                      # from the bottom row up
+        ys.append(y)
+        y += 1.0 + 0.6 * name.count("<br>")
+    ys = ys[::-1]
+    fig = go.Figure(go.Bar(x=[t.prob * 100 for t in top], y=ys, orientation="h",
+                           width=0.32, marker_color="#0072B2", hoverinfo="text",
+                           hovertext=[f"{t.label} (class {t.index}): {t.prob * 100:.1f} %" for t in top]))
+    for t, name, yi in zip(top, names, ys):
+        fig.add_annotation(x=0, y=yi + 0.2, text=f"{name} {t.prob * 100:.1f}\u00a0%", showarrow=False, xshift=3,
+                           xanchor="left", yanchor="bottom", xref="x", yref="y", font=dict(size=14), align="left")
+    fig.update_yaxes(visible=False, range=[-0.4, y - 0.1])
+    fig.update_xaxes(visible=False, range=[0, 100])
+    top_margin = 60 if title else 2
+    fig.update_layout(height=int(52 * y) + top_margin + 4, margin=dict(l=2, r=2, t=top_margin, b=2),
+                      title=title or None, bargap=0.6)
     return fig
 
 

@@ -374,7 +374,7 @@ def _classify(p: dict) -> Slide:
         t = pred.top[0]
         metrics.append((name.replace("efficientnet_", "EfficientNet-").replace("lite", "Lite"),
                         f"{t.label} {100 * t.prob:.0f} %", None))
-        figures.append(uc.top5_figure(pred.top, f"{name}: top-5 on {sample.title}", compact=True))
+        figures.append(uc.top5_figure(pred.top, f"{name}: top-5 on {sample.title}"))
     return Slide(
         lead=f"{sample.title}: {sample.headline.lower()}. {sample.lesson}",
         metrics=metrics, figures=figures[:1], images=[(image, f"{sample.title} ({sample.credit})")],

@@ -8,7 +8,8 @@ Made for a projector as much as for a laptop:
 * **Nothing is cut off** at 1024×768: metrics and control rows are horizontal containers that
   wrap onto a second line instead of truncating (``metrics``, ``row``); small tables are HTML
   tables with exact, separated counts (``table``), so a wide number wraps rather than being
-  clipped; every plotly figure is drawn in the atlas's style (``chart``).
+  clipped; every plotly figure is drawn in the atlas's style (``chart``); a classifier's top-5 is
+  labelled bars in HTML (``.atlas-top5``, ``ui.classify.top5_html``).
 """
 from __future__ import annotations
 
@@ -37,6 +38,15 @@ _CSS = """
   white-space: nowrap; }
 [data-testid="stTable"] td, [data-testid="stTable"] th { overflow-wrap: anywhere; }
 [data-testid="stTable"] td.num, [data-testid="stTable"] th.num { text-align: right; white-space: nowrap; }
+.atlas-top5 { margin: 0.25rem 0 1rem 0; font-size: 1rem; line-height: 1.3; }
+.atlas-top5-title { font-weight: 600; margin-bottom: 0.5rem; }
+.atlas-top5 ol { list-style: none; margin: 0; padding: 0; }
+.atlas-top5 li { margin: 0 0 0.6rem 0; padding: 0; }
+.atlas-top5-row { display: flex; justify-content: space-between; align-items: baseline; gap: 0.75rem; }
+.atlas-top5-name { overflow-wrap: anywhere; }
+.atlas-top5-pct { white-space: nowrap; font-variant-numeric: tabular-nums; }
+.atlas-top5-track { height: 0.55rem; margin-top: 0.2rem; border-radius: 0.3rem; background: rgba(128, 128, 128, 0.22); }
+.atlas-top5-fill { height: 100%; border-radius: 0.3rem; background: #0072B2; }
 </style>
 """
 _PRESENT_CSS = """

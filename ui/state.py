@@ -283,17 +283,6 @@ def cam_overlay(model: str, device: str, key: str, target: int, alpha: float, _p
     return uc.jpeg_bytes(uc.overlay(pixels, photo_cam(model, device, key, target, _photo), alpha))
 
 
-@st.cache_resource(max_entries=512, show_spinner=False)
-def top5_chart(model: str, device: str, key: str, title: str, present: bool, _photo):
-    """``ui.classify.top5_figure`` (compact) of ``photo_view``'s top-5 in the atlas's style
-    (``ui.theme.style``, presentation sizes or not): one figure object shared read-only by every
-    session, so pass it to ``st.plotly_chart`` as it is (``ui.page.chart`` would style it again)."""
-    from ui import classify as uc
-    from ui import theme
-    return theme.style(uc.top5_figure(photo_view(model, device, key, _photo)["pred"].top, title, compact=True),
-                       present)
-
-
 @st.cache_data(show_spinner="Timing the model on this machine…", ttl=900)
 def time_per_image(model: str, device: str) -> dict | None:
     """Median time per image with its spread, measured once per model and device (15 minutes)."""
@@ -303,7 +292,7 @@ def time_per_image(model: str, device: str) -> dict | None:
 
 def warm_samples() -> None:
     """What the classify page shows first, for every sample photo: each packaged
-    EfficientNet-Lite's top-5 and its chart, its Grad-CAM of the top-1 at the default opacity, its
+    EfficientNet-Lite's top-5, its Grad-CAM of the top-1 at the default opacity, its
     time per image. Run by the warm-up, so the hall's first students find it computed."""
     from pathlib import Path
 
@@ -320,8 +309,6 @@ def warm_samples() -> None:
             photo = decoded_photo(key, sample.path.name, data)
             top1 = photo_view(model, device, key, photo)["pred"].top[0].index
             cam_overlay(model, device, key, top1, 0.5, photo)
-            for title in ("", f"{model}: top-5"):               # side by side; the chosen model
-                top5_chart(model, device, key, title, False, photo)
 
 
 # --- design-lab networks (zoo.design) ----------------------------------------------------------
