@@ -48,6 +48,8 @@ For each N:
    before) ÷ sessions opened. Streamlit keeps a closed session's state up to
    ``server.disconnectedSessionTTL`` (120 s), so "closed" is not yet the floor. With
    ``--concurrency 1`` the server CPU while each session loaded, alone, is reported per kind.
+   Beside it, the whole machine's CPU (``/proc/stat``) from "before" to "rendered", per
+   session: the browser's share is most of it, and the fully-rendered times follow it.
 
 Times are wall-clock on this machine with the browser on the same cores: pessimistic on a busy
 machine, so the 1-min load average is recorded before and after. p95 is the nearest-rank
@@ -163,7 +165,16 @@ def snapshot(roots: list[int]) -> dict:
         except (OSError, ValueError):
             pass                                             # exited meanwhile
     return {"t": time.monotonic(), "cpu_s": round(cpu, 2), "rss_mb": round(rss, 1),
-            "load_1min": round(os.getloadavg()[0], 2)}
+            "load_1min": round(os.getloadavg()[0], 2), **machine_cpu()}
+
+
+def machine_cpu() -> dict:
+    """The whole machine's busy and idle CPU-seconds since boot (``/proc/stat``: user, nice,
+    system, irq, softirq, steal; idle, iowait): the browser, the server and everything else."""
+    f = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, idle, iowait, irq, softirq, steal = f
+    return {"machine_busy_s": round((user + nice + system + irq + softirq + steal) / TICK, 2),
+            "machine_idle_s": round((idle + iowait) / TICK, 2), "machine_steal_s": round(steal / TICK, 2)}
 
 
 def wait_idle(roots: list[int], limit: float = 60, window: float = 2.0, cores: float = 0.05) -> float:
@@ -498,6 +509,9 @@ def report(n, args, mix, sessions, before, rendered, idle, closed, wall, load_st
         "server": {"before": before, "rendered": rendered, "idle_10s": idle, "closed_5s": closed,
                    "cpu_s_per_new_session": round((rendered["cpu_s"] - before["cpu_s"]) / k, 3),
                    "cpu_s_idle_10s": round(idle["cpu_s"] - rendered["cpu_s"], 2),
+                   "machine_cpu_s_per_new_session": round((rendered["machine_busy_s"] - before["machine_busy_s"]) / k, 2),
+                   "machine_idle_s_while_opening": round(rendered["machine_idle_s"] - before["machine_idle_s"], 1),
+                   "machine_steal_s_while_opening": round(rendered["machine_steal_s"] - before["machine_steal_s"], 1),
                    "rss_mb_growth_per_idle_session": round((idle["rss_mb"] - before["rss_mb"]) / k, 2)},
         "kinds": kinds,
         "failures": [{"kind": s.kind, "path": s.path, "outcome": s.outcome} for s in opened if s.outcome != "ok"],
@@ -523,6 +537,9 @@ def print_run(r: dict) -> None:
     b, re_, i, c = srv["before"], srv["rendered"], srv["idle_10s"], srv["closed_5s"]
     print(f"  server CPU: {b['cpu_s']} s before → {re_['cpu_s']} s rendered: "
           f"{srv['cpu_s_per_new_session']:.3f} CPU-s per new session; {srv['cpu_s_idle_10s']} s in 10 s idle")
+    print(f"  machine CPU while opening (browser, server and all): {srv['machine_cpu_s_per_new_session']:.2f} "
+          f"CPU-s per new session; {srv['machine_idle_s_while_opening']} s idle, "
+          f"{srv['machine_steal_s_while_opening']} s stolen by the host")
     print(f"  server RSS: {b['rss_mb']} MB before → {re_['rss_mb']} rendered → {i['rss_mb']} with all idle "
           f"({srv['rss_mb_growth_per_idle_session']:+.2f} MB per idle session) → {c['rss_mb']} 5 s after closing")
     for f_ in r["failures"][:10]:
