@@ -26,7 +26,10 @@ Wall-clock and CPU (process) time are both recorded; on a shared machine the wal
 waiting for a core, so the load average at start and end is recorded too. The time Python's
 garbage collector spends inside the timed span is recorded beside it (observed with
 ``gc.callbacks``, never changed): the first full collection after ``import torch`` walks torch's
-~170k objects, and falls inside the timed span of either side.
+~170k objects, and falls inside the timed span of either side. ``--settled-heap`` runs one
+``gc.collect()`` just before each cold timer, analyze and torchinfo alike: the engines compared
+without the interpreter's debt from ``import torch`` (reported beside, never instead of, the
+plain figures).
 
     python benchmarks/bench_analysis.py                 # all cases, 3 cold runs each
     python benchmarks/bench_analysis.py --repeat 5 --cases resnetrs420:320
@@ -74,10 +77,19 @@ class GcTimer:
             self.full += info["generation"] == 2
 
 
+def settle_heap() -> None:
+    """With ``--settled-heap``: one full collection before the timer starts (on both sides), so
+    the collector's debt from ``import torch`` is paid outside either timed span."""
+    if os.environ.get("BENCH_SETTLED_HEAP") == "1":
+        import gc
+        gc.collect()
+
+
 def child_analyze(name: str, res: int) -> dict:
     t = time.perf_counter()
     import zoo
     imported = time.perf_counter() - t
+    settle_heap()
     gc_timer = GcTimer()
     w, c = time.perf_counter(), time.process_time()
     a = zoo.analyze(name, res)
@@ -102,6 +114,7 @@ def child_torchinfo(name: str, res: int, device: str) -> dict:
     import zoo
     out = {"device": device}
     if device == "cpu-cold":  # build + summary timed together, as analyze's model build is
+        settle_heap()
         gc_timer = GcTimer()
         w, c = time.perf_counter(), time.process_time()
         model = zoo.build(name).eval()
@@ -160,8 +173,12 @@ def main(argv=None) -> int:
     ap.add_argument("--torchinfo-repeat", type=int, default=1, help="cold runs of torchinfo per case")
     ap.add_argument("--no-registry", action="store_true")
     ap.add_argument("--no-cpu", action="store_true", help="skip torchinfo on the CPU (real weights)")
+    ap.add_argument("--settled-heap", action="store_true",
+                    help="a full garbage collection before each cold timer, analyze and torchinfo alike")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.settled_heap:
+        os.environ["BENCH_SETTLED_HEAP"] = "1"       # read by the children (fresh() passes os.environ)
 
     if args.child:
         kind, *rest = args.child
@@ -241,7 +258,8 @@ def main(argv=None) -> int:
 
     print(f"zoo.analyze, cold: a fresh process per run, model build included (median of {args.repeat} runs)."
           f" torchinfo.summary on the same model, each in a fresh process, model built beforehand:"
-          f" on meta (cold = first call, warm = second) and on the CPU with real weights.")
+          f" on meta (cold = first call, warm = second) and on the CPU with real weights."
+          + (" Heap settled: one gc.collect() before each cold timer, on both sides." if args.settled_heap else ""))
     print(f"{os.cpu_count()} CPUs, load average {load_start[0]:.1f} at start, {load_end[0]:.1f} at end; "
           f"torch {torch.__version__}, Python {platform.python_version()}")
 
@@ -293,7 +311,8 @@ def main(argv=None) -> int:
     out.write_text(json.dumps({
         "started": started, "cpus": os.cpu_count(), "load_start": load_start, "load_end": load_end,
         "torch": torch.__version__, "python": platform.python_version(),
-        "platform": platform.platform(), "repeat": args.repeat, "cases": rows, "registry": registry,
+        "platform": platform.platform(), "repeat": args.repeat, "settled_heap": args.settled_heap,
+        "cases": rows, "registry": registry,
         "targets": {"analyze_s": TARGET_S, "ratio": TARGET_RATIO, "retrace_s": TARGET_RETRACE_S,
                     "registry_s": REGISTRY_TARGET_S},
     }, indent=1))
