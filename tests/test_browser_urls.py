@@ -57,11 +57,24 @@ def number(page, label: str, value: int):
 
 
 def slider_keys(page, label: str, key: str, times: int = 1):
-    handle = page.locator("[data-testid=stSlider]").filter(has_text=label).first.get_by_role("slider")
-    handle.focus()
-    for _ in range(times):
-        page.keyboard.press(key)
-        page.wait_for_timeout(150)
+    """Focus the slider labelled ``label`` and press ``key`` ``times`` times, as a keyboard user does.
+
+    The slider's handle must then show another value. A page that re-ran while loading can replace
+    the handle just after it took the focus, and the presses go nowhere; a user sees that and tabs
+    back to it, so the presses are repeated once on the new handle before the step fails."""
+    slider = page.locator("[data-testid=stSlider]").filter(has_text=label).first
+    handle, shown = slider.get_by_role("slider"), slider.locator("[data-testid=stSliderThumbValue]").first
+    start = shown.inner_text()
+    for _ in range(2):
+        handle.focus()
+        for _ in range(times):
+            page.keyboard.press(key)
+            page.wait_for_timeout(150)
+        for _ in range(25):
+            if shown.inner_text() != start:
+                return
+            page.wait_for_timeout(200)
+    raise AssertionError(f"the {label!r} slider did not move with {key} (still {start})")
 
 
 def click_text(page, text: str):
