@@ -40,6 +40,7 @@ import torch
 import torch.nn as nn
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from zoo import fmt
 from zoo.evaluate import default_device as pick_device
 
 # --- decoding uploads ---------------------------------------------------------------------------
@@ -420,7 +421,7 @@ def top5_html(top: Sequence[Top], title: str = "") -> str:
     rows = "".join(
         f'<li title="ImageNet class {t.index}"><div class="atlas-top5-row">'
         f'<span class="atlas-top5-name">{html.escape(t.label)}</span>'
-        f'<span class="atlas-top5-pct">{t.prob * 100:.1f}\u00a0%</span></div>'
+        f'<span class="atlas-top5-pct">{fmt.percent(t.prob * 100)}</span></div>'
         f'<div class="atlas-top5-track"><div class="atlas-top5-fill" style="width: {_bar_width(t.prob)}%"></div>'
         "</div></li>"
         for t in top)
