@@ -709,10 +709,10 @@ _META_BLOCKS: "OrderedDict[tuple[str, int], nn.Module]" = OrderedDict()
 _META_LOCK = threading.Lock()
 
 
-def _meta_instance(call: Call, occurrence: int) -> nn.Module:
+def _meta_instance(call: Call, key: tuple[str, int]) -> nn.Module:
+    """The meta module of ``call`` cached under ``key`` (its repr, its occurrence), built if new."""
     from .analysis.trace import build_meta
 
-    key = (repr(call), occurrence)
     with _META_LOCK:
         m = _META_BLOCKS.get(key)
         if m is not None:
@@ -735,9 +735,9 @@ def build_for_analysis(spec) -> nn.Module:
     seen: Counter = Counter()
 
     def inst(call: Call) -> nn.Module:
-        j = seen[call]
-        seen[call] += 1
-        return _meta_instance(call, j)
+        r = repr(call)              # counted by the cache's own key: 1 and 1.0 are different calls there
+        seen[r] += 1
+        return _meta_instance(call, (r, seen[r] - 1))
 
     stages = [nn.Sequential(*(inst(call) for call in calls)) for calls in p.stages]
     with torch.device("meta"):
