@@ -97,9 +97,7 @@ def draw(step: lec.Step, s: lec.Slide, notes: bool) -> None:
         for image, caption in s.images:
             left.image(image, caption=caption, width="stretch")
     for j, fig in enumerate(s.figures):
-        fig.update_layout(height=min(fig.layout.height or 400, 370))
-        if len(fig.data) > 6:    # a legend of every family would not fit a slide: points are named instead
-            fig.update_layout(showlegend=False)
+        fig = lec.fit_to_slide(fig)     # a legend of every family would not fit a slide: points are named
         page.chart(fig, key=f"{step.key}_fig{j}", where=figure_slot if j == 0 else None)
     if s.metrics:
         page.metrics(s.metrics)

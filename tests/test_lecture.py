@@ -2,6 +2,7 @@
 import re
 from pathlib import Path
 
+import plotly.graph_objects as go
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -98,3 +99,30 @@ def test_step_controls_live_in_the_url_and_bad_values_are_reported():
     at.run()
     assert not at.exception and any("step=40" in w.value for w in at.warning)
     assert at.title[0].value == lec.STEPS[0].title
+
+
+def _vega_spec(families: int) -> dict:
+    names = [f"f{i}" for i in range(families)]
+    return {"height": 600, "mark": "point", "data": {"values": [{"x": i, "f": n} for i, n in enumerate(names)]},
+            "encoding": {"x": {"field": "x", "type": "quantitative"},
+                         "color": {"field": "f", "scale": {"domain": names, "range": ["#000"] * families}}}}
+
+
+def test_fit_to_slide_caps_height_and_drops_a_long_legend_for_both_libraries():
+    few, many = _vega_spec(3), _vega_spec(9)
+    assert lec.fit_to_slide(few)["height"] == 370 and "disable" not in lec.fit_to_slide(few).get("config", {}).get("legend", {})
+    assert lec.fit_to_slide(many)["config"]["legend"]["disable"] is True
+    assert many["height"] == 600 and "config" not in many                          # the (shared) spec is untouched
+    fig = go.Figure([go.Scatter(x=[i], y=[i]) for i in range(9)]).update_layout(height=640)
+    lec.fit_to_slide(fig)
+    assert fig.layout.height == 370 and fig.layout.showlegend is False
+
+
+def test_vega_chart_html_inlines_the_libraries_once_and_escapes_the_spec():
+    spec = _vega_spec(2)
+    spec["title"] = "</script><b>x"
+    first, second = lec._vega_html(spec, 0, with_js=True), lec._vega_html(spec, 1, with_js=False)
+    assert "vegaEmbed('#vega0'" in first and "vegaEmbed('#vega1'" in second
+    assert first.count("<script>") == 4 and second.count("<script>") == 1          # vega, vega-lite, embed + the call
+    assert "</script><b>" not in first.split("vegaEmbed('#vega0'")[1]              # the title cannot end the script
+    assert '"labelFontSize": 14' in second                                        # styled for the hall

@@ -86,3 +86,36 @@ def test_shared_figure_is_built_once_per_arguments_and_mode():
     assert calls == [3, 4, 3]
     assert len(b.data[0].x) == 4
     assert big.layout.font.size > a.layout.font.size
+
+
+# --- Vega-Lite specs --------------------------------------------------------------------------------
+
+def _spec():
+    return {"title": "A title", "mark": "point", "data": {"values": [{"x": 1, "y": 2}]},
+            "encoding": {"x": {"field": "x", "type": "quantitative"}, "y": {"field": "y", "type": "quantitative"}},
+            "config": {"axis": {"labelFontSize": 9}, "text": {"fontSize": 30}}}
+
+
+def test_vega_style_sizes_at_least_the_hall_minimum_and_legend_below():
+    spec = _spec()
+    out = theme.vega_style(spec)
+    cfg = out["config"]
+    assert cfg["axis"]["labelFontSize"] >= 14 and cfg["axis"]["titleFontSize"] >= 16
+    assert cfg["legend"]["labelFontSize"] >= 14 and cfg["title"]["fontSize"] >= 18
+    assert cfg["legend"]["orient"] == "bottom" and cfg["title"]["anchor"] == "start"
+    assert cfg["text"]["fontSize"] == 30                      # larger text is kept
+    assert spec["config"]["axis"]["labelFontSize"] == 9       # the input (a shared, cached spec) is untouched
+    big = theme.vega_style(spec, present=True)["config"]
+    assert big["axis"]["labelFontSize"] >= 18 and big["axis"]["titleFontSize"] >= 20
+
+
+def test_vega_family_scales_match_plotly_styles():
+    fams = ["ResNet", "VGG", "EfficientNet", "MobileNet", "Inception", "AlexNet", "GoogLeNet", "SqueezeNet",
+            "ShuffleNet", "ResNet-RS", "Lite"]
+    colour, shape = theme.vega_family_scales(fams)
+    styles = theme.family_styles(fams)
+    assert colour["domain"] == shape["domain"] == sorted(fams)
+    for i, fam in enumerate(colour["domain"]):
+        assert colour["range"][i] == styles[fam]["color"]
+        assert shape["range"][i] == theme.VEGA_SHAPES[theme.SYMBOLS.index(styles[fam]["symbol"])]
+    assert len(set(zip(colour["range"], shape["range"]))) == len(fams)

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import functools
 import html
+import json
 import math
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -44,7 +46,7 @@ class Table:
 class Slide:
     lead: str                                            # the step's point, in one or two sentences
     metrics: list[tuple[str, str, str | None]] = field(default_factory=list)   # (label, value, exact)
-    figures: list[go.Figure] = field(default_factory=list)
+    figures: list[go.Figure | dict] = field(default_factory=list)     # plotly, or a Vega-Lite spec
     tables: list[Table] = field(default_factory=list)
     images: list[tuple[Any, str]] = field(default_factory=list)      # (PIL image, caption), beside the figure
     cite: str = ""                                       # where the numbers come from, for the room
@@ -518,9 +520,48 @@ def _table_html(t: Table) -> str:
     return table_view(t.data, t.counts, t.digits).hide(axis="index").to_html()
 
 
+VENDOR = Path(__file__).resolve().parent.parent / "assets" / "vendor"
+VEGA_JS = ("vega-6.2.0.min.js", "vega-lite-6.4.1.min.js", "vega-embed-7.1.0.min.js")   # BSD-3-Clause, from npm
+
+
+def fit_to_slide(fig: go.Figure | dict, height: int = 370, max_legend: int = 6) -> go.Figure | dict:
+    """``fig`` sized for a slide: at most ``height`` px tall, and without a legend when it would list
+    more than ``max_legend`` entries (the points are named on the chart instead). A Vega-Lite spec
+    comes back as a new dict; a plotly figure is changed in place."""
+    if isinstance(fig, dict):
+        out = dict(fig, height=min(fig.get("height", 400), height))
+        if len(_vega_legend_domain(fig)) > max_legend:
+            out["config"] = {**fig.get("config", {}), "legend": {**fig.get("config", {}).get("legend", {}),
+                                                                 "disable": True}}
+        return out
+    fig.update_layout(height=min(fig.layout.height or 400, height))
+    if len(fig.data) > max_legend:
+        fig.update_layout(showlegend=False)
+    return fig
+
+
+def _vega_legend_domain(spec: dict) -> list:
+    """The colour domain a Vega-Lite spec's legend lists (the first explicit one, layers included)."""
+    for part in [spec, *spec.get("layer", ())]:
+        domain = part.get("encoding", {}).get("color", {}).get("scale", {}).get("domain")
+        if domain:
+            return list(domain)
+    return []
+
+
+def _vega_html(spec: dict, n: int, with_js: bool) -> str:
+    """A Vega-Lite spec as a ``div`` drawn by vega-embed; the three libraries inlined when ``with_js``
+    (the first Vega chart), so the handout opens offline."""
+    js = "".join(f"<script>{(VENDOR / name).read_text(encoding='utf-8')}</script>" for name in VEGA_JS) if with_js else ""
+    data = json.dumps(theme.vega_style(spec)).replace("</", "<\\/")
+    return (f"{js}<div id='vega{n}' class='vega-chart'></div>"
+            f"<script>vegaEmbed('#vega{n}', {data}, {{actions: false}});</script>")
+
+
 def handout_html(params: dict[str, dict] | None = None, title: str = "CNN Atlas: the lecture") -> str:
     """The whole lecture as one self-contained HTML page: every step's title, point, metrics,
-    figures (plotly.js inlined once, so it opens offline), tables, notes and citations."""
+    figures (plotly.js and Vega's libraries inlined once each, so it opens offline), tables, notes and
+    citations."""
     params = params or {}
     parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
              "<style>body{font-family:Arial,Helvetica,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;"
@@ -531,7 +572,7 @@ def handout_html(params: dict[str, dict] | None = None, title: str = "CNN Atlas:
              "<p class='cite'>After the seed paper: Zhao, \"A comparative study of large-scale and lightweight "
              "convolutional neural networks for ImageNet classification\". Counts by CNN Atlas; accuracies as "
              "published, with their sources.</p>"]
-    first = True
+    first, vega = True, 0
     for i, step in enumerate(STEPS):
         slide = build(i, params.get(step.key))
         parts.append(f"<section id='{step.key}'><h2>{i + 1}. {html.escape(step.title)} "
@@ -544,6 +585,10 @@ def handout_html(params: dict[str, dict] | None = None, title: str = "CNN Atlas:
             parts.append(f"<figure>{_image_html(image)}<figcaption class='cite'>{html.escape(caption)}"
                          "</figcaption></figure>")
         for fig in slide.figures:
+            if isinstance(fig, dict):
+                parts.append(_vega_html(fig, vega, with_js=vega == 0))
+                vega += 1
+                continue
             parts.append(theme.style(go.Figure(fig)).to_html(full_html=False, include_plotlyjs=first,
                                                              config={"displaylogo": False}))
             first = False

@@ -140,27 +140,38 @@ def cite(text: str, where=None) -> None:
     (where or st).caption(text)
 
 
-def chart(fig: go.Figure, where=None, **kwargs):
-    """``st.plotly_chart`` of ``fig`` in the atlas's style (presentation sizes when presenting),
-    in the container ``where`` (a column, a tab…; default: the page)."""
+def chart(fig: go.Figure | dict, where=None, **kwargs):
+    """``fig`` in the atlas's style (presentation sizes when presenting), in the container ``where``
+    (a column, a tab…; default: the page): a ``go.Figure`` with ``st.plotly_chart``, a Vega-Lite
+    spec (a dict) with ``st.vega_lite_chart``."""
+    return _draw(_styled(fig, presenting()), where, **kwargs)
+
+
+def _draw(fig: go.Figure | dict, where=None, **kwargs):
     kwargs.setdefault("width", "stretch")
-    return (where or st).plotly_chart(theme.style(fig, presenting()), **kwargs)
+    if isinstance(fig, dict):
+        return (where or st).vega_lite_chart(fig, **kwargs)
+    return (where or st).plotly_chart(fig, **kwargs)
+
+
+def _styled(fig: go.Figure | dict, present: bool):
+    return theme.vega_style(fig, present) if isinstance(fig, dict) else theme.style(fig, present)
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)
 def _shared_figure(builder: str, args: tuple, present: bool, _build):
-    return theme.style(_build(*args), present)
+    return _styled(_build(*args), present)
 
 
 def shared_chart(build, *args, where=None, **kwargs):
     """``chart`` of ``build(*args)`` for a figure every session draws alike: built and styled once
     per server for these (hashable) arguments and presentation mode, then shared read-only
-    (``st.plotly_chart`` only reads a figure). A hall of students opening the same page costs one
-    build. ``build`` must be a named module-level function: its file and name are the cache key
-    (a page's functions live in ``__main__``, so the name alone could collide across pages)."""
+    (``st.plotly_chart`` and ``st.vega_lite_chart`` only read it). A hall of students opening the
+    same page costs one build. ``build`` must be a named module-level function: its file and name
+    are the cache key (a page's functions live in ``__main__``, so the name alone could collide
+    across pages)."""
     fig = _shared_figure(_builder_key(build), tuple(args), presenting(), build)
-    kwargs.setdefault("width", "stretch")
-    return (where or st).plotly_chart(fig, **kwargs)
+    return _draw(fig, where, **kwargs)
 
 
 def warm_chart(build, *args) -> None:

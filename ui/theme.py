@@ -1,15 +1,21 @@
 """The atlas's chart style: legible from the back row of a lecture hall.
 
-Every plotly figure the pages show goes through :func:`style` (pages call ``ui.page.chart``, which
-does it): base text 16 px (20 px in presentation mode), tick labels 14 px (18 px), titles that sit
-above the plot with the legend below it so the two never collide, and one palette of ten colours
-paired with ten marker symbols, so that families still differ when projected in greyscale or seen by
-a colour-blind student.
+Every chart the pages show goes through :func:`style` (a plotly ``go.Figure``) or
+:func:`vega_style` (a Vega-Lite spec, a plain dict); pages call ``ui.page.chart``, which does it:
+base text 16 px (20 px in presentation mode), tick labels 14 px (18 px), titles that sit above the
+plot with the legend below it so the two never collide, and one palette of ten colours paired with
+ten marker symbols, so that families still differ when projected in greyscale or seen by a
+colour-blind student.
 
-Streamlit-free: plain functions of ``go.Figure``, tested in tests/test_theme.py.
+The pages a whole hall opens first (the timeline, accuracy against cost, the convolution lesson)
+draw Vega-Lite: the browser loads Streamlit's Vega chunk (0.8 MB) instead of plotly.js (4.7 MB),
+about a second less main-thread time per cold page (benchmarks/bench_hall.py, issue 16).
+
+Streamlit-free: plain functions of figures and dicts, tested in tests/test_theme.py.
 """
 from __future__ import annotations
 
+import copy
 import math
 from typing import Iterable
 
@@ -20,6 +26,16 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#8
            "#F0E442", "#7F7F7F")
 SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "cross", "star", "triangle-down",
            "pentagon", "hexagon")
+
+# The same ten marks for Vega-Lite: its named shapes where it has one, else an SVG path in its unit
+# square (-1..1), so a family keeps its symbol in either library.
+VEGA_SHAPES = ("circle", "square", "diamond", "triangle-up",
+               "M-1,-0.6L-0.6,-1L0,-0.4L0.6,-1L1,-0.6L0.4,0L1,0.6L0.6,1L0,0.4L-0.6,1L-1,0.6L-0.4,0Z",   # x
+               "cross",
+               "M0,-1L0.24,-0.33L0.95,-0.31L0.38,0.12L0.59,0.81L0,0.4L-0.59,0.81L-0.38,0.12L-0.95,-0.31L-0.24,-0.33Z",
+               "triangle-down",
+               "M0,-1L0.95,-0.31L0.59,0.81L-0.59,0.81L-0.95,-0.31Z",                                  # pentagon
+               "M0.87,-0.5L0.87,0.5L0,1L-0.87,0.5L-0.87,-0.5L0,-1Z")                                  # hexagon
 
 FONT = "Arial, Helvetica, sans-serif"
 SIZES = {False: {"base": 16, "tick": 14, "title": 18},   # laptop / normal
@@ -33,6 +49,15 @@ def family_styles(families: Iterable[str]) -> dict[str, dict]:
     for i, f in enumerate(sorted(set(families))):
         out[f] = {"color": PALETTE[i % len(PALETTE)], "symbol": SYMBOLS[(i + i // len(PALETTE)) % len(SYMBOLS)]}
     return out
+
+
+def vega_family_scales(families: Iterable[str]) -> tuple[dict, dict]:
+    """Vega-Lite ``scale``s for a colour and a shape channel keyed by family: the same pairs as
+    :func:`family_styles`, so a family looks alike on every chart of either library."""
+    styles = family_styles(families)
+    names = list(styles)
+    return ({"domain": names, "range": [styles[f]["color"] for f in names]},
+            {"domain": names, "range": [VEGA_SHAPES[SYMBOLS.index(styles[f]["symbol"])] for f in names]})
 
 
 def log_ticks(lo: float, hi: float) -> list[float]:
@@ -81,3 +106,33 @@ def style(fig: go.Figure, present: bool = False) -> go.Figure:
         if "textfont" in tr:
             tr.textfont.size = max(s["tick"], getattr(tr.textfont, "size", None) or 0)
     return fig
+
+
+def vega_style(spec: dict, present: bool = False) -> dict:
+    """The atlas's fonts, title and legend placement for a Vega-Lite ``spec``: a new dict, ``spec``
+    is left as it is (a cached spec is shared by every session).
+
+    Sizes only ever grow: a spec whose ``config`` asks for larger text keeps it.
+    """
+    s = SIZES[bool(present)]
+    out = copy.deepcopy(spec)
+    cfg = out.setdefault("config", {})
+    cfg.setdefault("font", FONT)
+
+    def grow(section: str, key: str, size: int) -> None:
+        part = cfg.setdefault(section, {})
+        part[key] = max(size, part.get(key) or 0)
+
+    for section in ("axis", "legend", "header"):
+        grow(section, "labelFontSize", s["tick"])
+        grow(section, "titleFontSize", s["base"])
+    grow("axis", "labelLimit", 0)               # 0: never truncate a tick label
+    grow("legend", "labelLimit", 0)
+    grow("title", "fontSize", s["title"])
+    grow("title", "subtitleFontSize", s["base"])
+    grow("text", "fontSize", s["tick"])          # text marks: names written on the chart
+    cfg["title"].setdefault("anchor", "start")
+    # The legend sits below the plot, never in the title's band, and wraps into columns.
+    cfg["legend"].setdefault("orient", "bottom")
+    cfg["legend"].setdefault("direction", "horizontal")
+    return out
