@@ -27,8 +27,8 @@ For each N:
 
    - the script run is finished: ``[data-testid=stApp]`` has ``data-test-script-state`` =
      ``notRunning`` and there is no ``[data-testid=stStatusWidget]`` ("Running…");
-   - the page's main element is visible: timeline and Pareto: a plotly chart with at least one
-     drawn trace (``.js-plotly-plot .cartesianlayer .trace``, non-zero height); explorer: the
+   - the page's main element is visible: timeline and Pareto: a drawn chart of non-zero height
+     (Vega-Lite: ``.vega-embed`` holding its canvas; plotly: ``.js-plotly-plot`` with a trace); explorer: the
      "MACs" metric with a value; lesson: the "Regular k×k" metric with a value; classify: the
      top-1 heading ("espresso · 95.7 %") and the top-5 bars (``.atlas-top5``; the sample note of
      a photo the classifier cannot do, an error box by design, is the page's content, not a
@@ -113,8 +113,8 @@ READY_JS = """(want) => {
   if (bad) return 'error: ' + bad.innerText.trim().slice(0, 160);
   if (app.getAttribute('data-test-script-state') !== 'notRunning') return null;
   if (document.querySelector('[data-testid="stStatusWidget"]')) return null;
-  if (want.plot && ![...document.querySelectorAll('.js-plotly-plot')].some(
-        p => p.querySelector('.cartesianlayer .trace') && p.getBoundingClientRect().height > 0)) return null;
+  if (want.plot && ![...document.querySelectorAll('.js-plotly-plot, .vega-embed')].some(
+        p => p.querySelector('.cartesianlayer .trace, canvas, svg.marks') && p.getBoundingClientRect().height > 0)) return null;
   if (want.metric && ![...document.querySelectorAll('[data-testid="stMetric"]')].some(m => {
         const l = m.querySelector('[data-testid="stMetricLabel"]'), v = m.querySelector('[data-testid="stMetricValue"]');
         return l && v && l.innerText.includes(want.metric) && v.innerText.trim().length > 0;

@@ -77,9 +77,7 @@ def pick_model(statuses: list[uc.ModelStatus]) -> str:
     missing = [s for s in statuses if not s.ok]
     if missing:
         with st.expander(f"{len(missing)} zoo models have no weights here"):
-            st.dataframe(pd.DataFrame({"model": [s.name for s in missing],
-                                       "why": [s.reason for s in missing]}),
-                         hide_index=True, width="stretch")
+            page.table(pd.DataFrame({"model": [s.name for s in missing], "why": [s.reason for s in missing]}))
             offer_download([s.name for s in missing])
     with st.expander("Bring a torchvision weights file"):
         weights_upload()
@@ -301,15 +299,9 @@ def side_by_side(statuses: list[uc.ModelStatus], decoded: uc.Decoded, key: str) 
         with col:
             rows.append(compare_one(name, clf, decoded, key))
     if rows:
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
-            "model": st.column_config.TextColumn("model"),
-            "time per image (ms)": st.column_config.NumberColumn(
-                "ms per image", format="%.1f", help="Median of the timed repeats; the IQR beside it."),
-            "time IQR (ms)": st.column_config.TextColumn(
-                "IQR (ms)", help="The middle half of the repeats (zoo.latency, about 2 s of timing per model)."),
-            "MACs": st.column_config.TextColumn("MACs", help="Exact multiply-accumulates of one forward pass."),
-            "parameters": st.column_config.TextColumn("parameters"),
-        })
+        # An HTML table, not st.dataframe: three rows need no grid, and every cold browser opening the
+        # page would fetch and run the grid's 0.5 MB script for it (issue 16).
+        page.table(pd.DataFrame(rows), digits={"time per image (ms)": 1})
         device = uc.describe_device(uc.pick_device())
         st.caption(f"Time: one forward pass, batch 1, on this machine now ({device}); median of the "
                    "timed repeats after one warm-up with their interquartile range (a difference inside it is noise); "
