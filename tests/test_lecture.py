@@ -140,5 +140,5 @@ def test_convolution_steps_draw_vega_lite_specs_that_fit_a_slide():
     models = split[0]["layer"][0]["encoding"]["y"]["sort"]
     assert models == ["mobilenet_v1", "mobilenet_v2", "shufflenet_v2_x1_0", "efficientnet_b0"]
     fitted = lec.fit_to_slide(split[0])
-    assert fitted["height"] == 320 and not fitted.get("config", {}).get("legend", {}).get("disable")  # 5 kinds: legend kept
+    assert fitted["height"] == 360 and not fitted.get("config", {}).get("legend", {}).get("disable")  # 5 kinds: legend kept
     assert lec.fit_to_slide(sep[0])["height"] == 370

@@ -171,7 +171,7 @@ def test_kind_split_shares():
     assert segs == [("pointwise", 0.0, 75.0, "75.0 %"), ("depthwise", 75.0, 78.0, ""),   # under 4 %: no text
                     ("k×k conv (stem)", 78.0, 100.0, "22.0 %")]
     assert bars["data"]["values"][0]["tip"] == "toy: 75.0 % of MACs in pointwise layers (75 MACs (150 FLOPs))"
-    assert bars["encoding"]["x"]["title"] == "% of the network's MACs" and spec["height"] == 320
+    assert bars["encoding"]["x"]["title"] == "% of the network's MACs" and spec["height"] == 360
     assert text["encoding"]["x"]["field"] == "mid" and text["data"]["values"][2]["mid"] == 89.0
 
 
