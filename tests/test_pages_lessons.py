@@ -205,3 +205,19 @@ def test_bad_url_values_do_not_crash(name, qp):
         assert any("does not fit" in e.value for e in at.error)
     if qp.get("k") == "abc":
         assert any("k=abc" in w.value for w in at.warning)
+
+
+def test_the_server_warm_up_builds_the_filters_spec_a_session_then_shares():
+    """ui.state's warm-up job for the convolution lab's filters builds the styled Vega-Lite spec that
+    the page's ``page.shared_chart`` then finds in the cache (the same object, not rebuilt)."""
+    from ui import lessons, page as ui_page, state
+
+    jobs = [(fn, args) for fn, args in state.warm_up_jobs() if fn is ui_page.warm_chart]
+    assert [args[0] for _, args in jobs] == [lessons.filters_figure]
+    fn, args = jobs[0]
+    fn(*args)
+    key = ui_page._builder_key(lessons.filters_figure)
+    spec = ui_page._shared_figure(key, tuple(args[1:]), False, lessons.filters_figure)
+    assert spec is ui_page._shared_figure(key, tuple(args[1:]), False, lessons.filters_figure)
+    assert isinstance(spec, dict) and len(spec["hconcat"]) == 3 and spec["config"]["axis"]["labelFontSize"] >= 14
+    assert args[1:] == (3, 128, 3, 1)                                  # the seed's Table 3: 3 → 128 channels, 3×3
