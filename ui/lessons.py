@@ -1,7 +1,8 @@
-"""Streamlit-free helpers of the Lessons pages: cost arithmetic tables, cited data, plotly figures.
+"""Streamlit-free helpers of the Lessons pages: cost arithmetic tables, cited data, figures.
 
-Every function here takes plain data and returns plain data or a ``go.Figure``, so it is tested
-without Streamlit (tests/test_ui_lessons.py). Counts come from ``zoo.costs`` (the seed paper's
+Every function here takes plain data and returns plain data, a ``go.Figure`` or a Vega-Lite spec
+(a plain dict: the convolution lab's charts, which a lecture hall opens first and which so spare
+every browser plotly.js, issue 16), so it is tested without Streamlit (tests/test_ui_lessons.py). Counts come from ``zoo.costs`` (the seed paper's
 arithmetic) and ``zoo.analyze`` (the engine, on the meta device); published figures come from the
 cited CSV files in ``assets/lessons/`` and ``assets/published.csv``; measured figures come from
 ``zoo.experiments`` (timed by ``zoo.latency``). Nothing here invents a number.
