@@ -173,6 +173,7 @@ def test_kind_split_shares():
     assert bars["data"]["values"][0]["tip"] == "toy: 75.0 % of MACs in pointwise layers (75 MACs (150 FLOPs))"
     assert bars["encoding"]["x"]["title"] == "% of the network's MACs" and spec["height"] == 360
     assert text["encoding"]["x"]["field"] == "mid" and text["data"]["values"][2]["mid"] == 89.0
+    assert "scale('x', datum.end)" in text["encoding"]["opacity"]["condition"]["test"]   # hidden where too narrow
 
 
 def test_pointwise_dominates_in_mobilenet_v2():

@@ -1,11 +1,12 @@
 """Streamlit-free helpers of the Lessons pages: cost arithmetic tables, cited data, figures.
 
-Every function here takes plain data and returns plain data, a ``go.Figure`` or a Vega-Lite spec
-(a plain dict: the convolution lab's charts, which a lecture hall opens first and which so spare
-every browser plotly.js, issue 16), so it is tested without Streamlit (tests/test_ui_lessons.py). Counts come from ``zoo.costs`` (the seed paper's
-arithmetic) and ``zoo.analyze`` (the engine, on the meta device); published figures come from the
-cited CSV files in ``assets/lessons/`` and ``assets/published.csv``; measured figures come from
-``zoo.experiments`` (timed by ``zoo.latency``). Nothing here invents a number.
+Every function here takes plain data and returns plain data, a ``go.Figure`` or a Vega-Lite spec (a
+plain dict: the convolution lab's charts, which a lecture hall opens first and which so spare every
+browser plotly.js, issue 16), so it is tested without Streamlit (tests/test_ui_lessons.py). Counts
+come from ``zoo.costs`` (the seed paper's arithmetic) and ``zoo.analyze`` (the engine, on the meta
+device); published figures come from the cited CSV files in ``assets/lessons/`` and
+``assets/published.csv``; measured figures come from ``zoo.experiments`` (timed by
+``zoo.latency``). Nothing here invents a number.
 
 Conventions: MACs are multiply-accumulates, FLOPs = 2 × MACs, and every count on screen names its
 unit. Memory access is ShuffleNet v2's: elements read plus elements written, weights included.
@@ -286,6 +287,7 @@ SPLIT_COLORS = {"pointwise": COLORS["pointwise"], "depthwise": COLORS["depthwise
 SPLIT_NAMES = {"conv": "k×k conv (stem)", "linear": "linear (classifier)", "se": "squeeze-excite"}
 SPLIT_INK = {"depthwise": "black", "se": "black"}     # text on the light segments; white on the dark ones
 LABEL_PX = 60        # a share is written inside its segment from this width up ("88.8 %" at 18 px fits)
+NARROW = f"scale('x', datum.end) - scale('x', datum.start) < {LABEL_PX}"     # a segment's width on screen, in px
 
 
 def kind_split_figure(rows: Sequence[dict]) -> dict:
@@ -320,8 +322,7 @@ def kind_split_figure(rows: Sequence[dict]) -> dict:
                                     "text": {"field": "label", "type": "nominal"},
                                     "color": {"field": "ink", "type": "nominal", "scale": None},
                                     # written only where the segment is wide enough on this screen
-                                    "opacity": {"condition": {"test": f"scale('x', datum.end) - scale('x', datum.start) < {LABEL_PX}",
-                                                              "value": 0}, "value": 1}}}]}
+                                    "opacity": {"condition": {"test": NARROW, "value": 0}, "value": 1}}}]}
 
 
 # --- 2. ShuffleNet v2 guidelines (seed §3.2.1, Table 4; Ma et al. 2018 §2, Tables 1–4) -------
