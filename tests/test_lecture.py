@@ -58,6 +58,7 @@ def test_handout_holds_every_step_and_plotly_once():
         assert f"<section id='{s.key}'>" in html and f"{i + 1}. {s.title}" in html.replace("&amp;", "&")
         assert "Speaker notes" in html
     assert html.count("plotly.js v") <= 2 and "Plotly.newPlot" in html            # the library inlined once
+    assert "vegaEmbed('#vega0'" in html and "Where the multiply-accumulates go" in html  # the Vega-Lite steps
     assert "451 px" in html                                                       # the chosen φ = 5
     assert "data:image/png;base64," in html                                       # the photo, inlined
     assert not re.search(r"<script[^>]+src=['\"]https?:", html)                    # nothing fetched from the web
@@ -126,3 +127,18 @@ def test_vega_chart_html_inlines_the_libraries_once_and_escapes_the_spec():
     assert first.count("<script>") == 4 and second.count("<script>") == 1          # vega, vega-lite, embed + the call
     assert "</script><b>" not in first.split("vegaEmbed('#vega0'")[1]              # the title cannot end the script
     assert '"labelFontSize": 14' in second                                        # styled for the hall
+
+
+def test_convolution_steps_draw_vega_lite_specs_that_fit_a_slide():
+    """The separable and pointwise steps show the convolution lesson's charts as Vega-Lite (no plotly.js)."""
+    sep = lec.build(lec.step_index("separable")).figures
+    assert len(sep) == 1 and isinstance(sep[0], dict)
+    labels = {(v["case"], v["quantity"]): v["label"] for v in sep[0]["layer"][1]["data"]["values"]}
+    assert labels[("depthwise-separable", "MACs")] == "0.12×"                    # 10,275 / 86,400 (seed Table 3)
+    split = lec.build(lec.step_index("pointwise")).figures
+    assert len(split) == 1 and isinstance(split[0], dict)
+    models = split[0]["layer"][0]["encoding"]["y"]["sort"]
+    assert models == ["mobilenet_v1", "mobilenet_v2", "shufflenet_v2_x1_0", "efficientnet_b0"]
+    fitted = lec.fit_to_slide(split[0])
+    assert fitted["height"] == 360 and not fitted.get("config", {}).get("legend", {}).get("disable")  # 5 kinds: legend kept
+    assert lec.fit_to_slide(sep[0])["height"] == 370

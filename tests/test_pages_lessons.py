@@ -1,4 +1,5 @@
 """AppTest of each Lessons page: it renders, shows its lesson, survives bad input, runs its button."""
+import json
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,43 @@ def test_conv_cost_large_counts_are_shown_whole():
     cells = " ".join(str(v) for t in at.table for v in t.value.to_numpy().ravel())
     assert "924,844,032" in cells and "102,760,448" in cells          # 56·56·256·128·9 and 56·56·128·256
     assert "924844032" not in cells
+
+
+def vega_specs(at: AppTest) -> list[dict]:
+    """The Vega-Lite specs a page drew, asserting their data travelled inside the spec, not as Arrow
+    (which would make the browser load Streamlit's Arrow chunk as well)."""
+    charts = at.get("vega_lite_chart")
+    assert all(not c.proto.data.data and not c.proto.datasets for c in charts)
+    return [json.loads(c.proto.spec) for c in charts]
+
+
+def test_conv_cost_draws_vega_lite_and_no_plotly():
+    at = page("conv_cost.py").run()
+    assert not at.exception
+    assert not at.get("plotly_chart")                                  # no plotly.js for this page
+    cases, filters, split = vega_specs(at)
+    labels = {(v["case"], v["quantity"]): v["label"] for v in cases["layer"][1]["data"]["values"]}
+    # Table 3: 10,275 / 86,400 MACs, 411 / 3,456 parameters, 3,908 / 6,803 memory access
+    assert labels == {("regular", "MACs"): "1.00×", ("regular", "parameters"): "1.00×",
+                      ("regular", "memory access"): "1.00×", ("depthwise-separable", "MACs"): "0.12×",
+                      ("depthwise-separable", "parameters"): "0.12×", ("depthwise-separable", "memory access"): "0.57×"}
+    assert cases["config"]["axis"]["labelFontSize"] >= 14                # styled for the hall
+    assert [v["title"]["text"][0] for v in filters["hconcat"]] == ["regular 3×3", "depthwise 3×3", "pointwise 1×1"]
+    bars = split["layer"][0]
+    assert bars["encoding"]["y"]["sort"] == ["mobilenet_v1", "mobilenet_v2", "shufflenet_v2_x1_0", "efficientnet_b0"]
+    assert bars["encoding"]["x"]["title"] == "% of the network's MACs"
+    for model in bars["encoding"]["y"]["sort"]:                         # every network's shares add up to 100 %
+        assert abs(max(v["end"] for v in bars["data"]["values"] if v["model"] == model) - 100) < 1e-6
+
+
+def test_conv_cost_grouped_filters_and_presentation_sizes():
+    at = page("conv_cost.py")
+    at.query_params.update({"h": "56", "w": "56", "cin": "64", "cout": "128", "pad": "1", "groups": "4", "present": "1"})
+    at.run()
+    assert not at.exception and not at.get("plotly_chart")
+    _, filters, _ = vega_specs(at)
+    assert filters["hconcat"][3]["title"] == {"text": ["grouped 3×3", "g = 4"], "subtitle": ["128 filters", "of 3×3×16"]}
+    assert filters["config"]["axis"]["labelFontSize"] >= 18 and filters["config"]["title"]["fontSize"] >= 22
 
 
 def test_shufflenet_shows_every_papers_table_before_measuring():
@@ -167,3 +205,19 @@ def test_bad_url_values_do_not_crash(name, qp):
         assert any("does not fit" in e.value for e in at.error)
     if qp.get("k") == "abc":
         assert any("k=abc" in w.value for w in at.warning)
+
+
+def test_the_server_warm_up_builds_the_filters_spec_a_session_then_shares():
+    """ui.state's warm-up job for the convolution lab's filters builds the styled Vega-Lite spec that
+    the page's ``page.shared_chart`` then finds in the cache (the same object, not rebuilt)."""
+    from ui import lessons, page as ui_page, state
+
+    jobs = [(fn, args) for fn, args in state.warm_up_jobs() if fn is ui_page.warm_chart]
+    assert [args[0] for _, args in jobs] == [lessons.filters_figure]
+    fn, args = jobs[0]
+    fn(*args)
+    key = ui_page._builder_key(lessons.filters_figure)
+    spec = ui_page._shared_figure(key, tuple(args[1:]), False, lessons.filters_figure)
+    assert spec is ui_page._shared_figure(key, tuple(args[1:]), False, lessons.filters_figure)
+    assert isinstance(spec, dict) and len(spec["hconcat"]) == 3 and spec["config"]["axis"]["labelFontSize"] >= 14
+    assert args[1:] == (3, 128, 3, 1)                                  # the seed's Table 3: 3 → 128 channels, 3×3

@@ -3,6 +3,7 @@
 Expected values are the seed paper's printed figures (as listed in the project's reference notes)
 or hand arithmetic written out in the test, never recomputed by the code under test.
 """
+import json
 import math
 
 import pytest
@@ -81,17 +82,98 @@ def test_connectivity_patterns():
     assert (g[:3, :2] == 1).all() and (g[3:, 2:] == 2).all() and (g[:3, 2:] == 0).all()
 
 
-def test_filters_figure_panels():
-    assert len(L.filters_figure(3, 128, 3).data) == 3
-    assert len(L.filters_figure(64, 128, 3, groups=4).data) == 4
+def _no_top_level_data(spec: dict) -> None:
+    """Values live inside the layers (Streamlit would ship top-level data as Arrow, another chunk),
+    as plain JSON: no numpy numbers, no NaN."""
+    assert "data" not in spec and "datasets" not in spec
+    json.dumps(spec, allow_nan=False)
+
+
+def _cells(view: dict) -> set[tuple[str, str]]:
+    return {(c["filter"], c["channel"]) for c in view["layer"][0]["data"]["values"]}
+
+
+def test_filters_figure_table3_panels_by_hand():
+    """Table 3 (3 → 128 channels, 3×3): regular and pointwise read every input channel, depthwise one each."""
+    spec = L.filters_figure(3, 128, 3)
+    _no_top_level_data(spec)
+    regular, depthwise, pointwise = spec["hconcat"]
+    assert [v["title"]["text"] for v in spec["hconcat"]] == [["regular 3×3"], ["depthwise 3×3"], ["pointwise 1×1"]]
+    assert regular["title"]["subtitle"] == ["128 filters", "of 3×3×3"]
+    assert depthwise["title"]["subtitle"] == ["3 filters", "of 3×3×1"]
+    assert pointwise["title"]["subtitle"] == ["128 filters", "of 1×1×3"]
+    sampled = ["0", "12", "23", "35", "46", "58", "69", "81", "92", "104", "115", "127"]  # 12 of 0…127, evenly
+    x = regular["layer"][0]["encoding"]["x"]
+    assert x["scale"]["domain"] == sampled and x["axis"]["title"] == "filters (sampled)"
+    assert regular["layer"][0]["encoding"]["y"]["axis"]["title"] == "input channel"
+    assert depthwise["layer"][0]["encoding"]["y"]["axis"]["title"] is None
+    assert _cells(regular) == _cells(pointwise) == {(f, c) for f in sampled for c in ("0", "1", "2")}
+    assert _cells(depthwise) == {("0", "0"), ("1", "1"), ("2", "2")}             # the diagonal only
+    assert depthwise["layer"][0]["encoding"]["x"]["axis"]["title"] == "filters"
+    # the slice size is written only where three filters leave room: in the depthwise panel
+    assert len(regular["layer"]) == 1 and len(depthwise["layer"]) == 2
+    assert {c["slice"] for c in depthwise["layer"][1]["data"]["values"]} == {"3×3"}
+    assert {c["slice"] for c in pointwise["layer"][0]["data"]["values"]} == {"1×1"}
+    assert [v["layer"][0]["encoding"]["color"]["value"] for v in spec["hconcat"]] == ["#4C78A8", "#F58518", "#54A24B"]
+    tips = {c["tip"] for c in depthwise["layer"][0]["data"]["values"]}
+    assert "filter 2 reads input channel 2" in tips and depthwise["layer"][0]["encoding"]["tooltip"]["field"] == "tip"
+
+
+def test_filters_figure_grouped_blocks():
+    """64 → 128 channels in 4 groups: filter f (32 a group) reads channel c (16 a group) iff f // 32 == c // 16."""
+    spec = L.filters_figure(64, 128, 3, groups=4)
+    _no_top_level_data(spec)
+    assert len(spec["hconcat"]) == 4
+    grouped = spec["hconcat"][3]
+    assert grouped["title"] == {"text": ["grouped 3×3", "g = 4"], "subtitle": ["128 filters", "of 3×3×16"]}
+    enc = grouped["layer"][0]["encoding"]
+    filters, channels = enc["x"]["scale"]["domain"], enc["y"]["scale"]["domain"]
+    assert len(filters) == len(channels) == 12
+    assert _cells(grouped) == {(f, c) for f in filters for c in channels if int(f) // 32 == int(c) // 16}
+    assert {c["group"] for c in grouped["layer"][0]["data"]["values"]} == {1, 2, 3, 4}
+    assert enc["color"]["scale"] == {"scheme": "viridis", "domain": [1, 4]}
+    assert len(grouped["layer"]) == 1                                             # 12 filters: no text in cells
+
+
+def test_cases_figure_table3_ratios_and_labels():
+    """Table 3: separable MACs 10,275 / 86,400, parameters 3·9 + 3·128 = 411 / 3,456, memory access
+    (147 + 75 + 27 + 75 + 3,200 + 384 = 3,908) / (147 + 3,200 + 3,456 = 6,803)."""
+    spec = L.cases_figure(L.conv_cases(L.conv_layers(**L.TABLE3)))
+    _no_top_level_data(spec)
+    assert spec["title"] == "Cost of each case, relative to the regular convolution" and spec["height"] == 400
+    bars, text = spec["layer"]
+    assert bars["data"]["values"] == text["data"]["values"]
+    got = {(v["case"], v["quantity"]): (round(v["ratio"], 4), v["label"], v["exact"]) for v in bars["data"]["values"]}
+    assert got == {
+        ("regular", "MACs"): (1.0, "1.00×", "86,400"),
+        ("regular", "parameters"): (1.0, "1.00×", "3,456"),
+        ("regular", "memory access"): (1.0, "1.00×", "6,803"),
+        ("depthwise-separable", "MACs"): (round(10_275 / 86_400, 4), "0.12×", "10,275"),
+        ("depthwise-separable", "parameters"): (round(411 / 3_456, 4), "0.12×", "411"),
+        ("depthwise-separable", "memory access"): (round(3_908 / 6_803, 4), "0.57×", "3,908"),
+    }
+    assert bars["encoding"]["y"]["title"] == "× the regular convolution"
+    assert text["encoding"]["text"]["field"] == "label" and text["mark"]["type"] == "text"
+    assert bars["encoding"]["color"]["scale"] == {"domain": ["MACs", "parameters", "memory access"],
+                                                  "range": ["#636EFA", "#EF553B", "#00CC96"]}
+    assert [t["title"] for t in bars["encoding"]["tooltip"]] == ["case", "quantity", "count", "× regular"]
 
 
 def test_kind_split_shares():
-    rows = [{"group": "pointwise", "macs": 75}, {"group": "depthwise", "macs": 5}, {"group": "conv", "macs": 20}]
+    rows = [{"group": "pointwise", "macs": 75}, {"group": "depthwise", "macs": 3}, {"group": "conv", "macs": 22}]
     s = L.kind_split("toy", rows, 100)
-    assert (s["pointwise %"], s["depthwise %"], s["conv %"], s["linear %"]) == (75.0, 5.0, 20.0, 0.0)
-    fig = L.kind_split_figure([s])
-    assert {t.name for t in fig.data} == {"pointwise", "depthwise", "k×k conv (stem)"}
+    assert (s["pointwise %"], s["depthwise %"], s["conv %"], s["linear %"]) == (75.0, 3.0, 22.0, 0.0)
+    spec = L.kind_split_figure([s])
+    _no_top_level_data(spec)
+    bars, text = spec["layer"]
+    assert bars["encoding"]["color"]["scale"]["domain"] == ["pointwise", "depthwise", "k×k conv (stem)"]
+    segs = [(v["kind"], v["start"], v["end"], v["label"]) for v in bars["data"]["values"]]
+    assert segs == [("pointwise", 0.0, 75.0, "75.0 %"), ("depthwise", 75.0, 78.0, ""),   # under 4 %: no text
+                    ("k×k conv (stem)", 78.0, 100.0, "22.0 %")]
+    assert bars["data"]["values"][0]["tip"] == "toy: 75.0 % of MACs in pointwise layers (75 MACs (150 FLOPs))"
+    assert bars["encoding"]["x"]["title"] == "% of the network's MACs" and spec["height"] == 360
+    assert text["encoding"]["x"]["field"] == "mid" and text["data"]["values"][2]["mid"] == 89.0
+    assert "scale('x', datum.end)" in text["encoding"]["opacity"]["condition"]["test"]   # hidden where too narrow
 
 
 def test_pointwise_dominates_in_mobilenet_v2():

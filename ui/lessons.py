@@ -1,10 +1,12 @@
-"""Streamlit-free helpers of the Lessons pages: cost arithmetic tables, cited data, plotly figures.
+"""Streamlit-free helpers of the Lessons pages: cost arithmetic tables, cited data, figures.
 
-Every function here takes plain data and returns plain data or a ``go.Figure``, so it is tested
-without Streamlit (tests/test_ui_lessons.py). Counts come from ``zoo.costs`` (the seed paper's
-arithmetic) and ``zoo.analyze`` (the engine, on the meta device); published figures come from the
-cited CSV files in ``assets/lessons/`` and ``assets/published.csv``; measured figures come from
-``zoo.experiments`` (timed by ``zoo.latency``). Nothing here invents a number.
+Every function here takes plain data and returns plain data, a ``go.Figure`` or a Vega-Lite spec (a
+plain dict: the convolution lab's charts, which a lecture hall opens first and which so spare every
+browser plotly.js, issue 16), so it is tested without Streamlit (tests/test_ui_lessons.py). Counts
+come from ``zoo.costs`` (the seed paper's arithmetic) and ``zoo.analyze`` (the engine, on the meta
+device); published figures come from the cited CSV files in ``assets/lessons/`` and
+``assets/published.csv``; measured figures come from ``zoo.experiments`` (timed by
+``zoo.latency``). Nothing here invents a number.
 
 Conventions: MACs are multiply-accumulates, FLOPs = 2 × MACs, and every count on screen names its
 unit. Memory access is ShuffleNet v2's: elements read plus elements written, weights included.
@@ -36,6 +38,9 @@ COLORS = {"regular": "#4C78A8", "depthwise": "#F58518", "pointwise": "#54A24B", 
           "plain": "#E45756", "residual": "#4C78A8", "shallow": "#72B7B2", "measured": "#4C78A8",
           "paper": "#9D755D", "unverified": "#BAB0AC", "verified": "#54A24B"}
 MARGIN = dict(l=10, r=10, t=50, b=10)
+VEGA_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
+# plotly's default colourway, which these charts used before they moved to Vega-Lite
+CASE_COLORS = {"MACs": "#636EFA", "parameters": "#EF553B", "memory access": "#00CC96"}
 
 
 def read_csv(name: str) -> list[dict]:
@@ -184,57 +189,82 @@ def shown_channels(n: int, max_show: int) -> list[int]:
     return sorted({int(round(i)) for i in np.linspace(0, n - 1, max_show)})
 
 
-def filters_figure(c_in: int, c_out: int, k: int, groups: int = 1, max_show: int = 12) -> go.Figure:
-    """The filters of each case as a connectivity grid: a column per filter, a row per input channel.
+def filters_figure(c_in: int, c_out: int, k: int, groups: int = 1, max_show: int = 12) -> dict:
+    """The filters of each case as a connectivity grid (a Vega-Lite spec): a column per filter, a row
+    per input channel, one panel per case side by side.
 
     A filled cell is one k×k (or 1×1) slice of weights: the regular convolution fills the grid,
     the depthwise one only its diagonal, the pointwise one fills it with 1×1 slices, a grouped one
-    fills ``groups`` diagonal blocks. Beyond ``max_show`` channels an even sample is drawn, with
-    the true channel numbers on the axes.
+    fills ``groups`` diagonal blocks (coloured by group). Beyond ``max_show`` channels an even sample
+    is drawn, with the true channel numbers on the axes. Each panel carries its own data (no
+    top-level data: Streamlit would turn it into Arrow, another chunk for the browser to load).
     """
-    panels = [("regular", f"<b>regular {k}×{k}</b><br>{c_out} filters of {k}×{k}×{c_in}", connectivity(c_in, c_out, 1), k),
-              ("depthwise", f"<b>depthwise {k}×{k}</b><br>{c_in} filters of {k}×{k}×1", connectivity(c_in, c_in, c_in), k),
-              ("pointwise", f"<b>pointwise 1×1</b><br>{c_out} filters of 1×1×{c_in}", connectivity(c_in, c_out, 1), 1)]
+    panels = [("regular", [f"regular {k}×{k}"], [f"{c_out} filters", f"of {k}×{k}×{c_in}"], connectivity(c_in, c_out, 1), k),
+              ("depthwise", [f"depthwise {k}×{k}"], [f"{c_in} filters", f"of {k}×{k}×1"], connectivity(c_in, c_in, c_in), k),
+              ("pointwise", ["pointwise 1×1"], [f"{c_out} filters", f"of 1×1×{c_in}"], connectivity(c_in, c_out, 1), 1)]
     if groups > 1:
-        panels.append(("grouped", f"<b>grouped {k}×{k}, g = {groups}</b><br>{c_out} filters of {k}×{k}×{c_in // groups}",
+        panels.append(("grouped", [f"grouped {k}×{k}", f"g = {groups}"], [f"{c_out} filters", f"of {k}×{k}×{c_in // groups}"],
                        connectivity(c_in, c_out, groups), k))
-    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[1] for p in panels],
-                        horizontal_spacing=0.06)
-    for i, (kind, _title, m, kk) in enumerate(panels, start=1):
+    width = 108 if len(panels) > 3 else 160      # four panels fit a projector's 1024-px page side by side
+    views = []
+    for i, (kind, title, subtitle, m, kk) in enumerate(panels):
         rows_idx = shown_channels(m.shape[0], max_show)   # filters
         cols_idx = shown_channels(m.shape[1], max_show)   # input channels
-        z = m[np.ix_(rows_idx, cols_idx)].T.astype(float)  # rows: input channels, columns: filters
-        z[z == 0] = np.nan
-        # the slice size written in each cell only where cells are wide enough to read it
-        text = np.where(np.isnan(z), "", f"{kk}×{kk}") if len(rows_idx) <= 4 else np.full(z.shape, "")
-        fig.add_trace(go.Heatmap(z=z, x=[str(j) for j in rows_idx], y=[str(j) for j in cols_idx], text=text,
-                                 texttemplate="%{text}",
-                                 colorscale=[[0, COLORS[kind]], [1, COLORS[kind]]] if kind != "grouped" else "Viridis",
-                                 showscale=False, xgap=2, ygap=2,
-                                 hovertemplate="filter %{x} reads input channel %{y}<extra></extra>"), 1, i)
+        cells = [{"filter": str(f), "channel": str(c), "group": int(m[f, c]), "slice": f"{kk}×{kk}",
+                  "tip": f"filter {f} reads input channel {c}"}
+                 for f in rows_idx for c in cols_idx if m[f, c]]
+        if kind == "grouped":
+            shown = sorted({c["group"] for c in cells})
+            color = ({"field": "group", "type": "quantitative", "legend": None,
+                      "scale": {"scheme": "viridis", "domain": [shown[0], shown[-1]]}}
+                     if len(shown) > 1 else {"value": "#440154"})      # viridis' first colour
+        else:
+            color = {"value": COLORS[kind]}
         sampled = len(rows_idx) < m.shape[0] or len(cols_idx) < m.shape[1]
-        fig.update_xaxes(title_text="filters" + (" (sampled)" if sampled else ""), row=1, col=i,
-                         type="category", showgrid=False, zeroline=False)
-        fig.update_yaxes(title_text="input channel" if i == 1 else None, type="category", autorange="reversed",
-                         row=1, col=i, showgrid=False, zeroline=False)
-    fig.update_annotations(font_size=14)
-    fig.update_layout(height=400, margin=dict(l=10, r=10, t=80, b=10), plot_bgcolor="#f4f4f4")
-    return fig
+        x = {"field": "filter", "type": "ordinal", "scale": {"domain": [str(j) for j in rows_idx], "paddingInner": 0.08},
+             "axis": {"title": "filters" + (" (sampled)" if sampled else ""), "labelAngle": 0, "labelOverlap": "greedy",
+                      "grid": False, "ticks": False, "domain": False}}
+        y = {"field": "channel", "type": "ordinal", "scale": {"domain": [str(j) for j in cols_idx], "paddingInner": 0.08},
+             "axis": {"title": "input channel" if i == 0 else None, "labelOverlap": "greedy", "grid": False,
+                      "ticks": False, "domain": False}}
+        layers = [{"data": {"values": cells}, "mark": {"type": "rect"},
+                   "encoding": {"x": x, "y": y, "color": color, "tooltip": {"field": "tip", "type": "nominal"}}}]
+        if len(rows_idx) <= 4:           # the slice size written in each cell only where cells are wide enough
+            ink = ({"condition": {"test": f"datum.group > {(groups + 1) / 2}", "value": "black"}, "value": "white"}
+                   if kind == "grouped" else {"value": "black" if kind == "depthwise" else "white"})
+            layers.append({"data": {"values": cells}, "mark": {"type": "text"},
+                           "encoding": {"x": x, "y": y, "text": {"field": "slice", "type": "nominal"}, "color": ink,
+                                        "tooltip": {"field": "tip", "type": "nominal"}}})
+        views.append({"title": {"text": title, "subtitle": subtitle}, "width": width, "height": 250,
+                      "view": {"fill": "#f4f4f4", "stroke": None}, "layer": layers})
+    return {"$schema": VEGA_SCHEMA, "hconcat": views, "spacing": 16}
 
 
-def cases_figure(cases: Sequence[dict]) -> go.Figure:
-    """MACs, parameters and memory access of each case, relative to the regular convolution."""
-    fig = go.Figure()
+def cases_figure(cases: Sequence[dict]) -> dict:
+    """MACs, parameters and memory access of each case, relative to the regular convolution: grouped
+    bars with the ratio written above each (a Vega-Lite spec, its data inside the layers)."""
     reg = next(c for c in cases if c["case"] == "regular")
-    for key, label in (("macs", "MACs"), ("params", "parameters"), ("mem_access", "memory access")):
-        fig.add_bar(name=label, x=[c["case"] for c in cases], y=[c[key] / reg[key] for c in cases],
-                    text=[f"{c[key] / reg[key]:.2f}×" for c in cases], textposition="outside", cliponaxis=False,
-                    customdata=[count(c[key]) for c in cases],
-                    hovertemplate="%{x}<br>" + label + ": %{customdata} (%{y:.3f} × regular)<extra></extra>")
-    fig.update_layout(barmode="group", yaxis_title="× the regular convolution", height=400,
-                      margin=MARGIN, title="Cost of each case, relative to the regular convolution",
-                      legend=dict(orientation="h"))
-    return fig
+    quantities = list(CASE_COLORS)
+    keys = dict(zip(quantities, ("macs", "params", "mem_access")))
+    values = [{"case": c["case"], "quantity": q, "ratio": c[keys[q]] / reg[keys[q]],
+               "label": f"{c[keys[q]] / reg[keys[q]]:.2f}×", "exact": count(c[keys[q]])}
+              for c in cases for q in quantities]
+    top = max(v["ratio"] for v in values)
+    enc = {"x": {"field": "case", "type": "nominal", "sort": [c["case"] for c in cases],
+                 "axis": {"title": None, "labelAngle": 0}},
+           "xOffset": {"field": "quantity", "type": "nominal", "sort": quantities},
+           "y": {"field": "ratio", "type": "quantitative", "title": "× the regular convolution",
+                 "scale": {"domainMax": top * 1.12}},
+           "tooltip": [{"field": "case", "type": "nominal", "title": "case"},
+                       {"field": "quantity", "type": "nominal", "title": "quantity"},
+                       {"field": "exact", "type": "nominal", "title": "count"},
+                       {"field": "ratio", "type": "quantitative", "title": "× regular", "format": ".3f"}]}
+    return {"$schema": VEGA_SCHEMA, "title": "Cost of each case, relative to the regular convolution", "height": 400,
+            "layer": [{"data": {"values": values}, "mark": {"type": "bar"},
+                       "encoding": {**enc, "color": {"field": "quantity", "type": "nominal", "title": None,
+                                                     "scale": {"domain": quantities, "range": list(CASE_COLORS.values())}}}},
+                      {"data": {"values": values}, "mark": {"type": "text", "baseline": "bottom", "dy": -3},
+                       "encoding": {**enc, "text": {"field": "label", "type": "nominal"}}}]}
 
 
 # inside real networks: how the MACs split between depthwise and pointwise layers
@@ -252,24 +282,47 @@ def kind_split(name: str, by_kind: Sequence[dict], total_macs: int) -> dict:
     return row
 
 
-def kind_split_figure(rows: Sequence[dict]) -> go.Figure:
-    fig = go.Figure()
-    palette = {"pointwise": COLORS["pointwise"], "depthwise": COLORS["depthwise"], "conv": COLORS["regular"],
-               "grouped": COLORS["grouped"], "linear": "#9D755D", "se": "#BAB0AC"}
-    names = {"conv": "k×k conv (stem)", "linear": "linear (classifier)", "se": "squeeze-excite"}
-    for kind in SPLIT_KINDS:
-        ys = [r[f"{kind} %"] for r in rows]
-        if not any(ys):
-            continue
-        fig.add_bar(name=names.get(kind, kind), y=[r["model"] for r in rows], x=ys, orientation="h",
-                    marker_color=palette[kind], text=[f"{y:.1f} %" if y >= 4 else "" for y in ys],
-                    customdata=[macs_and_flops(r[kind]) for r in rows],
-                    hovertemplate="%{y}: %{x:.1f} % of MACs in " + kind + " layers (%{customdata})<extra></extra>")
-    fig.update_layout(barmode="stack", xaxis_title="% of the network's MACs", height=320, margin=MARGIN,
-                      yaxis=dict(autorange="reversed"),
-                      title="Where the multiply-accumulates go (engine, meta device, 224×224)",
-                      legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
-    return fig
+SPLIT_COLORS = {"pointwise": COLORS["pointwise"], "depthwise": COLORS["depthwise"], "conv": COLORS["regular"],
+                "grouped": COLORS["grouped"], "linear": "#9D755D", "se": "#BAB0AC"}
+SPLIT_NAMES = {"conv": "k×k conv (stem)", "linear": "linear (classifier)", "se": "squeeze-excite"}
+SPLIT_INK = {"depthwise": "black", "se": "black"}     # text on the light segments; white on the dark ones
+LABEL_PX = 60        # a share is written inside its segment from this width up ("88.8 %" at 18 px fits)
+NARROW = f"scale('x', datum.end) - scale('x', datum.start) < {LABEL_PX}"     # a segment's width on screen, in px
+
+
+def kind_split_figure(rows: Sequence[dict]) -> dict:
+    """Each network's MACs split by kind of layer, one stacked horizontal bar per network in the
+    order given (a Vega-Lite spec). Segments are laid out here (start, end) so the share written
+    inside each (from 4 % up, and where the segment is ``LABEL_PX`` wide on screen) sits at its
+    middle; kinds absent from every network are left out."""
+    kinds = [k for k in SPLIT_KINDS if any(r[f"{k} %"] for r in rows)]
+    values = []
+    for r in rows:
+        start = 0.0
+        for kind in kinds:
+            pct = float(r[f"{kind} %"])
+            values.append({"model": r["model"], "kind": SPLIT_NAMES.get(kind, kind), "start": start,
+                           "end": start + pct, "mid": start + pct / 2, "label": f"{pct:.1f} %" if pct >= 4 else "",
+                           "ink": SPLIT_INK.get(kind, "white"),
+                           "tip": f"{r['model']}: {pct:.1f} % of MACs in {kind} layers ({macs_and_flops(r[kind])})"})
+            start += pct
+    names = [SPLIT_NAMES.get(k, k) for k in kinds]
+    y = {"field": "model", "type": "nominal", "sort": [r["model"] for r in rows], "title": None}
+    tip = {"field": "tip", "type": "nominal"}
+    return {"$schema": VEGA_SCHEMA, "title": "Where the multiply-accumulates go (engine, meta device, 224×224)",
+            "height": 360,      # 40 px more than the plotly chart had: the legend below takes two rows
+            "layer": [{"data": {"values": values}, "mark": {"type": "bar"},
+                       "encoding": {"y": y, "x": {"field": "start", "type": "quantitative", "title": "% of the network's MACs",
+                                                  "scale": {"domain": [0, 100]}},
+                                    "x2": {"field": "end"}, "tooltip": tip,
+                                    "color": {"field": "kind", "type": "nominal", "title": None, "legend": {"columns": 3},
+                                              "scale": {"domain": names, "range": [SPLIT_COLORS[k] for k in kinds]}}}},
+                      {"data": {"values": values}, "mark": {"type": "text"},
+                       "encoding": {"y": y, "x": {"field": "mid", "type": "quantitative"}, "tooltip": tip,
+                                    "text": {"field": "label", "type": "nominal"},
+                                    "color": {"field": "ink", "type": "nominal", "scale": None},
+                                    # written only where the segment is wide enough on this screen
+                                    "opacity": {"condition": {"test": NARROW, "value": 0}, "value": 1}}}]}
 
 
 # --- 2. ShuffleNet v2 guidelines (seed §3.2.1, Table 4; Ma et al. 2018 §2, Tables 1–4) -------
