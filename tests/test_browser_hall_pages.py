@@ -11,7 +11,7 @@ from conftest import screenshot, wait_for_app
 
 HALL_PAGES = {"timeline": "/", "pareto": "/pareto", "conv_cost": "/conv_cost"}
 
-DRAWN = """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"] .vega-embed')]
+DRAWN = """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
     .filter(e => e.querySelector('canvas, svg') && e.getBoundingClientRect().height > 150).length"""
 SCRIPTS = "() => performance.getEntriesByType('resource').map(r => r.name).filter(n => n.endsWith('.js'))"
 
