@@ -330,8 +330,8 @@ def timeline_figure(rows: Sequence[dict]) -> dict:
                  "cursor": "pointer"},
         "encoding": {"x": x, "y": y,
                      "color": {"field": "family", "type": "nominal", "scale": color, "title": "family",
-                               "legend": {"columns": {"expr": "max(1, floor(width / 190))"}, "symbolSize": 200,
-                                          "symbolOpacity": 1}},
+                               "legend": {"columns": {"expr": "max(2, floor(width / 175))"}, "symbolSize": 180,
+                                          "symbolOpacity": 1, "symbolStrokeWidth": 0, "rowPadding": 4}},
                      "shape": {"field": "family", "type": "nominal", "scale": shape, "title": "family"},
                      "size": {"field": "area", "type": "quantitative", "scale": None, "legend": None},
                      "tooltip": tooltip},
@@ -351,7 +351,8 @@ def timeline_figure(rows: Sequence[dict]) -> dict:
                                             "color": "#555555"},
                           "encoding": {"x": x, "y": y, "text": {"field": "text"}}})
     return {"$schema": "https://vega.github.io/schema/vega-lite/v6.json",
-            "title": TIMELINE_TITLE, "height": 640, "layer": layers}
+            "title": TIMELINE_TITLE, "height": 640, "padding": {"top": 10, "left": 5, "right": 5, "bottom": 5},
+            "layer": layers}
 
 
 def _label_offsets(position: str, radius: float) -> dict:
