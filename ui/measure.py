@@ -145,7 +145,8 @@ def slope_figure(rows: Sequence[dict], unit: str = "MACs") -> dict:
 
     return {"$schema": "https://vega.github.io/schema/vega-lite/v6.json",
             "title": f"Rank by {unit} (1 = fewest) and by latency here (1 = fastest)",
-            "height": max(340, 50 * n + 190), "layer": [
+            "height": max(340, 50 * n + 190), "padding": {"top": 10, "left": 5, "right": 5, "bottom": 5},
+            "layer": [
                 layer({"type": "line"}, detail={"field": "name"}, color=colour,
                       strokeWidth={"field": "width", "type": "quantitative", "scale": None, "legend": None}),
                 layer({"type": "point", "filled": True, "size": 150}, color=colour,
