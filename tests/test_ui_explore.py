@@ -208,6 +208,7 @@ def test_timeline_rows_join_and_spread():
     enc = markers["encoding"]
     assert enc["color"]["field"] == enc["shape"]["field"] == "family"
     assert enc["color"]["scale"]["domain"] == ["GoogLeNet", "IR", "VGG"] and len(set(enc["shape"]["scale"]["range"])) == 3
+    assert "legend" not in enc["color"] and spec["config"]["legend"]["symbolSize"] >= 100   # a slide can disable it
     # the model without a published top-1 sits on the baseline strip, 3 points below the lowest top-1
     assert pts["irv1"]["y"] == pytest.approx(69.778 - 3) and pts["irv1"]["top1"] == "not published"
     strip = [layer for layer in spec["layer"] if layer["mark"]["type"] == "rule"]

@@ -329,9 +329,7 @@ def timeline_figure(rows: Sequence[dict]) -> dict:
         "mark": {"type": "point", "filled": True, "opacity": 0.85, "stroke": "white", "strokeWidth": 1,
                  "cursor": "pointer"},
         "encoding": {"x": x, "y": y,
-                     "color": {"field": "family", "type": "nominal", "scale": color, "title": "family",
-                               "legend": {"columns": {"expr": "max(2, floor(width / 175))"}, "symbolSize": 180,
-                                          "symbolOpacity": 1, "symbolStrokeWidth": 0, "rowPadding": 4}},
+                     "color": {"field": "family", "type": "nominal", "scale": color, "title": "family"},
                      "shape": {"field": "family", "type": "nominal", "scale": shape, "title": "family"},
                      "size": {"field": "area", "type": "quantitative", "scale": None, "legend": None},
                      "tooltip": tooltip},
@@ -352,7 +350,11 @@ def timeline_figure(rows: Sequence[dict]) -> dict:
                           "encoding": {"x": x, "y": y, "text": {"field": "text"}}})
     return {"$schema": "https://vega.github.io/schema/vega-lite/v6.json",
             "title": TIMELINE_TITLE, "height": 640, "padding": {"top": 10, "left": 5, "right": 5, "bottom": 5},
-            "layer": layers}
+            "layer": layers,
+            # the family legend in config, not on the channel, so a slide can switch it off
+            # (ui.lecture.fit_to_slide sets config.legend.disable)
+            "config": {"legend": {"columns": {"expr": "max(2, floor(width / 175))"}, "symbolSize": 180,
+                                  "symbolOpacity": 1, "symbolStrokeWidth": 0, "rowPadding": 4}}}
 
 
 def _label_offsets(position: str, radius: float) -> dict:
