@@ -35,11 +35,18 @@ def timeline_figure():
     return ux.timeline_figure(state.timeline())
 
 
+def picked_model(event) -> str | None:
+    """The model a click on the timeline picked: Streamlit reports the point selection
+    ``ux.PICK`` as a list of the selected points' fields (``[{"model": "resnet50"}]``)."""
+    picked = ((event or {}).get("selection") or {}).get(ux.PICK) or []
+    first = picked[0] if isinstance(picked, list) and picked else None
+    return first.get("model") if isinstance(first, dict) else None
+
+
 def chart(rows: list[dict]) -> None:
-    event = page.shared_chart(timeline_figure, key="timeline", on_select="rerun", selection_mode="points")
-    points = (event or {}).get("selection", {}).get("points", []) if event else []
-    if points:
-        model = (points[0].get("customdata") or [None])[0]
+    event = page.shared_chart(timeline_figure, key="timeline", on_select="rerun", selection_mode=ux.PICK)
+    model = picked_model(event)
+    if model:
         row = next((r for r in rows if r["model"] == model), None)
         if row:
             try:

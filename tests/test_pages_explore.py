@@ -334,8 +334,9 @@ def test_pareto_latency_measures_with_spread_plots_and_ranks():
     assert sorted(df["model"]) == ["mobilenet_v2", "squeezenet1_1"] and all(df["repeats"] >= 5)
     assert any("1 torch thread" in c.value and "1-min load" in c.value for c in at.caption)
     # the ranking view: a slope chart and the sentence for the pair it knows
-    ranking = [s for s in plotly_specs(at) if "by latency here (1 = fastest)" in json.dumps(s["layout"].get("title", ""))]
-    assert ranking and {d["name"] for d in ranking[0]["data"]} == {"mobilenet_v2", "squeezenet1_1"}
+    ranking = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")
+               if "by latency here (1 = fastest)" in json.loads(c.proto.spec).get("title", "")]
+    assert ranking and {v["name"] for v in ranking[0]["layer"][0]["data"]["values"]} == {"mobilenet_v2", "squeezenet1_1"}
     pair = [m.value for m in at.markdown if "fewer MACs" in m.value]
     assert pair and ("faster" in pair[0] or "slower" in pair[0] or "within noise on this machine" in pair[0])
     # the latency axis: points at the medians, with IQR bars
@@ -382,9 +383,16 @@ def test_home_timeline_entries_and_links():
     at = run("home.py")
     with open(ROOT / "assets" / "timeline.csv", newline="", encoding="utf-8") as f:
         entries = list(csv.DictReader(f))
-    spec = plotly_specs(at)[0]
-    models = [c[0] for d in spec["data"] for c in d["customdata"]]
+    assert not at.get("plotly_chart")                       # the page a hall opens first loads no plotly.js
+    chart = at.get("vega_lite_chart")[0]
+    spec = json.loads(chart.proto.spec)
+    assert "datasets" not in spec and not chart.proto.data.data    # no Arrow data: the values sit in the layers
+    markers = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "point")
+    models = [v["model"] for v in markers["data"]["values"]]
     assert sorted(models) == sorted(e["model"] for e in entries)
+    assert list(chart.proto.selection_mode) == ["pick"]       # a click on a marker reruns with its model
+    r50_point = next(v for v in markers["data"]["values"] if v["model"] == "resnet50")
+    assert r50_point["label"] == "ResNet-50" and r50_point["params"] == "25.6 M"   # He et al. 2016, Table 1
     text = " ".join(m.value for m in at.markdown)
     r50 = published("ResNet-50", "torchvision (v1.5: stride on 3x3)")
     a = zoo.analyze("resnet50")

@@ -4,6 +4,7 @@ Expected values are written out by hand (or taken from the paper's formula), nev
 with the function under test.
 """
 import csv
+import json
 import re
 from pathlib import Path
 
@@ -189,12 +190,44 @@ def test_timeline_rows_join_and_spread():
     assert [r["top1"] for r in rows] == [73.0, 69.778, None]      # unverified figures are not shown
     assert rows[0]["top1_source"].startswith("Simonyan") and rows[1]["top1_source"].startswith("torchvision")
     assert [r["dx"] for r in rows] == [-0.25, 0.25, 0.0]
-    fig = ux.timeline_figure(rows)
-    assert sorted(t.name for t in fig.data) == ["GoogLeNet", "IR", "VGG"]
-    vgg = next(t for t in fig.data if t.name == "VGG")
-    goo = next(t for t in fig.data if t.name == "GoogLeNet")
-    assert vgg.marker.size[0] > goo.marker.size[0]                   # area grows with parameters
-    assert vgg.customdata[0][0] == "vgg16"                           # the click target: the zoo name
+    rows[1]["label_position"] = "bottom center"                     # timeline.csv may place a label below
+    spec = ux.timeline_figure(rows)
+    json.dumps(spec)                                                 # plain JSON: no numpy values
+    assert "data" not in spec and "datasets" not in spec             # top-level data would cost an Arrow chunk
+    markers = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "point")
+    labels = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "text"
+                  and layer["encoding"]["text"]["field"] == "label")
+    pts = {v["model"]: v for v in markers["data"]["values"]}
+    assert sorted(pts) == ["googlenet", "irv1", "vgg16"]
+    assert [(pts[m]["x"], pts[m]["y"]) for m in ("vgg16", "googlenet")] == [(2013.75, 73.0), (2014.25, 69.778)]
+    # area grows linearly with parameters: differences of area in the ratio of differences of parameters
+    a = {m: pts[m]["area"] for m in pts}
+    assert (a["vgg16"] - a["irv1"]) / (a["irv1"] - a["googlenet"]) == pytest.approx((138 - 21) / (21 - 6.6), rel=0.01)
+    assert markers["encoding"]["size"] == {"field": "area", "type": "quantitative", "scale": None, "legend": None}
+    # colour and shape by family, one legend titled "family"
+    enc = markers["encoding"]
+    assert enc["color"]["field"] == enc["shape"]["field"] == "family"
+    assert enc["color"]["scale"]["domain"] == ["GoogLeNet", "IR", "VGG"] and len(set(enc["shape"]["scale"]["range"])) == 3
+    assert "legend" not in enc["color"] and spec["config"]["legend"]["symbolSize"] >= 100   # a slide can disable it
+    # the model without a published top-1 sits on the baseline strip, 3 points below the lowest top-1
+    assert pts["irv1"]["y"] == pytest.approx(69.778 - 3) and pts["irv1"]["top1"] == "not published"
+    strip = [layer for layer in spec["layer"] if layer["mark"]["type"] == "rule"]
+    assert strip and strip[0]["data"]["values"][0]["y"] == pytest.approx(66.778)
+    # the label beside each marker: above (text ends above the marker), or below where asked
+    lab = {v["model"]: v for v in labels["data"]["values"]}
+    assert lab["vgg16"]["label"] == "VGG-16" and lab["vgg16"]["baseline"] == "bottom" and lab["vgg16"]["dy_px"] < 0
+    assert lab["googlenet"]["baseline"] == "top" and lab["googlenet"]["dy_px"] > 0
+    assert labels["mark"]["dy"] == {"expr": "datum.dy_px"} and labels["mark"]["baseline"] == {"expr": "datum.baseline"}
+    # the hover text: name, model, top-1, parameters, idea
+    tips = {t["title"]: t["field"] for t in enc["tooltip"]}
+    assert {"name", "model", "top-1", "parameters", "idea"} <= set(tips)
+    assert [pts["vgg16"][tips[k]] for k in ("name", "model", "top-1", "parameters", "idea")] == [
+        "VGG-16", "vgg16", "73.0 %", "138 M", "i"]
+    # a click selects the zoo name: the page opens the explorer on it
+    assert markers["params"] == [{"name": ux.PICK, "select": {"type": "point", "fields": ["model"], "on": "click"}}]
+    # plain years on the x axis, one tick each, 2012 to 2021
+    assert enc["x"]["axis"]["values"] == list(range(2012, 2022)) and enc["x"]["axis"]["format"] == "d"
+    assert spec["title"].startswith("ImageNet top-1 (published) by year") and spec["height"] == 640
 
 
 def test_timeline_csv_models_are_registered_with_published_rows():

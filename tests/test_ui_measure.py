@@ -1,6 +1,8 @@
 """ui/measure.py without Streamlit: the Measured-here tab's tables and figure, the counted-vs-measured
 ranking and its sentences. Inputs are hand-made profiles and timings; expected values are worked
 out by hand in the test."""
+import json
+
 import plotly.graph_objects as go
 import pytest
 
@@ -75,10 +77,26 @@ def test_rank_rows_ranks_both_ways():
     rows = um.rank_rows(POINTS, timings)
     assert [(r["name"], r["rank_macs"], r["rank_time"]) for r in rows] == [
         ("small", 1, 2), ("mid", 2, 1), ("big", 3, 3)]
-    fig = um.slope_figure(rows)
-    widths = {t.name: t.line.width for t in fig.data}
+    spec = um.slope_figure(rows)
+    json.dumps(spec)                                                # plain JSON: no numpy values
+    assert "data" not in spec and "datasets" not in spec
+    line = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "line")
+    widths = {v["name"]: v["width"] for v in line["data"]["values"]}
     assert widths["small"] > widths["big"] and widths["mid"] > widths["big"]   # moved: thick
-    assert list(fig.data[0].y) == [1, 2] and list(fig.data[0].text) == ["small · 400 MMACs", "20.0 ms"]
+    assert line["encoding"]["strokeWidth"]["field"] == "width" and line["encoding"]["detail"] == {"field": "name"}
+    # each model joins its rank by MACs (left, x = 0) to its rank by latency (right, x = 1)
+    ends = sorted((v["side"], v["rank"], v["label"]) for v in line["data"]["values"] if v["name"] == "small")
+    assert ends == [(0, 1, "small · 400 MMACs"), (1, 2, "20.0 ms")]
+    texts = [layer for layer in spec["layer"] if layer["mark"]["type"] == "text"]
+    assert [(t["mark"]["align"], t["transform"]) for t in texts] == [
+        ("right", [{"filter": "datum.side == 0"}]), ("left", [{"filter": "datum.side == 1"}])]
+    tips = {t["title"]: t["field"] for t in line["encoding"]["tooltip"]}
+    small = next(v for v in line["data"]["values"] if v["name"] == "small")
+    assert (small[tips["rank by MACs"]], small[tips["rank by latency"]]) == (1, 2)
+    assert small[tips["measured"]].startswith("20.0 ms (")
+    assert line["encoding"]["y"]["scale"]["reverse"] and spec["title"] == (
+        "Rank by MACs (1 = fewest) and by latency here (1 = fastest)")
+    assert "by FLOPs" in um.slope_figure(rows, "FLOPs")["layer"][0]["encoding"]["x"]["axis"]["labelExpr"]
 
 
 def test_pair_sentences():

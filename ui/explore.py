@@ -19,7 +19,7 @@ from typing import Iterable, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from ui.theme import PALETTE, family_styles
+from ui.theme import PALETTE, family_styles, vega_family_scales
 from zoo.fmt import DASH, UNITS, fmt_ops, fmt_params, ops, si
 from zoo import fmt
 
@@ -283,47 +283,92 @@ def cost_share_figure(groups: Sequence[dict], unit: str = "MACs", title: str = "
     return fig
 
 
-def timeline_figure(rows: Sequence[dict]) -> go.Figure:
-    """ILSVRC-era timeline: year against published top-1, marker area ∝ parameters, colour = family.
+TIMELINE_TITLE = "ImageNet top-1 (published) by year; marker area ∝ parameters"
+PICK = "pick"                        # the timeline's point-selection parameter: a click picks a model
+_AREA_MIN, _AREA_MAX = 150.0, 2400.0  # px²: the smallest model stays visible and clickable
 
-    ``rows``: dicts with year, label, model, family, top1, top1_source, params, idea.
-    Rows without a top-1 are drawn on a baseline strip so no architecture disappears.
+
+def timeline_figure(rows: Sequence[dict]) -> dict:
+    """ILSVRC-era timeline as a Vega-Lite spec: year against published top-1, marker area ∝
+    parameters (plus a 150 px² floor, so the smallest model stays clickable), colour and shape by
+    family, each model's label beside its marker (``label_positions``).
+
+    ``rows``: dicts with year, dx, label, model, family, top1, top1_source, params, idea.
+    Rows without a top-1 are drawn on a baseline strip so no architecture disappears. A click on a
+    marker selects its ``model`` in the point selection :data:`PICK`.
     """
-    styles = family_styles(r["family"] for r in rows)
-    fig = go.Figure()
     known = [r for r in rows if r.get("top1") is not None]
     floor = min((r["top1"] for r in known), default=55.0) - 3
-    by_family: dict[str, list[dict]] = {}
-    for r in rows:
-        by_family.setdefault(r["family"], []).append(r)
+    top = max((r["top1"] for r in known), default=80.0) + 4
     max_p = max((r["params"] or 0 for r in rows), default=1) or 1
     where = label_positions(rows, floor)
-    for fam, rs in sorted(by_family.items()):
-        # jitter models of the same year apart so labels stay readable
-        fig.add_scatter(
-            x=[r["year"] + r.get("dx", 0.0) for r in rs],
-            y=[r["top1"] if r.get("top1") is not None else floor for r in rs],
-            mode="markers+text", name=fam, text=[r["label"] for r in rs],
-            textposition=[where[r["model"]] for r in rs],
-            marker=dict(color=styles[fam]["color"], symbol=styles[fam]["symbol"],
-                        size=[12 + 40 * math.sqrt((r["params"] or 0) / max_p) for r in rs],
-                        line=dict(width=1, color="white"), opacity=0.85),
-            customdata=[[r["model"], fmt_params(r["params"] or 0),
-                         f"{r['top1']:.1f} %" if r.get("top1") is not None else "not published",
-                         r.get("top1_source", ""), r["idea"]] for r in rs],
-            hovertemplate=("<b>%{text}</b> (%{customdata[0]})<br>top-1 %{customdata[2]}"
-                           "<br>%{customdata[1]} parameters<br>%{customdata[4]}<extra></extra>"),
-        )
-    fig.update_layout(
-        title="ImageNet top-1 (published) by year; marker area ∝ parameters",
-        xaxis=dict(title="year", dtick=1, range=[2011.4, 2021.8]),
-        yaxis=dict(title="top-1 accuracy (%), as published",
-                   range=[floor - 2, max((r["top1"] for r in known), default=80.0) + 4]),
-        height=640, margin=dict(l=10, r=10, t=60, b=10),
-        legend=dict(orientation="h", title_text="family"),
-    )
-    fig.update_traces(cliponaxis=False)
-    return fig
+    values = []
+    for r in rows:
+        p = r["params"] or 0
+        area = _AREA_MIN + _AREA_MAX * p / max_p
+        values.append({
+            "x": float(r["year"] + r.get("dx", 0.0)), "year": int(r["year"]),
+            "y": float(r["top1"]) if r.get("top1") is not None else float(floor),
+            "model": r["model"], "label": r["label"], "family": r["family"], "area": round(area, 1),
+            "top1": f"{r['top1']:.1f} %" if r.get("top1") is not None else "not published",
+            "params": fmt_params(p), "source": r.get("top1_source") or DASH, "idea": r["idea"],
+            **_label_offsets(where[r["model"]], math.sqrt(area / math.pi)),
+        })
+    color, shape = vega_family_scales(r["family"] for r in rows)
+    x = {"field": "x", "type": "quantitative", "title": "year",
+         "scale": {"domain": [2011.4, 2021.8], "nice": False, "zero": False},
+         "axis": {"values": list(range(2012, 2022)), "format": "d", "grid": True}}
+    y = {"field": "y", "type": "quantitative", "title": "top-1 accuracy (%), as published",
+         "scale": {"domain": [round(floor - 2, 3), round(top, 3)], "nice": False, "zero": False}}
+    tooltip = [{"field": "label", "title": "name"}, {"field": "model", "title": "model"},
+               {"field": "top1", "title": "top-1"}, {"field": "params", "title": "parameters"},
+               {"field": "idea", "title": "idea"}, {"field": "source", "title": "top-1 source"}]
+    markers = {
+        "data": {"values": values},
+        "params": [{"name": PICK, "select": {"type": "point", "fields": ["model"], "on": "click"}}],
+        "mark": {"type": "point", "filled": True, "opacity": 0.85, "stroke": "white", "strokeWidth": 1,
+                 "cursor": "pointer"},
+        "encoding": {"x": x, "y": y,
+                     "color": {"field": "family", "type": "nominal", "scale": color, "title": "family"},
+                     "shape": {"field": "family", "type": "nominal", "scale": shape, "title": "family"},
+                     "size": {"field": "area", "type": "quantitative", "scale": None, "legend": None},
+                     "tooltip": tooltip},
+    }
+    labels = {
+        "data": {"values": values},
+        "mark": {"type": "text", "dx": {"expr": "datum.dx_px"}, "dy": {"expr": "datum.dy_px"},
+                 "align": {"expr": "datum.align"}, "baseline": {"expr": "datum.baseline"}},
+        "encoding": {"x": x, "y": y, "text": {"field": "label"}, "tooltip": tooltip},
+    }
+    layers = [markers, labels]
+    if len(known) < len(rows):       # the baseline strip of models without a published top-1
+        strip = {"data": {"values": [{"y": float(floor), "x": 2011.5, "text": "top-1 not published"}]},
+                 "encoding": {"y": y}}
+        layers.insert(0, {**strip, "mark": {"type": "rule", "strokeDash": [4, 4], "color": "#7F7F7F"}})
+        layers.insert(1, {**strip, "mark": {"type": "text", "align": "left", "baseline": "bottom", "dy": -4,
+                                            "color": "#555555"},
+                          "encoding": {"x": x, "y": y, "text": {"field": "text"}}})
+    return {"$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+            "title": TIMELINE_TITLE, "height": 640, "padding": {"top": 10, "left": 5, "right": 5, "bottom": 5},
+            "layer": layers,
+            # the family legend in config, not on the channel, so a slide can switch it off
+            # (ui.lecture.fit_to_slide sets config.legend.disable)
+            "config": {"legend": {"columns": {"expr": "max(2, floor(width / 175))"}, "symbolSize": 180,
+                                  "symbolOpacity": 1, "symbolStrokeWidth": 0, "rowPadding": 4}}}
+
+
+def _label_offsets(position: str, radius: float) -> dict:
+    """A plotly-style text position ("top center", "bottom right", "middle right" …) as the pixel
+    offsets, alignment and baseline of a Vega text mark beside a marker of ``radius`` px."""
+    vertical, horizontal = position.split()
+    gap = radius + 3
+    dy = {"top": -gap, "middle": 0.0, "bottom": gap}[vertical]
+    dx = {"left": -gap, "center": 0.0, "right": gap}[horizontal]
+    if vertical != "middle" and horizontal != "center":     # a corner: diagonal, as plotly does
+        dx, dy = dx * 0.7, dy * 0.7
+    return {"dx_px": round(dx, 1), "dy_px": round(dy, 1),
+            "align": {"left": "right", "center": "center", "right": "left"}[horizontal],
+            "baseline": {"top": "bottom", "middle": "middle", "bottom": "top"}[vertical]}
 
 
 def label_positions(rows: Sequence[dict], floor: float) -> dict[str, str]:

@@ -7,7 +7,7 @@ Pareto page ranks models by MACs and by measured latency and draws how the ranks
 ShuffleNet v2's point (Ma et al. 2018, arXiv 1807.11164, §1: FLOPs are an indirect metric) made
 on the user's own machine.
 
-Plain functions of plain data (``zoo.latency`` results, dicts) returning tables and ``go.Figure``s;
+Plain functions of plain data (``zoo.latency`` results, dicts) returning tables, ``go.Figure``s and Vega-Lite specs (the ranking chart);
 tested in tests/test_ui_measure.py. Numbers go through ``zoo.fmt``.
 """
 from __future__ import annotations
@@ -110,34 +110,52 @@ def rank_rows(points: Sequence[dict], timings: Mapping[str, Timing]) -> list[dic
     return sorted(rows, key=lambda r: r["rank_macs"])
 
 
-def slope_figure(rows: Sequence[dict], unit: str = "MACs") -> go.Figure:
-    """A slope chart: each model's rank by MACs (left) joined to its rank by measured latency (right).
+def slope_figure(rows: Sequence[dict], unit: str = "MACs") -> dict:
+    """A slope chart as a Vega-Lite spec: each model's rank by MACs (left) joined to its rank by
+    measured latency (right).
 
     Lines that cross are models the MAC count puts in the wrong order on this machine; a model
     whose rank moves is drawn thick, one that keeps its rank thin. Left labels: name and count;
-    right labels: the measured median.
+    right labels: the measured median. The values live in the layer (no top-level data).
     """
-    styles = theme.family_styles(r["family"] for r in rows)
-    fig = go.Figure()
-    n = len(rows)
+    values = []
     for r in rows:
-        moved = r["rank_macs"] != r["rank_time"]
-        st = styles[r["family"]]
         t = r["timing"]
-        fig.add_scatter(
-            x=[0, 1], y=[r["rank_macs"], r["rank_time"]], mode="lines+markers+text",
-            line=dict(color=st["color"], width=5 if moved else 1.5), marker=dict(symbol=st["symbol"], size=12),
-            text=[f"{r['name']} · {fmt.fmt_ops(r['macs'], unit)}", fmt_ms(t.median_ms)],
-            textposition=["middle left", "middle right"], name=r["name"], showlegend=False, cliponaxis=False,
-            customdata=[[t.text(), r["rank_macs"], r["rank_time"]]] * 2,
-            hovertemplate=f"{r['name']}<br>rank {r['rank_macs']} by {unit}, rank {r['rank_time']} by latency"
-                          "<br>%{customdata[0]}<extra></extra>")
-    fig.update_xaxes(range=[-1.35, 1.55], tickvals=[0, 1], ticktext=[f"by {unit}", "by latency here"],
-                     showgrid=False, zeroline=False, side="top")
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, range=[n + 0.5, 0.5])
-    fig.update_layout(height=max(340, 50 * n + 130), margin=dict(l=10, r=10, t=100, b=10),
-                      title=f"Rank by {unit} (1 = fewest) and by latency here (1 = fastest)")
-    return fig
+        moved = r["rank_macs"] != r["rank_time"]
+        for side, rank, text in ((0, r["rank_macs"], f"{r['name']} · {fmt.fmt_ops(r['macs'], unit)}"),
+                                 (1, r["rank_time"], fmt_ms(t.median_ms))):
+            values.append({"name": r["name"], "family": r["family"], "side": side, "rank": int(rank),
+                           "label": text, "width": 5.0 if moved else 1.5, "rank_macs": int(r["rank_macs"]),
+                           "rank_time": int(r["rank_time"]), "timing": t.text()})
+    n = len(rows)
+    color, shape = theme.vega_family_scales(r["family"] for r in rows)
+    x = {"field": "side", "type": "quantitative", "title": None,
+         "scale": {"domain": [-1.35, 1.55], "nice": False, "zero": False},
+         "axis": {"orient": "top", "values": [0, 1], "grid": False, "domain": False, "ticks": False,
+                  "labelExpr": f"datum.value == 0 ? 'by {unit}' : 'by latency here'"}}
+    y = {"field": "rank", "type": "quantitative", "axis": None,
+         "scale": {"domain": [0.5, n + 0.5], "reverse": True, "nice": False, "zero": False}}
+    tooltip = [{"field": "name", "title": "model"}, {"field": "rank_macs", "title": f"rank by {unit}"},
+               {"field": "rank_time", "title": "rank by latency"}, {"field": "timing", "title": "measured"}]
+    colour = {"field": "family", "type": "nominal", "scale": color, "title": "family"}
+
+    def layer(mark: dict, **encoding) -> dict:
+        return {"data": {"values": values}, "mark": mark,
+                "encoding": {"x": x, "y": y, "tooltip": tooltip, **encoding}}
+
+    return {"$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+            "title": f"Rank by {unit} (1 = fewest) and by latency here (1 = fastest)",
+            "height": max(340, 50 * n + 190), "padding": {"top": 10, "left": 5, "right": 5, "bottom": 5},
+            "layer": [
+                layer({"type": "line"}, detail={"field": "name"}, color=colour,
+                      strokeWidth={"field": "width", "type": "quantitative", "scale": None, "legend": None}),
+                layer({"type": "point", "filled": True, "size": 150}, color=colour,
+                      shape={**colour, "scale": shape}),
+                {**layer({"type": "text", "align": "right", "dx": -12}, text={"field": "label"}),
+                 "transform": [{"filter": "datum.side == 0"}]},
+                {**layer({"type": "text", "align": "left", "dx": 12}, text={"field": "label"}),
+                 "transform": [{"filter": "datum.side == 1"}]},
+            ]}
 
 
 def pair_sentence(small: dict, big: dict, unit: str = "MACs") -> str:
