@@ -127,6 +127,9 @@ def test_vega_chart_html_inlines_the_libraries_once_and_escapes_the_spec():
     assert first.count("<script>") == 4 and second.count("<script>") == 1          # vega, vega-lite, embed + the call
     assert "</script><b>" not in first.split("vegaEmbed('#vega0'")[1]              # the title cannot end the script
     assert '"labelFontSize": 14' in second                                        # styled for the hall
+    assert '"width": "container"' in second                                       # as wide as the handout
+    panels = lec._vega_html({"hconcat": [{"width": 160, **spec}]}, 2, with_js=False)
+    assert '"width": "container"' not in panels                                   # panels keep their widths
 
 
 def test_convolution_steps_draw_vega_lite_specs_that_fit_a_slide():

@@ -553,8 +553,12 @@ def _vega_html(spec: dict, n: int, with_js: bool) -> str:
     """A Vega-Lite spec as a ``div`` drawn by vega-embed; the three libraries inlined when ``with_js``
     (the first Vega chart), so the handout opens offline."""
     js = "".join(f"<script>{(VENDOR / name).read_text(encoding='utf-8')}</script>" for name in VEGA_JS) if with_js else ""
+    # A single view as wide as the handout's column (without a width Vega draws it 300 px wide); panels
+    # side by side (``hconcat``) keep the widths they were given.
+    if not {"hconcat", "vconcat", "concat", "facet", "repeat"} & spec.keys() and "width" not in spec:
+        spec = {**spec, "width": "container", "autosize": {"type": "fit-x", "contains": "padding"}}
     data = json.dumps(theme.vega_style(spec)).replace("</", "<\\/")
-    return (f"{js}<div id='vega{n}' class='vega-chart'></div>"
+    return (f"{js}<div id='vega{n}' class='vega-chart' style='width:100%'></div>"
             f"<script>vegaEmbed('#vega{n}', {data}, {{actions: false}});</script>")
 
 

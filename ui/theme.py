@@ -132,7 +132,8 @@ def vega_style(spec: dict, present: bool = False) -> dict:
     grow("title", "subtitleFontSize", s["base"])
     grow("text", "fontSize", s["tick"])          # text marks: names written on the chart
     cfg["title"].setdefault("anchor", "start")
-    # The legend sits below the plot, never in the title's band, and wraps into columns.
+    # The legend sits below the plot, never in the title's band; a chart with many entries sets its
+    # own ``columns`` so the row wraps instead of running off a 1024-px screen.
     cfg["legend"].setdefault("orient", "bottom")
     cfg["legend"].setdefault("direction", "horizontal")
     return out
