@@ -104,6 +104,7 @@ def test_vega_style_sizes_at_least_the_hall_minimum_and_legend_below():
     assert cfg["legend"]["labelFontSize"] >= 14 and cfg["title"]["fontSize"] >= 18
     assert cfg["legend"]["orient"] == "bottom" and cfg["title"]["anchor"] == "start"
     assert cfg["text"]["fontSize"] == 30                      # larger text is kept
+    assert cfg["mark"]["tooltip"] is False                    # only marks that encode a tooltip show one
     assert spec["config"]["axis"]["labelFontSize"] == 9       # the input (a shared, cached spec) is untouched
     big = theme.vega_style(spec, present=True)["config"]
     assert big["axis"]["labelFontSize"] >= 18 and big["axis"]["titleFontSize"] >= 20

@@ -132,6 +132,9 @@ def vega_style(spec: dict, present: bool = False) -> dict:
     grow("title", "subtitleFontSize", s["base"])
     grow("text", "fontSize", s["tick"])          # text marks: names written on the chart
     cfg["title"].setdefault("anchor", "start")
+    # Only marks that encode a tooltip show one: Streamlit's chart theme turns tooltips on for every
+    # mark, so labels, rules and frontier lines would otherwise pop up their raw fields.
+    cfg.setdefault("mark", {}).setdefault("tooltip", False)
     # The legend sits below the plot, never in the title's band; a chart with many entries sets its
     # own ``columns`` so the row wraps instead of running off a 1024-px screen.
     cfg["legend"].setdefault("orient", "bottom")
