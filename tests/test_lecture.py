@@ -126,3 +126,15 @@ def test_vega_chart_html_inlines_the_libraries_once_and_escapes_the_spec():
     assert first.count("<script>") == 4 and second.count("<script>") == 1          # vega, vega-lite, embed + the call
     assert "</script><b>" not in first.split("vegaEmbed('#vega0'")[1]              # the title cannot end the script
     assert '"labelFontSize": 14' in second                                        # styled for the hall
+
+
+def test_results_step_draws_the_zoo_and_the_seeds_table_6_in_vega_lite():
+    slide = lec.build(lec.step_index("results"))
+    spec, = slide.figures
+    assert isinstance(spec, dict) and "data" not in spec           # Vega-Lite, values inside the layers
+    layers = {part.get("name"): part["data"]["values"] for part in spec["layer"]}
+    assert layers["labels"] == []                                  # the zoo's points are told apart by family
+    seed = {r["row"]: r for r in layers["seed"]}
+    assert (seed["ShuffleNet v2"]["x"], seed["ShuffleNet v2"]["y"]) == (2e6, 75.4)   # seed paper, Table 6
+    x2 = next(r for r in layers["points"] if r["name"] == "shufflenet_v2_x2_0")
+    assert x2["x"] == zoo.analyze("shufflenet_v2_x2_0").total_params

@@ -37,7 +37,7 @@ VIEWS = [
 
 
 def _strings(obj):
-    """Every string inside a JSON value (a plotly spec)."""
+    """Every string inside a JSON value (a plotly figure or a Vega-Lite spec)."""
     if isinstance(obj, str):
         yield obj
     elif isinstance(obj, dict):
@@ -60,7 +60,7 @@ def visible_text(at: AppTest) -> list[str]:
     for t in list(at.table) + list(at.dataframe):
         df = t.value
         out += [str(c) for c in df.columns]
-    for c in at.get("plotly_chart"):
+    for c in at.get("plotly_chart") + at.get("vega_lite_chart"):     # plotly figures and Vega-Lite specs
         out += list(_strings(json.loads(c.proto.spec)))
     return out
 

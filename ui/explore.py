@@ -358,6 +358,9 @@ def pareto_front(xs: Sequence[float], ys: Sequence[float]) -> list[int]:
 
 VEGA_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 FRONTIER = "Pareto frontier"
+# The family legend: four columns (they fit a 1024 px window beside the sidebar), symbols as large as
+# the points and without the points' white outline, which would hide the thin ones.
+LEGEND = {"columns": 4, "symbolSize": 170, "symbolStrokeWidth": 0, "symbolOpacity": 1}
 
 
 def tick_label(v: float) -> str:
@@ -428,7 +431,7 @@ def pareto_figure(points: Sequence[dict], x: str, x_title: str, *, log_x: bool =
                  "strokeWidth": 1},
         "encoding": {
             "x": x_enc, "y": y_enc,
-            "color": {"field": "family", "type": "nominal", "scale": color, "title": "family"},
+            "color": {"field": "family", "type": "nominal", "scale": color, "title": "family", "legend": LEGEND},
             "shape": {"field": "family", "type": "nominal", "scale": shape, "title": "family"},
             "tooltip": [{"field": "name", "title": "model"}, {"field": "top1", "title": "top-1"},
                         {"field": "cost", "title": x_title}, {"field": "source", "title": "source"}]},
@@ -446,7 +449,9 @@ def pareto_figure(points: Sequence[dict], x: str, x_title: str, *, log_x: bool =
                      "strokeDash": [2, 3]},
             "encoding": {"x": {"field": "x", "type": "quantitative"}, "y": {"field": "y", "type": "quantitative"},
                          "strokeDash": {"field": "line", "type": "nominal", "title": None,
-                                        "scale": {"domain": [FRONTIER], "range": [[2, 3]]}}},
+                                        "scale": {"domain": [FRONTIER], "range": [[2, 3]]},
+                                        "legend": {"symbolType": "stroke", "symbolSize": 400,
+                                                   "symbolStrokeColor": "black", "symbolStrokeWidth": 1.5}}},
         })
     return {"$schema": VEGA_SCHEMA, "title": title or f"top-1 against {x_title}", "height": 600,
             "layer": layers}
