@@ -31,13 +31,22 @@ def open_page(page, url: str, text: str, timeout: float = 90_000):
     page.wait_for_timeout(1500)
 
 
+def vega_drawn(page, timeout=30_000):
+    """Wait for a Vega-Lite chart drawn with some size (vega-embed renders an svg or a canvas)."""
+    page.wait_for_function("""() => [...document.querySelectorAll('.vega-embed svg, .vega-embed canvas')]
+        .some(e => { const b = e.getBoundingClientRect(); return b.width > 300 && b.height > 300; })""",
+                           timeout=timeout)
+
+
 @pytest.mark.parametrize("path, text, name", PAGES, ids=[p[2] for p in PAGES])
 def test_page_renders_in_chromium(page, app_url, path, text, name):
     open_page(page, app_url + path, text)
     assert not page.locator('[data-testid="stException"]').count(), page.locator(
         '[data-testid="stException"]').first.inner_text()
-    if path == "/" or "pareto" in path:
+    if path == "/":
         page.wait_for_selector(".js-plotly-plot", timeout=30_000)
+    if "pareto" in path:
+        vega_drawn(page)
     if "Block+diagram" in path:
         page.locator('[data-testid="stGraphVizChart"] svg').first.wait_for(timeout=30_000)
     if "efficientnet_b7" in path:

@@ -35,12 +35,13 @@ def test_keyboard_only_from_first_to_last_step(browser, app_url):
             assert progress(page) == f"{n} / {N}"
             assert page.locator("h1").first.inner_text() == lec.STEPS[n - 1].title
             assert not page.locator('[data-testid="stException"]').count()
-            main = page.locator(".js-plotly-plot, [data-testid='stTable'], [class*='st-key-measure_'] button").first
+            main = page.locator(".js-plotly-plot, .vega-embed, [data-testid='stTable'], "
+                                "[class*='st-key-measure_'] button").first
             main.wait_for(timeout=60_000)
             box = main.bounding_box()
             assert box["y"] < 768 - 150, f"step {n}: the slide's main figure starts below the first screen"
-            if page.locator(".js-plotly-plot").count():
-                plot = page.locator(".js-plotly-plot").first.bounding_box()
+            if page.locator(".js-plotly-plot, .vega-embed").count():         # plotly or Vega-Lite
+                plot = page.locator(".js-plotly-plot, .vega-embed").first.bounding_box()
                 assert plot["y"] + plot["height"] <= 768, f"step {n}: the main figure does not fit 1024×768"
             screenshot(page, f"lecture_step_{n:02d}")
             assert f"step={n}" in page.url
@@ -96,7 +97,8 @@ def test_handout_opens_offline_with_every_step(browser, app_url, tmp_path):
         sections = doc.locator("section").count()
         assert sections == N
         figures = sum(len(lec.build(i).figures) for i in range(N))
-        doc.wait_for_function(f"() => document.querySelectorAll('.js-plotly-plot').length >= {figures}", timeout=60_000)
+        doc.wait_for_function("() => document.querySelectorAll('.js-plotly-plot, .vega-embed svg, .vega-embed canvas')"
+                              f".length >= {figures}", timeout=60_000)
         text = doc.locator("body").inner_text()
         for s in lec.STEPS:
             assert s.title in text
