@@ -146,9 +146,13 @@ def test_pareto_figure_is_a_vega_lite_spec_with_the_frontier_and_a_log_axis():
     assert x["axis"]["values"] == [1e6, 2e6, 5e6] and x["axis"]["title"] == "parameters (log scale)"
     for value, text in ((1000000, "1 M"), (2000000, "2 M"), (5000000, "5 M")):
         assert f"datum.value == {value} ? '{text}'" in x["axis"]["labelExpr"]
-    # the colour-blind-safe palette's first two colours, circle then square, by sorted family
-    assert points["encoding"]["color"]["scale"] == {"domain": ["F1", "F2"], "range": ["#0072B2", "#E69F00"]}
-    assert points["encoding"]["shape"]["scale"] == {"domain": ["F1", "F2"], "range": ["circle", "square"]}
+    # the colour-blind-safe palette's first two colours, circle then square, by sorted family; the
+    # frontier joins the one legend in black
+    assert points["encoding"]["color"]["scale"] == {"domain": ["F1", "F2", "Pareto frontier"],
+                                                    "range": ["#0072B2", "#E69F00", "#000000"]}
+    shapes = points["encoding"]["shape"]["scale"]
+    assert shapes["domain"] == ["F1", "F2", "Pareto frontier"] and shapes["range"][:2] == ["circle", "square"]
+    assert {r["family"] for r in front["data"]["values"]} == {"Pareto frontier"}
     lin = ux.pareto_figure(POINTS, "params", "parameters", log_x=False, frontier=False)
     assert [part["name"] for part in lin["layer"]] == ["points", "labels"]
     scale = layer(lin, "points")["encoding"]["x"]["scale"]
@@ -178,8 +182,9 @@ def test_overlays_leave_the_cached_spec_as_it_was():
     # one legend: the seed's crosses join the families, in black
     color = layer(seed, "points")["encoding"]["color"]["scale"]
     shape = layer(seed, "points")["encoding"]["shape"]["scale"]
-    assert color["domain"] == ["F1", "F2", "seed Table 6 (as printed)"] and color["range"][-1] == "#000000"
-    assert len(shape["range"]) == 3 and shape["range"][-1].startswith("M")          # the x, drawn as a path
+    assert color["domain"] == ["F1", "F2", "Pareto frontier", "seed Table 6 (as printed)"]
+    assert color["range"][-1] == "#000000"
+    assert len(shape["range"]) == 4 and shape["range"][-1].startswith("M-1,-0.6")    # the x, drawn as a path
 
 
 def test_spaced_labels_keep_the_ends_and_skip_crowded_points():

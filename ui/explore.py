@@ -361,6 +361,8 @@ FRONTIER = "Pareto frontier"
 # The family legend: four columns (they fit a 1024 px window beside the sidebar), symbols as large as
 # the points and without the points' white outline, which would hide the thin ones.
 LEGEND = {"columns": 4, "symbolSize": 170, "symbolStrokeWidth": 0, "symbolOpacity": 1}
+# The frontier's legend symbol: three short dashes (an SVG path in Vega's unit square).
+DOTTED = "M-1,-0.2H-0.55V0.2H-1Z M-0.22,-0.2H0.22V0.2H-0.22Z M0.55,-0.2H1V0.2H0.55Z"
 
 
 def tick_label(v: float) -> str:
@@ -441,20 +443,14 @@ def pareto_figure(points: Sequence[dict], x: str, x_title: str, *, log_x: bool =
         "encoding": {"x": {"field": "x", "type": "quantitative"}, "y": {"field": "y", "type": "quantitative"},
                      "text": {"field": "label"}},
     }]
-    if frontier and pts:
-        layers.append({
-            "name": "frontier", "data": {"values": [{"x": rows[i]["x"], "y": rows[i]["y"], "line": FRONTIER}
-                                                    for i in front]},
-            "mark": {"type": "line", "interpolate": "step-after", "color": "black", "strokeWidth": 1.5,
-                     "strokeDash": [2, 3]},
-            "encoding": {"x": {"field": "x", "type": "quantitative"}, "y": {"field": "y", "type": "quantitative"},
-                         "strokeDash": {"field": "line", "type": "nominal", "title": None,
-                                        "scale": {"domain": [FRONTIER], "range": [[2, 3]]},
-                                        "legend": {"symbolType": "stroke", "symbolSize": 400,
-                                                   "symbolStrokeColor": "black", "symbolStrokeWidth": 1.5}}},
-        })
-    return {"$schema": VEGA_SCHEMA, "title": title or f"top-1 against {x_title}", "height": 600,
-            "layer": layers}
+    spec = {"$schema": VEGA_SCHEMA, "title": title or f"top-1 against {x_title}", "height": 600, "layer": layers}
+    if frontier and pts:   # in the family legend, as a black dotted dash (one legend: a second one would sit beside it)
+        spec = with_layer(spec, {
+            "name": "frontier", "data": {"values": [{"x": rows[i]["x"], "y": rows[i]["y"]} for i in front]},
+            "mark": {"type": "line", "interpolate": "step-after", "strokeWidth": 1.5, "strokeDash": [2, 3]},
+            "encoding": {"x": {"field": "x", "type": "quantitative"}, "y": {"field": "y", "type": "quantitative"}},
+        }, legend=(FRONTIER, "#000000", DOTTED))
+    return spec
 
 
 def layer_named(spec: dict, name: str) -> dict | None:
