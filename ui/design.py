@@ -379,7 +379,7 @@ def zoo_band_figure(points: Sequence[dict], value: float, x: str = "macs", unit:
     xy = {"x": {"field": "x", "type": "quantitative"}, "y": {"field": "y", "type": "quantitative"}}
     spec = ux.with_layer(spec, {
         "name": "band", "data": {"values": [{"x": shown / 1.06, "x2": shown * 1.06, "y": lo, "y2": hi}]},
-        "mark": {"type": "rect", "opacity": 0.12, "stroke": BAND, "strokeWidth": 1, "strokeOpacity": 1},
+        "mark": {"type": "rect", "fillOpacity": 0.12, "stroke": BAND, "strokeWidth": 1},
         "encoding": {**xy, "x2": {"field": "x2"}, "y2": {"field": "y2"}},
     }, legend=(f"{label}: not trained", BAND, "square"), below=True)
     spec = ux.with_layer(spec, {
