@@ -109,6 +109,10 @@ def test_latency_error_bars_and_table():
     assert bars["data"]["values"] == [{"x": 10.0, "x2": 12.0, "y": 70.0, "family": "F"},
                                       {"x": 2.0, "x2": 4.0, "y": 60.0, "family": "F"}]
     assert "latency IQR" not in [p.get("name") for p in base["layer"]]     # the shared spec is untouched
+    # a noisy timing: quartiles 3 and 40 ms, far beyond the points' own range (up to 11 × 10^0.15 ms)
+    noisy = um.add_latency_error_bars(base, {"b": tm([1, 3, 3, 40, 50], "b")})
+    lo, hi = next(p for p in noisy["layer"] if p.get("name") == "points")["encoding"]["x"]["scale"]["domain"]
+    assert lo < 3.0 and hi > 40.0                               # every bar inside the plot
     assert um.add_latency_error_bars(base, {}) == base
     df = um.timings_frame(timings)
     assert list(df["model"]) == ["b", "a"] and df["IQR"][0] == "2.00–4.00 ms" and df["min–max"][1] == "9.00–13.0 ms"

@@ -172,13 +172,18 @@ def add_latency_error_bars(spec: dict, timings: Mapping[str, Timing]) -> dict:
             for r in (points["data"]["values"] if points else ()) if r["name"] in timings]
     if not rows:
         return spec
-    return ux.with_layer(spec, {
+    out = ux.with_layer(spec, {
         "name": "latency IQR", "data": {"values": rows},
         "mark": {"type": "rule", "strokeWidth": 2},
         "encoding": {"x": {"field": "x", "type": "quantitative"}, "x2": {"field": "x2"},
                      "y": {"field": "y", "type": "quantitative"},
                      "color": {"field": "family", "type": "nominal"}},
     }, below=True)
+    scale = ux.layer_named(out, "points")["encoding"]["x"]["scale"]
+    if scale.get("type") == "log" and scale.get("domain"):      # every bar inside the plot
+        lo, hi = scale["domain"]
+        scale["domain"] = [min(lo, min(r["x"] for r in rows) / 1.1), max(hi, max(r["x2"] for r in rows) * 1.1)]
+    return out
 
 
 def timings_frame(timings: Mapping[str, Timing]) -> pd.DataFrame:
