@@ -1,4 +1,6 @@
-"""Streamlit-free helpers of the Explore pages: tables and plotly figures (numbers: ``zoo.fmt``).
+"""Streamlit-free helpers of the Explore pages: tables, plotly figures and the accuracy-against-cost
+chart as a Vega-Lite spec (a plain dict: Streamlit's Vega chunk is 0.8 MB beside plotly.js's 4.7 MB,
+issue 16), numbers by ``zoo.fmt``.
 
 Everything here is a plain function of plain data (dicts, lists, DataFrames), so it is tested
 without Streamlit (tests/test_ui_explore.py). The numbers come from ``zoo`` (analysis, registry)

@@ -7,8 +7,8 @@ Pareto page ranks models by MACs and by measured latency and draws how the ranks
 ShuffleNet v2's point (Ma et al. 2018, arXiv 1807.11164, §1: FLOPs are an indirect metric) made
 on the user's own machine.
 
-Plain functions of plain data (``zoo.latency`` results, dicts) returning tables and ``go.Figure``s;
-tested in tests/test_ui_measure.py. Numbers go through ``zoo.fmt``.
+Plain functions of plain data (``zoo.latency`` results, dicts) returning tables, ``go.Figure``s and
+(the latency bars on the Pareto chart) Vega-Lite layers; tested in tests/test_ui_measure.py. Numbers go through ``zoo.fmt``.
 """
 from __future__ import annotations
 
