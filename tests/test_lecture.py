@@ -138,3 +138,8 @@ def test_results_step_draws_the_zoo_and_the_seeds_table_6_in_vega_lite():
     assert (seed["ShuffleNet v2"]["x"], seed["ShuffleNet v2"]["y"]) == (2e6, 75.4)   # seed paper, Table 6
     x2 = next(r for r in layers["points"] if r["name"] == "shufflenet_v2_x2_0")
     assert x2["x"] == zoo.analyze("shufflenet_v2_x2_0").total_params
+    # a slide has no room for seventeen families: fit_to_slide turns the legend off, and no layer's
+    # encoding brings its own legend back (an encoding-level legend overrides config's "disable")
+    slid = lec.fit_to_slide(spec)
+    assert slid["config"]["legend"]["disable"] is True
+    assert not [c for part in slid["layer"] for c in part.get("encoding", {}).values() if "legend" in c]

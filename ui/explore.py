@@ -435,7 +435,7 @@ def pareto_figure(points: Sequence[dict], x: str, x_title: str, *, log_x: bool =
                  "strokeWidth": 1},
         "encoding": {
             "x": x_enc, "y": y_enc,
-            "color": {"field": "family", "type": "nominal", "scale": color, "title": "family", "legend": LEGEND},
+            "color": {"field": "family", "type": "nominal", "scale": color, "title": "family"},
             "shape": {"field": "family", "type": "nominal", "scale": shape, "title": "family"},
             "tooltip": [{"field": "name", "title": "model"}, {"field": "top1", "title": "top-1"},
                         {"field": "cost", "title": x_title}, {"field": "source", "title": "source"}]},
@@ -445,7 +445,8 @@ def pareto_figure(points: Sequence[dict], x: str, x_title: str, *, log_x: bool =
         "encoding": {"x": {"field": "x", "type": "quantitative"}, "y": {"field": "y", "type": "quantitative"},
                      "text": {"field": "label"}},
     }]
-    spec = {"$schema": VEGA_SCHEMA, "title": title or f"top-1 against {x_title}", "height": 600, "layer": layers}
+    spec = {"$schema": VEGA_SCHEMA, "title": title or f"top-1 against {x_title}", "height": 600, "layer": layers,
+            "config": {"legend": dict(LEGEND)}}     # config, not the encoding: a slide can still turn it off
     if frontier and pts:   # in the family legend, as a black dotted dash (one legend: a second one would sit beside it)
         spec = with_layer(spec, {
             "name": "frontier", "data": {"values": [{"x": rows[i]["x"], "y": rows[i]["y"]} for i in front]},
