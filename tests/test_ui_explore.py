@@ -131,7 +131,11 @@ def test_pareto_figure_is_a_vega_lite_spec_with_the_frontier_and_a_log_axis():
     assert "data" not in spec and "datasets" not in spec          # values inside the layers: no Arrow
     assert json.loads(json.dumps(spec, allow_nan=False)) == spec    # plain JSON
     assert spec["$schema"].endswith("/v6.json") and spec["height"] == 600
-    assert [part["name"] for part in spec["layer"]] == ["points", "labels", "frontier"]
+    # the frontier under the points (the top mark gets the pointer: the points' tooltips must win)
+    assert [part["name"] for part in spec["layer"]] == ["frontier", "points", "labels"]
+    # only the points have a tooltip (Streamlit gives every other mark one of raw fields otherwise)
+    assert [part["name"] for part in spec["layer"] if part["encoding"].get("tooltip") is not None] == ["points"]
+    assert all("tooltip" in part["encoding"] for part in spec["layer"])
     points = layer(spec, "points")
     assert [(r["name"], r["x"], r["y"]) for r in points["data"]["values"]] == [
         ("a", 1e6, 70.0), ("b", 4e6, 69.0), ("c", 2e6, 75.0)]      # d has no x

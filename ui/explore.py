@@ -443,16 +443,16 @@ def pareto_figure(points: Sequence[dict], x: str, x_title: str, *, log_x: bool =
         "name": "labels", "data": {"values": [r for r in rows if r["name"] in named]},
         "mark": {"type": "text", "align": "right", "baseline": "bottom", "dx": -6, "dy": -5},
         "encoding": {"x": {"field": "x", "type": "quantitative"}, "y": {"field": "y", "type": "quantitative"},
-                     "text": {"field": "label"}},
+                     "text": {"field": "label"}, "tooltip": None},
     }]
     spec = {"$schema": VEGA_SCHEMA, "title": title or f"top-1 against {x_title}", "height": 600, "layer": layers,
             "config": {"legend": dict(LEGEND)}}     # config, not the encoding: a slide can still turn it off
-    if frontier and pts:   # in the family legend, as a black dotted dash (one legend: a second one would sit beside it)
+    if frontier and pts:   # in the family legend as a black dotted dash (a legend of its own would sit beside it)
         spec = with_layer(spec, {
             "name": "frontier", "data": {"values": [{"x": rows[i]["x"], "y": rows[i]["y"]} for i in front]},
             "mark": {"type": "line", "interpolate": "step-after", "strokeWidth": 1.5, "strokeDash": [2, 3]},
             "encoding": {"x": {"field": "x", "type": "quantitative"}, "y": {"field": "y", "type": "quantitative"}},
-        }, legend=(FRONTIER, "#000000", DOTTED))
+        }, legend=(FRONTIER, "#000000", DOTTED), below=True)      # under the points: their tooltips win
     return spec
 
 
@@ -469,6 +469,9 @@ def with_layer(spec: dict, layer: dict, *, legend: tuple[str, str, str] | None =
     in that colour and shape, both scales (held by the "points" layer) extended by it."""
     out = copy.deepcopy(spec)
     layer = copy.deepcopy(layer)
+    # no tooltip unless the layer asks for one (Streamlit turns Vega's on for every mark: a label or
+    # a line would show its raw fields)
+    layer.setdefault("encoding", {}).setdefault("tooltip", None)
     if legend is not None:
         entry, colour, shape = legend
         points = layer_named(out, "points")
