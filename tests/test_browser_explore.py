@@ -171,3 +171,19 @@ def test_deep_link_as_the_first_request_goes_through_the_router(browser, path, t
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_pareto_point_tooltip_names_the_model_and_its_source(page, app_url):
+    """Hovering a point of the Vega chart shows what plotly's hover did: model, top-1, cost, source."""
+    open_page(page, app_url + "/pareto", "Seed Table 6 prints")
+    vega_drawn(page)
+    page.wait_for_timeout(1000)
+    symbols = page.locator(".vega-embed svg g.mark-symbol.role-mark path")
+    assert symbols.count() >= 52                             # the caption says 52 models are plotted
+    box = symbols.first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    tip = page.locator("#vg-tooltip-element")
+    tip.wait_for(state="visible", timeout=10_000)
+    text = tip.inner_text()
+    assert re.search(r"top-1\s+\d+\.\d %", text) and "model" in text and "source" in text, text
+    assert re.search(r"MMACs|GMACs", text), text
