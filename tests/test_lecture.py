@@ -142,4 +142,4 @@ def test_results_step_draws_the_zoo_and_the_seeds_table_6_in_vega_lite():
     # encoding brings its own legend back (an encoding-level legend overrides config's "disable")
     slid = lec.fit_to_slide(spec)
     assert slid["config"]["legend"]["disable"] is True
-    assert not [c for part in slid["layer"] for c in part.get("encoding", {}).values() if "legend" in c]
+    assert not [c for part in slid["layer"] for c in part.get("encoding", {}).values() if c and "legend" in c]
