@@ -49,10 +49,13 @@ def test_overlay_draws_a_line_between_the_two_points_each_labelled():
     # the tooltip: 4 of 6 images = 66.7 %, Wilson interval 30–90 %, the published 74.8 %
     assert (mark["measured"], mark["interval"], mark["published"]) == ("66.7 %", "30.0–90.0 %", "74.8 %")
     assert mark["images"] == "6" and mark["weights"] == RESULT["weights"]
-    # measured below published: its label below it, "published" above the published point
+    # measured below published: its label below it; "published" beside the published point
     assert values(spec, "measured labels below") == [{"x": 385e6, "y": pytest.approx(400 / 6),
                                                       "text": "measured here (6 images)"}]
-    assert values(spec, "measured labels above") == [{"x": 385e6, "y": 74.846, "text": "published"}]
+    assert "measured labels above" not in [p.get("name") for p in spec["layer"]]
+    assert values(spec, "published labels") == [{"x": 385e6, "y": 74.846, "text": "published"}]
+    above = um.add_measured(base, POINTS, {"efficientnet_lite0": dict(RESULT, correct1=6)}, "macs")   # 100 %
+    assert values(above, "measured labels above")[0]["text"] == "measured here (6 images)"
     # one legend entry, in black, beside the families
     color = next(p for p in spec["layer"] if p.get("name") == "points")["encoding"]["color"]["scale"]
     assert color["domain"][-1] == "top-1 measured here" and color["range"][-1] == "#000000"

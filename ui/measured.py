@@ -65,16 +65,21 @@ def add_measured(spec: dict, points: Sequence[dict], results: Mapping[str, dict]
             {"field": "images", "title": "images"}, {"field": "interval", "title": "95 % interval"},
             {"field": "published", "title": "published"}, {"field": "weights", "title": "weights"}]},
     }, legend=(MEASURED, MEASURED_COLOR, "diamond"))
-    # each label on the far side of its point from the other end of the line
-    texts = [(float(m["x"]), m["measured"], label(m), m["measured"] < m["published"]) for m in ms]
-    texts += [(float(m["x"]), m["published"], "published", m["measured"] >= m["published"]) for m in ms]
+    # the measured label on the far side of its point from the published one; "published" to the right
+    # of its point (above or below it would sit on the names the frontier writes to its upper left)
     for below in (True, False):
-        values = [{"x": tx, "y": ty, "text": t} for tx, ty, t, b in texts if b is below]
+        values = [{"x": float(m["x"]), "y": m["measured"], "text": label(m)}
+                  for m in ms if (m["measured"] < m["published"]) is below]
         if values:
             out = ux.with_layer(out, {
                 "name": "measured labels " + ("below" if below else "above"), "data": {"values": values},
                 "mark": {"type": "text", "baseline": "top" if below else "bottom", "dy": 11 if below else -11},
                 "encoding": {**xy, "text": {"field": "text"}}})
+    out = ux.with_layer(out, {
+        "name": "published labels", "data": {"values": [
+            {"x": float(m["x"]), "y": m["published"], "text": "published"} for m in ms]},
+        "mark": {"type": "text", "align": "left", "baseline": "middle", "dx": 12},
+        "encoding": {**xy, "text": {"field": "text"}}})
     return out
 
 
