@@ -161,6 +161,8 @@ def test_pareto_figure_is_a_vega_lite_spec_with_the_frontier_and_a_log_axis():
     assert [part["name"] for part in lin["layer"]] == ["points", "labels"]
     scale = layer(lin, "points")["encoding"]["x"]["scale"]
     assert scale["type"] == "linear" and scale["domain"] == pytest.approx([1e6 - 0.18 * 3e6, 4e6 + 0.05 * 3e6])
+    # the room left of zero has no tick labels: no model has a negative cost
+    assert layer(lin, "points")["encoding"]["x"]["axis"]["labelExpr"].startswith("datum.value < 0 ? '' :")
 
 
 def test_pareto_figure_tooltips_say_what_the_hover_said():

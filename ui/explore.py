@@ -407,8 +407,9 @@ def pareto_figure(points: Sequence[dict], x: str, x_title: str, *, log_x: bool =
     """
     pts = [p for p in points if p.get(x) is not None and p.get(y) is not None and p[x] > 0]
     front = pareto_front([p[x] for p in pts], [p[y] for p in pts]) if pts else []
-    named = set(labels) if labels is not None else set(spaced_labels(
-        [(pts[i][x], pts[i][y], pts[i]["name"]) for i in front], log_x=log_x))
+    span = (max(p[x] for p in pts) - min(p[x] for p in pts)) if pts else 0.0
+    named = set(labels) if labels is not None else set(spaced_labels(     # on a linear axis: 12 % of the span apart
+        [(pts[i][x], pts[i][y], pts[i]["name"]) for i in front], log_x=log_x, **({} if log_x else {"dx": 0.12 * span})))
     color, shape = ({k: list(v) for k, v in s.items()}        # own lists: overlays extend each
                     for s in theme.vega_family_scales(p["family"] for p in pts))
     rows = [{"name": p["name"], "family": p["family"], "x": _plain(p[x]), "y": _plain(p[y]),
@@ -424,7 +425,9 @@ def pareto_figure(points: Sequence[dict], x: str, x_title: str, *, log_x: bool =
         span = (max(xs) - min(xs)) or abs(max(xs)) or 1.0
         scale = {"type": "linear", "domain": [min(xs) - 0.18 * span, max(xs) + 0.05 * span], "nice": False,
                  "zero": False}
-        x_axis["format"] = "~s"
+        # SI prefixes with a space, as the log axis writes them ("5 G"); the room left of zero unlabelled
+        x_axis.update(tickCount=8, labelExpr="datum.value < 0 ? '' : "
+                                             "replace(format(datum.value, '~s'), regexp('([a-zA-Zµ])$'), ' $1')")
     else:
         scale = {"type": "log" if log_x else "linear"}
     x_enc = {"field": "x", "type": "quantitative", "scale": scale, "axis": x_axis}
