@@ -129,7 +129,7 @@ def first_renders(browser, base: str, repeats: int) -> dict[str, list[float]]:
         "explorer (resnetrs420)": ("/explorer?model=resnetrs420",
                                    lambda p: metric_text(p, "MACs", fmt.fmt_ops(zoo.analyze("resnetrs420").total_macs))),
         "scaling lab": ("/scaling", lambda p: p.get_by_text("The scaled stage table")),
-        "pareto": ("/pareto", lambda p: p.locator(".js-plotly-plot")),
+        "pareto": ("/pareto", lambda p: p.locator(".vega-embed svg, .vega-embed canvas")),   # Vega-Lite
     }
     out: dict[str, list[float]] = {}
     # cold: a fresh browser context each time (empty HTTP cache: every script bundle downloaded)
@@ -143,7 +143,7 @@ def first_renders(browser, base: str, repeats: int) -> dict[str, list[float]]:
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     first = ctx.new_page()
     first.goto(base + "/pareto")
-    first.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+    first.locator(".vega-embed svg, .vega-embed canvas").first.wait_for(timeout=60_000)
     for name, (path, expect) in targets.items():
         for _ in range(repeats):
             page = ctx.new_page()

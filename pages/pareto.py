@@ -49,19 +49,14 @@ def with_labels(pts: list[dict], unit: str, latency: dict) -> list[dict]:
 def figure(pts: list[dict], x: str, title: str, log_x: bool, seed: bool, latency: dict, results: dict):
     """The accuracy-against-cost chart: published points, latency error bars when timed, the seed's
     Table 6 when asked on the parameters axis, and the top-1 measured here (``results``)."""
-    fig = ux.pareto_figure(pts, x, title, log_x=log_x)
-    if x == "latency_ms":
-        um.add_latency_error_bars(fig, latency)
-    if seed and x == "params":
-        t6 = [r for r in state.asset_csv("seed_tables.csv") if r["table"] == "6"]
-        fig.add_scatter(x=[float(r["params_m"]) * 1e6 for r in t6], y=[float(r["top1"]) for r in t6],
-                        mode="markers+text", text=[r["row"] for r in t6], textposition="bottom center",
-                        marker=dict(symbol="x", size=11, color="black"), name="seed Table 6 (as printed)",
-                        hovertemplate="seed paper (Zhao), Table 6: %{text}<br>%{y} % · %{x:.3s} params<extra></extra>")
     from ui import measured as mh
 
-    mh.add_measured(fig, pts, results, x)
-    return fig
+    fig = ux.pareto_figure(pts, x, title, log_x=log_x)
+    if x == "latency_ms":
+        fig = um.add_latency_error_bars(fig, latency)
+    if seed and x == "params":
+        fig = ux.add_seed_table6(fig, [r for r in state.asset_csv("seed_tables.csv") if r["table"] == "6"])
+    return mh.add_measured(fig, pts, results, x)
 
 
 def unmeasured_figure(acc: str, unit: str, x: str, title: str, log_x: bool, seed: bool, results: str):

@@ -76,8 +76,12 @@ def test_each_tab_in_chromium(page, app_url, view):
     a = design.analyze(design.templates()["efficientnet_b0"])
     page.set_viewport_size({"width": 1024, "height": 768})
     open_design(page, f"{app_url}/design?d=efficientnet_b0&view={view}", a.total_macs)
-    if view in ("Stages", "Against+the+zoo"):
+    if view == "Stages":
         page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+    if view == "Against+the+zoo":          # Vega-Lite, drawn with some size
+        page.wait_for_function("""() => [...document.querySelectorAll('.vega-embed svg, .vega-embed canvas')]
+            .some(e => { const b = e.getBoundingClientRect(); return b.width > 300 && b.height > 300; })""",
+                               timeout=60_000)
     if view == "Block+diagram":
         page.locator('[data-testid="stGraphVizChart"] svg').first.wait_for(timeout=60_000)
     page.wait_for_timeout(1500)

@@ -31,6 +31,13 @@ def open_page(page, url: str, text: str, timeout: float = 90_000):
     page.wait_for_timeout(1500)
 
 
+def vega_drawn(page, timeout=30_000):
+    """Wait for a Vega-Lite chart drawn with some size (vega-embed renders an svg or a canvas)."""
+    page.wait_for_function("""() => [...document.querySelectorAll('.vega-embed svg, .vega-embed canvas')]
+        .some(e => { const b = e.getBoundingClientRect(); return b.width > 300 && b.height > 300; })""",
+                           timeout=timeout)
+
+
 @pytest.mark.parametrize("path, text, name", PAGES, ids=[p[2] for p in PAGES])
 def test_page_renders_in_chromium(page, app_url, path, text, name):
     open_page(page, app_url + path, text)
@@ -40,7 +47,7 @@ def test_page_renders_in_chromium(page, app_url, path, text, name):
         page.wait_for_selector(".vega-embed svg [aria-roledescription='point']", timeout=30_000)
         assert not page.locator(".js-plotly-plot").count()        # the home page loads no plotly.js (issue 16)
     if "pareto" in path:
-        page.wait_for_selector(".js-plotly-plot, .vega-embed svg", timeout=30_000)
+        vega_drawn(page)
     if "Block+diagram" in path:
         page.locator('[data-testid="stGraphVizChart"] svg').first.wait_for(timeout=30_000)
     if "efficientnet_b7" in path:
@@ -164,3 +171,19 @@ def test_deep_link_as_the_first_request_goes_through_the_router(browser, path, t
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_pareto_point_tooltip_names_the_model_and_its_source(page, app_url):
+    """Hovering a point of the Vega chart shows what plotly's hover did: model, top-1, cost, source."""
+    open_page(page, app_url + "/pareto", "Seed Table 6 prints")
+    vega_drawn(page)
+    page.wait_for_timeout(1000)
+    symbols = page.locator(".vega-embed svg g.mark-symbol.role-mark path")
+    assert symbols.count() >= 52                             # the caption says 52 models are plotted
+    box = symbols.first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    tip = page.locator("#vg-tooltip-element")
+    tip.wait_for(state="visible", timeout=10_000)
+    text = tip.inner_text()
+    assert re.search(r"top-1\s+\d+\.\d %", text) and "model" in text and "source" in text, text
+    assert re.search(r"MMACs|GMACs", text), text

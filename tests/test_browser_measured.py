@@ -51,7 +51,9 @@ def test_evaluation_progress_stop_and_the_chart(browser, measured_server):
                 wait_for_app(page, 60_000)
                 saved, = json.loads(results.read_text())
                 assert saved["stopped"] and 0 < saved["images"] < 600
-            page.get_by_text(re.compile(r"measured here \(\d+ images\)")).first.wait_for(timeout=60_000)
+            # written by Vega on the chart (its svg), beside the published point
+            page.locator(".vega-embed svg text", has_text=re.compile(r"measured here \(\d+ images\)")).first.wait_for(
+                timeout=60_000)
             page.wait_for_timeout(1500)
             page.get_by_text("Measured here").first.scroll_into_view_if_needed()
             screenshot(page, f"pareto_measured_{w}x{h}")

@@ -472,17 +472,25 @@ def test_the_zoo_chart_draws_the_design_as_a_band_not_a_point():
            {"name": "mobilenet_v2", "family": "MobileNet", "top1": 72.0, "source": "Sandler et al.",
             "params": 3504872, "macs": 300774272}]
     macs = 1.5e9
-    fig = ud.zoo_band_figure(pts, macs, "macs", "MACs", base="resnet50", label="my net")
-    band = next(t for t in fig.data if t.fill == "toself")
-    assert min(band.x) < macs < max(band.x)
-    assert min(band.y) <= 72.0 - 2 and max(band.y) >= 76.1 + 2        # spans the accuracies shown
-    # no trace puts the design at an accuracy: every trace at its cost is the band, its line or its label
-    at_cost = [t for t in fig.data if t.x is not None and any(abs(x - macs) / macs < 0.07 for x in t.x)]
-    assert all(t.fill == "toself" or t.mode in ("lines", "text") for t in at_cost)
-    ring = next(t for t in fig.data if t.name == "template: resnet50")
-    assert list(ring.x) == [4089184256] and list(ring.y) == [76.1]
+    spec = ud.zoo_band_figure(pts, macs, "macs", "MACs", base="resnet50", label="my net")
+    layers = {part.get("name"): part for part in spec["layer"]}
+    band, = layers["band"]["data"]["values"]
+    assert band["x"] < macs < band["x2"] and layers["band"]["mark"]["type"] == "rect"
+    assert band["y"] <= 72.0 - 2 and band["y2"] >= 76.1 + 2          # spans the accuracies shown
+    # nothing puts the design at an accuracy: at its cost there are only the band, its rule and its label
+    at_cost = [name for name, part in layers.items()
+               if any(abs(v.get("x", 0) - macs) / macs < 0.07 for v in part["data"]["values"])]
+    assert sorted(at_cost) == ["band", "design", "design label"]
+    assert layers["design"]["mark"]["type"] == "rule" and layers["design label"]["mark"]["type"] == "text"
+    ring, = layers["template"]["data"]["values"]
+    assert (ring["x"], ring["y"]) == (4089184256, 76.1)
+    colors = layers["points"]["encoding"]["color"]["scale"]["domain"]
+    assert "my net: not trained" in colors and "template: resnet50" in colors       # in the legend
+    lo, hi = layers["points"]["encoding"]["x"]["scale"]["domain"]
+    assert lo < macs < hi                                          # the design is in view
     flops = ud.zoo_band_figure(pts, macs, "macs", "FLOPs")
-    assert min(next(t for t in flops.data if t.fill == "toself").x) > 2 * macs / 1.1
+    fband, = next(p for p in flops["layer"] if p.get("name") == "band")["data"]["values"]
+    assert fband["x"] > 2 * macs / 1.1                                 # 1 MAC = 2 FLOPs
 
 
 def test_neighbours_text():

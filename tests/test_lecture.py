@@ -145,3 +145,20 @@ def test_convolution_steps_draw_vega_lite_specs_that_fit_a_slide():
     fitted = lec.fit_to_slide(split[0])
     assert fitted["height"] == 360 and not fitted.get("config", {}).get("legend", {}).get("disable")  # 5 kinds: legend kept
     assert lec.fit_to_slide(sep[0])["height"] == 370
+
+
+def test_results_step_draws_the_zoo_and_the_seeds_table_6_in_vega_lite():
+    slide = lec.build(lec.step_index("results"))
+    spec, = slide.figures
+    assert isinstance(spec, dict) and "data" not in spec           # Vega-Lite, values inside the layers
+    layers = {part.get("name"): part["data"]["values"] for part in spec["layer"]}
+    assert layers["labels"] == []                                  # the zoo's points are told apart by family
+    seed = {r["row"]: r for r in layers["seed"]}
+    assert (seed["ShuffleNet v2"]["x"], seed["ShuffleNet v2"]["y"]) == (2e6, 75.4)   # seed paper, Table 6
+    x2 = next(r for r in layers["points"] if r["name"] == "shufflenet_v2_x2_0")
+    assert x2["x"] == zoo.analyze("shufflenet_v2_x2_0").total_params
+    # a slide has no room for seventeen families: fit_to_slide turns the legend off, and no layer's
+    # encoding brings its own legend back (an encoding-level legend overrides config's "disable")
+    slid = lec.fit_to_slide(spec)
+    assert slid["config"]["legend"]["disable"] is True
+    assert not [c for part in slid["layer"] for c in part.get("encoding", {}).values() if c and "legend" in c]

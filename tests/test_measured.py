@@ -31,18 +31,37 @@ def test_measured_points_pair_the_published_and_the_measured_top1():
     assert um.label(um.measured_points(POINTS, {"efficientnet_lite0": big}, "macs")[0]) == "measured here (50,000 images)"
 
 
-def test_overlay_draws_a_line_between_the_two_points_each_labelled():
-    import plotly.graph_objects as go
+def values(spec: dict, name: str) -> list[dict]:
+    return next(part["data"]["values"] for part in spec["layer"] if part.get("name") == name)
 
-    fig = um.add_measured(go.Figure(), POINTS, {"efficientnet_lite0": RESULT}, "macs")
-    line, marks, pub = fig.data
-    assert list(line.x) == [385e6, 385e6, None] and list(line.y) == pytest.approx([74.846, 400 / 6, None])
-    assert list(marks.text) == ["measured here (6 images)"] and list(marks.y) == pytest.approx([400 / 6])
-    assert list(pub.text) == ["published"] and list(pub.y) == [74.846]
-    assert marks.textposition[0] == "bottom center"      # measured below published: label below
-    assert len(um.add_measured(go.Figure(), POINTS, {}, "macs").data) == 0
+
+def test_overlay_draws_a_line_between_the_two_points_each_labelled():
+    from ui import explore as ux
+
+    base = ux.pareto_figure(POINTS, "macs", "MACs")
+    before = json.dumps(base, sort_keys=True)
+    spec = um.add_measured(base, POINTS, {"efficientnet_lite0": RESULT}, "macs")
+    assert json.dumps(base, sort_keys=True) == before               # a new spec: the shared one is untouched
+    line, = values(spec, "published to measured")
+    assert (line["x"], line["y"]) == (385e6, 74.846) and line["y2"] == pytest.approx(400 / 6)
+    mark, = values(spec, "measured")
+    assert mark["y"] == pytest.approx(400 / 6) and mark["label"] == "measured here (6 images)"
+    # the tooltip: 4 of 6 images = 66.7 %, Wilson interval 30–90 %, the published 74.8 %
+    assert (mark["measured"], mark["interval"], mark["published"]) == ("66.7 %", "30.0–90.0 %", "74.8 %")
+    assert mark["images"] == "6" and mark["weights"] == RESULT["weights"]
+    # measured below published: its label below it; "published" beside the published point
+    assert values(spec, "measured labels below") == [{"x": 385e6, "y": pytest.approx(400 / 6),
+                                                      "text": "measured here (6 images)"}]
+    assert "measured labels above" not in [p.get("name") for p in spec["layer"]]
+    assert values(spec, "published labels") == [{"x": 385e6, "y": 74.846, "text": "published"}]
+    above = um.add_measured(base, POINTS, {"efficientnet_lite0": dict(RESULT, correct1=6)}, "macs")   # 100 %
+    assert values(above, "measured labels above")[0]["text"] == "measured here (6 images)"
+    # one legend entry, in black, beside the families
+    color = next(p for p in spec["layer"] if p.get("name") == "points")["encoding"]["color"]["scale"]
+    assert color["domain"][-1] == "top-1 measured here" and color["range"][-1] == "#000000"
+    assert um.add_measured(base, POINTS, {}, "macs") == base
     # no x on this axis (latency not measured): nothing drawn for that model
-    assert len(um.add_measured(go.Figure(), POINTS, {"efficientnet_lite0": RESULT}, "latency_ms").data) == 0
+    assert um.add_measured(base, POINTS, {"efficientnet_lite0": RESULT}, "latency_ms") == base
 
 
 def test_result_rows():
@@ -63,8 +82,12 @@ def results(tmp_path, monkeypatch):
     return path
 
 
-def chart_traces(at: AppTest) -> list[dict]:
-    return json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+def chart_layers(at: AppTest) -> list[str]:
+    return [part.get("name") for part in json.loads(at.get("vega_lite_chart")[0].proto.spec)["layer"]]
+
+
+def chart_values(at: AppTest, name: str) -> list[dict]:
+    return values(json.loads(at.get("vega_lite_chart")[0].proto.spec), name)
 
 
 def test_pareto_page_evaluates_a_folder_and_draws_the_result(results, tmp_path):
@@ -73,7 +96,7 @@ def test_pareto_page_evaluates_a_folder_and_draws_the_result(results, tmp_path):
     folder = sample_folder(tmp_path / "val")
     at = AppTest.from_file(PAGE, default_timeout=300).run()
     assert not at.exception
-    assert not [t for t in chart_traces(at) if t.get("name") == "top-1 measured here"]
+    assert "points" in chart_layers(at) and "measured" not in chart_layers(at)
     assert at.button(key="eval_go").disabled                            # no folder yet
     at.text_input(key="eval_folder").set_value(str(folder)).run()
     at.button(key="eval_go").click().run()
@@ -86,8 +109,8 @@ def test_pareto_page_evaluates_a_folder_and_draws_the_result(results, tmp_path):
     assert "top-1 66.67 % (4 of 6 images" in msg and "1 unreadable image" in msg and "broken.jpg" in msg
     saved, = json.loads(results.read_text())
     assert saved["model"] == "efficientnet_lite0" and saved["images"] == 6 and not saved["stopped"]
-    marks = next(t for t in chart_traces(at) if t.get("name") == "top-1 measured here")
-    assert marks["text"] == ["measured here (6 images)"] and marks["y"] == pytest.approx([400 / 6])
+    mark, = chart_values(at, "measured")
+    assert mark["label"] == "measured here (6 images)" and mark["y"] == pytest.approx(400 / 6)
     table = next(t.value for t in at.table if "top-1 here (%)" in t.value.columns)
     # the page plots the paper's figure by default: 75.1 % in the TF Lite README (assets/published.csv)
     row = table.loc["efficientnet_lite0"]

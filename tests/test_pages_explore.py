@@ -75,6 +75,15 @@ def plotly_specs(at: AppTest) -> list[dict]:
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
 
+def vega_specs(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+
+
+def vega_layer(spec: dict, name: str) -> list[dict]:
+    """The values of the layer called ``name`` (``ui.explore.pareto_figure`` names its layers)."""
+    return next(part["data"]["values"] for part in spec["layer"] if part.get("name") == name)
+
+
 # --- explorer ---------------------------------------------------------------------------------
 
 def test_explorer_from_url_shows_zoo_analyze_totals_and_the_convention():
@@ -296,29 +305,48 @@ def test_scaling_one_dimension_curves_are_computed():
     assert r["y"][-1] == zoo.analyze("efficientnet", 600, width_mult=1.0, depth_mult=1.0).total_macs
 
 
+def test_scaling_compound_points_are_b0_to_b7_at_their_computed_cost():
+    at = run("scaling.py", view="One dimension at a time")
+    spec = vega_specs(at)[0]
+    points = {r["name"]: r for r in vega_layer(spec, "points")}
+    assert set(points) == {f"efficientnet_b{k}" for k in range(8)}
+    b3 = points["efficientnet_b3"]
+    assert b3["x"] == zoo.analyze("efficientnet_b3").total_macs and b3["label"] == "B3"
+    assert b3["y"] == zoo.info("efficientnet_b3").figures["top1_paper"].value
+    assert [r["label"] for r in vega_layer(spec, "labels")] == [f"B{k}" for k in range(8)]   # all named
+    assert "frontier" not in [part.get("name") for part in spec["layer"]]
+
+
 # --- Pareto -----------------------------------------------------------------------------------
 
 def test_pareto_points_are_zoo_costs_and_published_accuracies():
     at = run("pareto.py")
-    spec = plotly_specs(at)[0]
-    traces = {d["name"]: d for d in spec["data"]}
-    assert "Pareto frontier" in traces and spec["layout"]["xaxis"]["type"] == "log"
-    resnet = traces["ResNet"]
-    i = [c[0] for c in resnet["customdata"]].index("resnet50")
-    assert resnet["x"][i] == zoo.analyze("resnet50").total_macs
-    assert resnet["y"][i] == float(published("ResNet-50", "torchvision (v1.5: stride on 3x3)")["top1_paper"])
+    assert not at.get("plotly_chart")                   # the page a hall opens first loads no plotly.js
+    spec = vega_specs(at)[0]
+    points = {r["name"]: r for r in vega_layer(spec, "points")}
+    assert next(p for p in spec["layer"] if p.get("name") == "points")["encoding"]["x"]["scale"]["type"] == "log"
+    front = vega_layer(spec, "frontier")
+    assert front and all(b["x"] > a["x"] and b["y"] > a["y"] for a, b in zip(front, front[1:]))
+    resnet = points["resnet50"]
+    assert resnet["family"] == "ResNet" and resnet["x"] == zoo.analyze("resnet50").total_macs
+    top1 = float(published("ResNet-50", "torchvision (v1.5: stride on 3x3)")["top1_paper"])
+    assert resnet["y"] == top1 and resnet["top1"] == f"{top1:.1f} %"
+    assert "4.09 GMACs" in resnet["cost"] and resnet["source"]
+    # the cheapest point is on the frontier and named on the chart
+    cheapest = min(points.values(), key=lambda r: r["x"])
+    assert cheapest["name"] in {r["name"] for r in vega_layer(spec, "labels")}
+    assert (front[0]["x"], front[0]["y"]) == (cheapest["x"], cheapest["y"])
 
 
 def test_pareto_parameters_axis_with_seed_table_6():
     at = run("pareto.py", x="parameters", seed6="true")
-    traces = {d["name"]: d for d in plotly_specs(at)[0]["data"]}
-    seed = traces["seed Table 6 (as printed)"]
-    i = seed["text"].index("ShuffleNet v2")
-    assert seed["x"][i] == 2e6 and seed["y"][i] == 75.4
-    goo = traces["GoogLeNet"]
-    j = [c[0] for c in goo["customdata"]].index("googlenet")
+    spec = vega_specs(at)[0]
+    seed = {r["row"]: r for r in vega_layer(spec, "seed")}
+    assert (seed["ShuffleNet v2"]["x"], seed["ShuffleNet v2"]["y"]) == (2e6, 75.4)     # as the seed prints it
+    assert "ShuffleNet v2" in {r["row"] for r in vega_layer(spec, "seed labels")}
+    goo = next(r for r in vega_layer(spec, "points") if r["name"] == "googlenet")
     a = zoo.analyze("googlenet")
-    assert goo["x"][j] == a.total_params - a.unused_params              # aux heads excluded
+    assert goo["x"] == a.total_params - a.unused_params              # aux heads excluded
     warning = " ".join(w.value for w in at.warning)
     assert "75.4 %" in warning and "7.39 M" in warning
 
@@ -341,11 +369,15 @@ def test_pareto_latency_measures_with_spread_plots_and_ranks():
     assert pair and ("faster" in pair[0] or "slower" in pair[0] or "within noise on this machine" in pair[0])
     # the latency axis: points at the medians, with IQR bars
     at.get("button_group")[1].set_value("latency (this CPU)").run()
-    traces = {d["name"]: d for d in plotly_specs(at)[0]["data"]}
-    sq = traces["SqueezeNet"]
-    i = [c[0] for c in sq["customdata"]].index("squeezenet1_1")
-    median = float(df[df["model"] == "squeezenet1_1"]["latency (median)"].iloc[0].split()[0])
-    assert sq["x"][i] == pytest.approx(median, rel=0.01) and sq["error_x"]["visible"]
+    spec = vega_specs(at)[0]
+    sq = next(r for r in vega_layer(spec, "points") if r["name"] == "squeezenet1_1")
+    row = df[df["model"] == "squeezenet1_1"].iloc[0]
+    median = float(row["latency (median)"].split()[0])
+    q1, q3 = (float(v.split()[0]) for v in row["IQR"].split("–"))
+    assert sq["x"] == pytest.approx(median, rel=0.01)
+    bar, = [b for b in vega_layer(spec, "latency IQR") if b["y"] == sq["y"]]
+    assert (bar["x"], bar["x2"]) == (pytest.approx(q1, rel=0.01), pytest.approx(q3, rel=0.01))
+    assert len(vega_layer(spec, "latency IQR")) == 2                 # the two timed models, no others
     # cached for the session: the button now offers a re-run and the result stays
     assert at.button(key="lat_run").label == "Measure again"
 

@@ -122,16 +122,75 @@ POINTS = [
 ]
 
 
-def test_pareto_figure_traces_frontier_and_log_axis():
-    fig = ux.pareto_figure(POINTS, "params", "parameters")
-    names = [t.name for t in fig.data]
-    assert names == ["F1", "F2", "Pareto frontier"]
-    front = fig.data[-1]
-    assert list(front.x) == [1e6, 2e6] and list(front.y) == [70.0, 75.0]   # b is dominated, d has no x
-    assert fig.layout.xaxis.type == "log"
-    assert fig.data[0].marker.color != fig.data[1].marker.color
+def layer(spec: dict, name: str) -> dict:
+    return next(part for part in spec["layer"] if part.get("name") == name)
+
+
+def test_pareto_figure_is_a_vega_lite_spec_with_the_frontier_and_a_log_axis():
+    spec = ux.pareto_figure(POINTS, "params", "parameters")
+    assert "data" not in spec and "datasets" not in spec          # values inside the layers: no Arrow
+    assert json.loads(json.dumps(spec, allow_nan=False)) == spec    # plain JSON
+    assert spec["$schema"].endswith("/v6.json") and spec["height"] == 600
+    # the frontier under the points (the top mark gets the pointer: the points' tooltips must win)
+    assert [part["name"] for part in spec["layer"]] == ["frontier", "points", "labels"]
+    # only the points have a tooltip (Streamlit gives every other mark one of raw fields otherwise)
+    assert [part["name"] for part in spec["layer"] if part["encoding"].get("tooltip") is not None] == ["points"]
+    assert all("tooltip" in part["encoding"] for part in spec["layer"])
+    points = layer(spec, "points")
+    assert [(r["name"], r["x"], r["y"]) for r in points["data"]["values"]] == [
+        ("a", 1e6, 70.0), ("b", 4e6, 69.0), ("c", 2e6, 75.0)]      # d has no x
+    front = layer(spec, "frontier")
+    # b is dominated by a (cheaper and more accurate); the frontier steps up from a to c
+    assert [(r["x"], r["y"]) for r in front["data"]["values"]] == [(1e6, 70.0), (2e6, 75.0)]
+    assert front["mark"]["interpolate"] == "step-after" and front["mark"]["strokeDash"]
+    x = points["encoding"]["x"]
+    assert x["scale"]["type"] == "log"
+    lo, hi = x["scale"]["domain"]
+    assert lo == pytest.approx(1e6 / 10 ** 0.65) and hi == pytest.approx(4e6 * 10 ** 0.15)   # room for a's name
+    assert x["axis"]["values"] == [1e6, 2e6, 5e6] and x["axis"]["title"] == "parameters (log scale)"
+    for value, text in ((1000000, "1 M"), (2000000, "2 M"), (5000000, "5 M")):
+        assert f"datum.value == {value} ? '{text}'" in x["axis"]["labelExpr"]
+    # the colour-blind-safe palette's first two colours, circle then square, by sorted family; the
+    # frontier joins the one legend in black
+    assert points["encoding"]["color"]["scale"] == {"domain": ["F1", "F2", "Pareto frontier"],
+                                                    "range": ["#0072B2", "#E69F00", "#000000"]}
+    shapes = points["encoding"]["shape"]["scale"]
+    assert shapes["domain"] == ["F1", "F2", "Pareto frontier"] and shapes["range"][:2] == ["circle", "square"]
+    assert {r["family"] for r in front["data"]["values"]} == {"Pareto frontier"}
     lin = ux.pareto_figure(POINTS, "params", "parameters", log_x=False, frontier=False)
-    assert lin.layout.xaxis.type == "linear" and [t.name for t in lin.data] == ["F1", "F2"]
+    assert [part["name"] for part in lin["layer"]] == ["points", "labels"]
+    scale = layer(lin, "points")["encoding"]["x"]["scale"]
+    assert scale["type"] == "linear" and scale["domain"] == pytest.approx([1e6 - 0.18 * 3e6, 4e6 + 0.05 * 3e6])
+    # the room left of zero has no tick labels: no model has a negative cost
+    assert layer(lin, "points")["encoding"]["x"]["axis"]["labelExpr"].startswith("datum.value < 0 ? '' :")
+
+
+def test_pareto_figure_tooltips_say_what_the_hover_said():
+    pts = [dict(POINTS[0], x_label="1.00 M parameters", top1=70.04)]
+    spec = ux.pareto_figure(pts, "params", "parameters")
+    row, = layer(spec, "points")["data"]["values"]
+    tips = {t["title"]: row[t["field"]] for t in layer(spec, "points")["encoding"]["tooltip"]}
+    assert tips == {"model": "a", "top-1": "70.0 %", "parameters": "1.00 M parameters", "source": "s"}
+
+
+def test_tick_labels():
+    assert [ux.tick_label(v) for v in (1e6, 5e7, 2e9, 0.5, 20, 1000)] == ["1 M", "50 M", "2 G", "0.5", "20", "1 k"]
+
+
+def test_overlays_leave_the_cached_spec_as_it_was():
+    spec = ux.pareto_figure(POINTS, "params", "parameters")
+    before = json.dumps(spec, sort_keys=True)
+    seed = ux.add_seed_table6(spec, [{"params_m": "2", "top1": "75.4", "row": "ShuffleNet v2"}])
+    assert json.dumps(spec, sort_keys=True) == before
+    cross = layer(seed, "seed")
+    assert cross["data"]["values"][0]["x"] == 2e6 and cross["data"]["values"][0]["y"] == 75.4
+    assert layer(seed, "seed labels")["data"]["values"][0]["row"] == "ShuffleNet v2"
+    # one legend: the seed's crosses join the families, in black
+    color = layer(seed, "points")["encoding"]["color"]["scale"]
+    shape = layer(seed, "points")["encoding"]["shape"]["scale"]
+    assert color["domain"] == ["F1", "F2", "Pareto frontier", "seed Table 6 (as printed)"]
+    assert color["range"][-1] == "#000000"
+    assert len(shape["range"]) == 4 and shape["range"][-1].startswith("M-1,-0.6")    # the x, drawn as a path
 
 
 def test_spaced_labels_keep_the_ends_and_skip_crowded_points():
@@ -142,9 +201,14 @@ def test_spaced_labels_keep_the_ends_and_skip_crowded_points():
 
 
 def test_pareto_figure_names_the_frontier_points():
-    fig = ux.pareto_figure(POINTS, "params", "parameters")
-    f1 = next(t for t in fig.data if t.name == "F1")
-    assert list(f1.text) == ["a", ""]                 # a is on the frontier, b is dominated
+    spec = ux.pareto_figure(POINTS, "params", "parameters")
+    labels = layer(spec, "labels")
+    assert [r["label"] for r in labels["data"]["values"]] == ["a", "c"]      # b is dominated
+    assert labels["mark"]["align"] == "right" and labels["mark"]["baseline"] == "bottom"   # to the upper left
+    named = ux.pareto_figure([dict(p, label=p["name"].upper()) for p in POINTS], "params", "parameters",
+                             labels=["b"])
+    assert [r["label"] for r in layer(named, "labels")["data"]["values"]] == ["B"]
+    assert layer(ux.pareto_figure(POINTS, "params", "parameters", labels=[]), "labels")["data"]["values"] == []
 
 
 def test_family_colours_are_stable_across_charts():

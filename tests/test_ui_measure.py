@@ -3,9 +3,9 @@ ranking and its sentences. Inputs are hand-made profiles and timings; expected v
 out by hand in the test."""
 import json
 
-import plotly.graph_objects as go
 import pytest
 
+from ui import explore as ux
 from ui import measure as um
 from zoo import latency as L
 
@@ -116,9 +116,22 @@ def test_pair_sentences():
 
 def test_latency_error_bars_and_table():
     timings = {"a": tm([9, 10, 11, 12, 13], "a"), "b": tm([1, 2, 3, 4, 5], "b")}
-    fig = go.Figure(go.Scatter(x=[11, 3], y=[70, 60], mode="markers", customdata=[["a", ""], ["b", ""]]))
-    um.add_latency_error_bars(fig, timings)
-    assert list(fig.data[0].error_x.array) == [1.0, 1.0] and list(fig.data[0].error_x.arrayminus) == [1.0, 1.0]
+    pts = [{"name": "a", "family": "F", "latency_ms": 11.0, "top1": 70.0},
+           {"name": "b", "family": "F", "latency_ms": 3.0, "top1": 60.0},
+           {"name": "c", "family": "G", "latency_ms": 7.0, "top1": 65.0}]     # not timed: no bar
+    base = ux.pareto_figure(pts, "latency_ms", "latency")
+    spec = um.add_latency_error_bars(base, timings)
+    bars = spec["layer"][0]                                     # under the points
+    assert bars["name"] == "latency IQR" and bars["mark"]["type"] == "rule"
+    # the quartiles of 9..13 are 10 and 12, of 1..5 are 2 and 4
+    assert bars["data"]["values"] == [{"x": 10.0, "x2": 12.0, "y": 70.0, "family": "F"},
+                                      {"x": 2.0, "x2": 4.0, "y": 60.0, "family": "F"}]
+    assert "latency IQR" not in [p.get("name") for p in base["layer"]]     # the shared spec is untouched
+    # a noisy timing: quartiles 3 and 40 ms, far beyond the points' own range (up to 11 × 10^0.15 ms)
+    noisy = um.add_latency_error_bars(base, {"b": tm([1, 3, 3, 40, 50], "b")})
+    lo, hi = next(p for p in noisy["layer"] if p.get("name") == "points")["encoding"]["x"]["scale"]["domain"]
+    assert lo < 3.0 and hi > 40.0                               # every bar inside the plot
+    assert um.add_latency_error_bars(base, {}) == base
     df = um.timings_frame(timings)
     assert list(df["model"]) == ["b", "a"] and df["IQR"][0] == "2.00–4.00 ms" and df["min–max"][1] == "9.00–13.0 ms"
     assert df["images/s"][0] == "333.3"

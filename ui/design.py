@@ -16,7 +16,6 @@ import zlib
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-import plotly.graph_objects as go
 
 from zoo import design, fmt, latency
 from ui import explore as ux
@@ -354,7 +353,7 @@ BAND = "#000000"   # black: no family of the zoo chart uses it
 
 
 def zoo_band_figure(points: Sequence[dict], value: float, x: str = "macs", unit: str = "MACs",
-                    base: str | None = None, label: str = "this design") -> go.Figure:
+                    base: str | None = None, label: str = "this design") -> dict:
     """The zoo's published top-1 against exact cost, with the design as a vertical band at its cost.
 
     ``points``: ``ui.state.pareto_points`` dicts (name, family, top1, source, params, macs).
@@ -371,28 +370,44 @@ def zoo_band_figure(points: Sequence[dict], value: float, x: str = "macs", unit:
         for p in pts:
             p["x_label"] = f"{fmt.fmt_params(p['params'])} parameters · {fmt.fmt_ops(p['macs'], unit)}"
         shown, title = value, "parameters (exact, counted by CNN Atlas)"
-    fig = ux.pareto_figure(pts, x, title, log_x=True,
-                           title=f"The zoo's published top-1 against {title.split(' (')[0]}")
+    spec = ux.pareto_figure(pts, x, title, log_x=True,
+                            title=f"The zoo's published top-1 against {title.split(' (')[0]}")
     tops = [p["top1"] for p in pts if p.get("top1") is not None]
     lo, hi = (min(tops) - 3, max(tops) + 3) if tops else (50, 90)
-    x0, x1 = shown / 1.06, shown * 1.06
+    shown = float(shown)
     text = fmt.fmt_ops(value, unit) if x == "macs" else f"{fmt.fmt_params(value)} parameters"
-    fig.add_scatter(x=[x0, x1, x1, x0, x0], y=[lo, lo, hi, hi, lo], fill="toself", mode="lines",
-                    fillcolor="rgba(0, 0, 0, 0.12)", line=dict(color=BAND, width=1),
-                    name=f"{label}: not trained", hoverinfo="skip")
-    fig.add_scatter(x=[shown, shown], y=[lo, hi], mode="lines", line=dict(color=BAND, width=3),
-                    showlegend=False,
-                    hovertemplate=f"<b>{label}</b><br>{text}<br>accuracy unknown: not trained<extra></extra>")
-    fig.add_scatter(x=[shown], y=[hi], mode="text", text=[label], textposition="top center",
-                    textfont=dict(color=BAND), showlegend=False, hoverinfo="skip")
+    xy = {"x": {"field": "x", "type": "quantitative"}, "y": {"field": "y", "type": "quantitative"}}
+    spec = ux.with_layer(spec, {
+        "name": "band", "data": {"values": [{"x": shown / 1.06, "x2": shown * 1.06, "y": lo, "y2": hi}]},
+        "mark": {"type": "rect", "fillOpacity": 0.12, "stroke": BAND, "strokeWidth": 1},
+        "encoding": {**xy, "x2": {"field": "x2"}, "y2": {"field": "y2"}},
+    }, legend=(f"{label}: not trained", BAND, "square"), below=True)
+    spec = ux.with_layer(spec, {
+        "name": "design", "data": {"values": [{"x": shown, "y": lo, "y2": hi, "name": label, "cost": text,
+                                               "accuracy": "unknown: not trained"}]},
+        "mark": {"type": "rule", "color": BAND, "strokeWidth": 3},
+        "encoding": {**xy, "y2": {"field": "y2"},
+                     "tooltip": [{"field": "name", "title": "design"}, {"field": "cost", "title": "cost"},
+                                 {"field": "accuracy", "title": "accuracy"}]}})
+    spec = ux.with_layer(spec, {
+        "name": "design label", "data": {"values": [{"x": shown, "y": hi, "text": label}]},
+        "mark": {"type": "text", "baseline": "bottom", "dy": -4, "color": BAND},
+        "encoding": {**xy, "text": {"field": "text"}}})
     ref = next((p for p in pts if p["name"] == base), None)
     if ref is not None:
-        fig.add_scatter(x=[ref[x]], y=[ref["top1"]], mode="markers", name=f"template: {base}",
-                        marker=dict(symbol="circle-open", size=22, color="#000000", line=dict(width=2)),
-                        hovertemplate=f"<b>{base}</b> (the template)<br>%{{y:.1f}} % top-1<extra></extra>")
-    fig.update_yaxes(range=[lo, hi + 2])
-    fig.update_layout(height=620, legend=dict(orientation="h", title_text=""))
-    return fig
+        spec = ux.with_layer(spec, {
+            "name": "template", "data": {"values": [{"x": float(ref[x]), "y": float(ref["top1"]), "name": base,
+                                                     "top1": fmt.percent(ref["top1"])}]},
+            "mark": {"type": "point", "filled": False, "size": 480, "strokeWidth": 2, "opacity": 1},
+            "encoding": {**xy, "tooltip": [{"field": "name", "title": "the template"},
+                                           {"field": "top1", "title": "top-1"}]},
+        }, legend=(f"template: {base}", "#000000", "circle"))
+    points = ux.layer_named(spec, "points")
+    points["encoding"]["y"]["scale"]["domain"] = [lo, hi + 2]
+    d0, d1 = points["encoding"]["x"]["scale"].get("domain") or (shown, shown)   # the design in view too
+    points["encoding"]["x"]["scale"]["domain"] = [min(d0, shown / 1.5), max(d1, shown * 1.5)]
+    spec["height"] = 620
+    return spec
 
 
 def neighbours(points: Sequence[dict], macs: float, factor: float = 1.5) -> list[dict]:

@@ -1,4 +1,6 @@
-"""Streamlit-free helpers of the Explore pages: tables and plotly figures (numbers: ``zoo.fmt``).
+"""Streamlit-free helpers of the Explore pages: tables, plotly figures and the accuracy-against-cost
+chart as a Vega-Lite spec (a plain dict: Streamlit's Vega chunk is 0.8 MB beside plotly.js's 4.7 MB,
+issue 16), numbers by ``zoo.fmt``.
 
 Everything here is a plain function of plain data (dicts, lists, DataFrames), so it is tested
 without Streamlit (tests/test_ui_explore.py). The numbers come from ``zoo`` (analysis, registry)
@@ -11,6 +13,7 @@ Conventions:
 """
 from __future__ import annotations
 
+import copy
 import csv
 import math
 from pathlib import Path
@@ -19,6 +22,7 @@ from typing import Iterable, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
+from ui import theme
 from ui.theme import PALETTE, family_styles, vega_family_scales
 from zoo.fmt import DASH, UNITS, fmt_ops, fmt_params, ops, si
 from zoo import fmt
@@ -399,55 +403,161 @@ def pareto_front(xs: Sequence[float], ys: Sequence[float]) -> list[int]:
     return front
 
 
+VEGA_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
+FRONTIER = "Pareto frontier"
+# The family legend: four columns (they fit a 1024 px window beside the sidebar), symbols as large as
+# the points and without the points' white outline, which would hide the thin ones.
+LEGEND = {"columns": 4, "symbolSize": 170, "symbolStrokeWidth": 0, "symbolOpacity": 1}
+# The frontier's legend symbol: three short dashes (an SVG path in Vega's unit square).
+DOTTED = "M-1,-0.2H-0.55V0.2H-1Z M-0.22,-0.2H0.22V0.2H-0.22Z M0.55,-0.2H1V0.2H0.55Z"
+
+
+def tick_label(v: float) -> str:
+    """A log-axis tick written with ``zoo.fmt.si`` and its trailing zeros dropped: ``1e6`` -> ``"1 M"``,
+    ``5e7`` -> ``"50 M"``, ``0.5`` -> ``"0.5"``."""
+    num, _, prefix = fmt.si(v).strip().partition(" ")
+    if "." in num:
+        num = num.rstrip("0").rstrip(".")
+    return f"{num} {prefix}".strip()
+
+
+def _label_expr(values: Sequence[float]) -> str:
+    """A Vega expression writing each of ``values`` as :func:`tick_label` does (other values: blank)."""
+    expr = "''"
+    for v in reversed(values):
+        expr = f"datum.value == {v!r} ? '{tick_label(v)}' : {expr}"
+    return expr
+
+
+def _plain(v):
+    """A JSON-ready number: numpy scalars become Python floats."""
+    return float(v) if v is not None else None
+
+
 def pareto_figure(points: Sequence[dict], x: str, x_title: str, *, log_x: bool = True,
                   y: str = "top1", y_title: str = "top-1 accuracy (%), published",
                   frontier: bool = True, title: str | None = None,
-                  labels: Iterable[str] | None = None) -> go.Figure:
-    """Accuracy against a cost (``points[i][x]``), colour and symbol by family, Pareto frontier drawn.
+                  labels: Iterable[str] | None = None) -> dict:
+    """Accuracy against a cost (``points[i][x]``) as a Vega-Lite spec: colour and shape by family,
+    the Pareto frontier as a dotted step line, the points that matter named to their upper left.
 
-    ``points``: dicts with name, family, the ``x`` and ``y`` keys, and ``source`` (hover text);
-    ``label`` (optional) is the name written on the chart. The points that matter carry their
-    names: those in ``labels``, else the ones on the frontier. Points whose ``x`` is missing are
-    left out.
+    ``points``: dicts with name, family, the ``x`` and ``y`` keys, and ``source`` (tooltip text);
+    ``x_label`` (optional) is the cost as text for the tooltip, ``label`` (optional) the name
+    written on the chart. The named points: those in ``labels``, else the ones on the frontier
+    (thinned by :func:`spaced_labels`). Points whose ``x`` is missing are left out.
+
+    Layers are named ("points", "labels", "frontier") so that overlays (``with_layer``) and tests
+    find them; every layer carries its own values (no top-level data: Streamlit would send that as
+    Arrow, another 0.7 MB for the browser).
     """
     pts = [p for p in points if p.get(x) is not None and p.get(y) is not None and p[x] > 0]
-    styles = family_styles(p["family"] for p in pts)
     front = pareto_front([p[x] for p in pts], [p[y] for p in pts]) if pts else []
-    named = set(labels) if labels is not None else set(spaced_labels(
-        [(pts[i][x], pts[i][y], pts[i]["name"]) for i in front], log_x=log_x))
-    fig = go.Figure()
-    by_family: dict[str, list[dict]] = {}
-    for p in pts:
-        by_family.setdefault(p["family"], []).append(p)
-    for fam, ps in sorted(by_family.items()):
-        fig.add_scatter(
-            x=[p[x] for p in ps], y=[p[y] for p in ps], mode="markers+text", name=fam,
-            marker=dict(color=styles[fam]["color"], symbol=styles[fam]["symbol"], size=13,
-                        line=dict(width=1, color="white")),
-            text=[p.get("label", p["name"]) if p["name"] in named else "" for p in ps],
-            textposition="top left", cliponaxis=False,
-            customdata=[[p["name"], p.get("x_label", ""), p.get("source", "")] for p in ps],
-            hovertemplate=("<b>%{customdata[0]}</b><br>%{y:.1f} % top-1<br>%{customdata[1]}"
-                           "<br><i>%{customdata[2]}</i><extra></extra>"),
-        )
-    if frontier and pts:
-        fig.add_scatter(x=[pts[i][x] for i in front], y=[pts[i][y] for i in front], mode="lines",
-                        line=dict(shape="hv", color="black", dash="dot", width=1.5),
-                        name="Pareto frontier", hoverinfo="skip")
-    xs = [p[x] for p in pts]
+    span = (max(p[x] for p in pts) - min(p[x] for p in pts)) if pts else 0.0
+    named = set(labels) if labels is not None else set(spaced_labels(     # on a linear axis: 12 % of the span apart
+        [(pts[i][x], pts[i][y], pts[i]["name"]) for i in front], log_x=log_x, **({} if log_x else {"dx": 0.12 * span})))
+    color, shape = ({k: list(v) for k, v in s.items()}        # own lists: overlays extend each
+                    for s in theme.vega_family_scales(p["family"] for p in pts))
+    rows = [{"name": p["name"], "family": p["family"], "x": _plain(p[x]), "y": _plain(p[y]),
+             "top1": fmt.percent(p[y]), "cost": p.get("x_label", ""), "source": p.get("source", ""),
+             "label": p.get("label", p["name"])} for p in pts]
+    xs = [r["x"] for r in rows]
+    x_axis: dict = {"title": x_title + (" (log scale)" if log_x else "")}
     if xs and log_x:       # room on the left for the cheapest model's name (labels sit to the upper left)
-        x_range = [math.log10(min(xs)) - 0.65, math.log10(max(xs)) + 0.15]
+        scale = {"type": "log", "domain": [min(xs) / 10 ** 0.65, max(xs) * 10 ** 0.15], "nice": False}
+        ticks = theme.log_ticks(min(xs), max(xs))
+        x_axis.update(values=ticks, labelExpr=_label_expr(ticks))
     elif xs:
         span = (max(xs) - min(xs)) or abs(max(xs)) or 1.0
-        x_range = [min(xs) - 0.18 * span, max(xs) + 0.05 * span]
+        scale = {"type": "linear", "domain": [min(xs) - 0.18 * span, max(xs) + 0.05 * span], "nice": False,
+                 "zero": False}
+        # SI prefixes with a space, as the log axis writes them ("5 G"); the room left of zero unlabelled
+        x_axis.update(tickCount=8, labelExpr="datum.value < 0 ? '' : "
+                                             "replace(format(datum.value, '~s'), regexp('([a-zA-Zµ])$'), ' $1')")
     else:
-        x_range = None
-    fig.update_layout(title=title or f"top-1 against {x_title}",
-                      xaxis=dict(title=x_title + (" (log scale)" if log_x else ""),
-                                 type="log" if log_x else "linear", range=x_range),
-                      yaxis=dict(title=y_title), height=600, margin=dict(l=10, r=10, t=60, b=10),
-                      legend=dict(orientation="h", title_text="family"))
-    return fig
+        scale = {"type": "log" if log_x else "linear"}
+    x_enc = {"field": "x", "type": "quantitative", "scale": scale, "axis": x_axis}
+    y_enc = {"field": "y", "type": "quantitative", "scale": {"zero": False}, "title": y_title}
+    layers = [{
+        "name": "points", "data": {"values": rows},
+        "mark": {"type": "point", "filled": True, "size": 170, "opacity": 1, "stroke": "white",
+                 "strokeWidth": 1},
+        "encoding": {
+            "x": x_enc, "y": y_enc,
+            "color": {"field": "family", "type": "nominal", "scale": color, "title": "family"},
+            "shape": {"field": "family", "type": "nominal", "scale": shape, "title": "family"},
+            "tooltip": [{"field": "name", "title": "model"}, {"field": "top1", "title": "top-1"},
+                        {"field": "cost", "title": x_title}, {"field": "source", "title": "source"}]},
+    }, {
+        "name": "labels", "data": {"values": [r for r in rows if r["name"] in named]},
+        "mark": {"type": "text", "align": "right", "baseline": "bottom", "dx": -6, "dy": -5},
+        "encoding": {"x": {"field": "x", "type": "quantitative"}, "y": {"field": "y", "type": "quantitative"},
+                     "text": {"field": "label"}, "tooltip": None},
+    }]
+    spec = {"$schema": VEGA_SCHEMA, "title": title or f"top-1 against {x_title}", "height": 600, "layer": layers,
+            "config": {"legend": dict(LEGEND)}}     # config, not the encoding: a slide can still turn it off
+    if frontier and pts:   # in the family legend as a black dotted dash (a legend of its own would sit beside it)
+        spec = with_layer(spec, {
+            "name": "frontier", "data": {"values": [{"x": rows[i]["x"], "y": rows[i]["y"]} for i in front]},
+            "mark": {"type": "line", "interpolate": "step-after", "strokeWidth": 1.5, "strokeDash": [2, 3]},
+            "encoding": {"x": {"field": "x", "type": "quantitative"}, "y": {"field": "y", "type": "quantitative"}},
+        }, legend=(FRONTIER, "#000000", DOTTED), below=True)      # under the points: their tooltips win
+    return spec
+
+
+def layer_named(spec: dict, name: str) -> dict | None:
+    """The layer of ``spec`` called ``name`` (``pareto_figure`` names its own), or None."""
+    return next((layer for layer in spec.get("layer", ()) if layer.get("name") == name), None)
+
+
+def with_layer(spec: dict, layer: dict, *, legend: tuple[str, str, str] | None = None,
+               below: bool = False) -> dict:
+    """A new spec: ``spec`` (left as it is: a cached spec is shared by sessions) with ``layer``
+    added on top (``below``: under every other layer). ``legend`` = (entry, colour, shape) adds
+    the entry to the family legend: the layer's values get that entry as their "family", drawn
+    in that colour and shape, both scales (held by the "points" layer) extended by it."""
+    out = copy.deepcopy(spec)
+    layer = copy.deepcopy(layer)
+    # no tooltip unless the layer asks for one (Streamlit turns Vega's on for every mark: a label or
+    # a line would show its raw fields)
+    layer.setdefault("encoding", {}).setdefault("tooltip", None)
+    if legend is not None:
+        entry, colour, shape = legend
+        points = layer_named(out, "points")
+        layer["data"]["values"] = [dict(v, family=entry) for v in layer["data"]["values"]]
+        for channel, value in (("color", colour), ("shape", shape)):
+            layer.setdefault("encoding", {})[channel] = {"field": "family", "type": "nominal", "title": "family"}
+            scale = points["encoding"][channel]["scale"] if points else None
+            if scale is None:
+                layer["encoding"][channel]["scale"] = {"domain": [entry], "range": [value]}
+            elif entry not in scale["domain"]:
+                scale["domain"].append(entry)
+                scale["range"].append(value)
+    out["layer"] = [layer] + out["layer"] if below else out["layer"] + [layer]
+    return out
+
+
+SEED_T6 = "seed Table 6 (as printed)"
+
+
+def add_seed_table6(spec: dict, rows: Sequence[dict]) -> dict:
+    """The seed paper's Table 6 as printed (``rows`` of seed_tables.csv, table "6"): black crosses at
+    its parameters and top-1, each named below, on a parameters-axis ``pareto_figure``. A new spec."""
+    values = [{"x": float(r["params_m"]) * 1e6, "y": float(r["top1"]), "row": r["row"],
+               "top1": fmt.percent(float(r["top1"])), "params": f"{fmt.fmt_params(float(r['params_m']) * 1e6)}"}
+              for r in rows]
+    xy = {"x": {"field": "x", "type": "quantitative"}, "y": {"field": "y", "type": "quantitative"}}
+    out = with_layer(spec, {
+        "name": "seed", "data": {"values": values},
+        "mark": {"type": "point", "filled": True, "size": 120, "opacity": 1},
+        "encoding": {**xy, "tooltip": [{"field": "row", "title": "seed paper (Zhao), Table 6"},
+                                       {"field": "top1", "title": "top-1"},
+                                       {"field": "params", "title": "parameters"}]},
+    }, legend=(SEED_T6, "#000000", theme.VEGA_SHAPES[theme.SYMBOLS.index("x")]))
+    return with_layer(out, {
+        "name": "seed labels", "data": {"values": values},
+        "mark": {"type": "text", "baseline": "top", "dy": 9},
+        "encoding": {**xy, "text": {"field": "row"}},
+    })
 
 
 def spaced_labels(points: Sequence[tuple[float, float, str]], *, log_x: bool = True, dx: float = 0.35,

@@ -341,10 +341,7 @@ def _results(_: dict) -> Slide:
     # the seed's rows are named by their crosses; the zoo's points are told apart by family
     fig = ux.pareto_figure(pts, "params", "parameters", title="Results: published top-1 against parameters",
                            labels=[])
-    t6 = [r for r in ux.read_csv(ux.ASSETS / "seed_tables.csv") if r["table"] == "6"]
-    fig.add_scatter(x=[float(r["params_m"]) * 1e6 for r in t6], y=[float(r["top1"]) for r in t6], mode="markers+text",
-                    text=[r["row"] for r in t6], textposition="bottom center", name="seed Table 6 (as printed)",
-                    marker=dict(symbol="x", size=13, color="black"))
+    fig = ux.add_seed_table6(fig, [r for r in ux.read_csv(ux.ASSETS / "seed_tables.csv") if r["table"] == "6"])
     x2 = next(p for p in pts if p["name"] == "shufflenet_v2_x2_0")
     return Slide(
         lead="ResNet-RS and EfficientNet-B7 share the top (84.4 %), with 192 M against 66 M parameters. "

@@ -7,8 +7,9 @@ Pareto page ranks models by MACs and by measured latency and draws how the ranks
 ShuffleNet v2's point (Ma et al. 2018, arXiv 1807.11164, §1: FLOPs are an indirect metric) made
 on the user's own machine.
 
-Plain functions of plain data (``zoo.latency`` results, dicts) returning tables, ``go.Figure``s and Vega-Lite specs (the ranking chart);
-tested in tests/test_ui_measure.py. Numbers go through ``zoo.fmt``.
+Plain functions of plain data (``zoo.latency`` results, dicts) returning tables, ``go.Figure``s and
+Vega-Lite specs (the ranking chart) and layers (the latency bars on the Pareto chart); tested in
+tests/test_ui_measure.py. Numbers go through ``zoo.fmt``.
 """
 from __future__ import annotations
 
@@ -179,18 +180,29 @@ def pair_sentence(small: dict, big: dict, unit: str = "MACs") -> str:
     return f"{head} and runs {m:.1f}× faster here {times}: more than its {unit} alone predict."
 
 
-def add_latency_error_bars(fig: go.Figure, timings: Mapping[str, Timing]) -> go.Figure:
-    """Horizontal IQR bars on every point of a latency-axis scatter naming timed models (the model
-    name is each point's first ``customdata`` field, as ``ui.explore.pareto_figure`` writes it)."""
-    for tr in fig.data:
-        markers = tr.type == "scatter" and tr.mode and "markers" in tr.mode
-        names = [c[0] for c in tr.customdata] if markers and tr.customdata is not None else []
-        if not names or not all(n in timings for n in names):
-            continue
-        tr.error_x = dict(type="data", symmetric=False, visible=True, thickness=1.5, width=4,
-                          array=[timings[n].q3_ms - timings[n].median_ms for n in names],
-                          arrayminus=[timings[n].median_ms - timings[n].q1_ms for n in names])
-    return fig
+def add_latency_error_bars(spec: dict, timings: Mapping[str, Timing]) -> dict:
+    """Horizontal IQR bars (first to third quartile, in the family's colour) under every point of a
+    latency-axis ``ui.explore.pareto_figure`` naming a timed model. A new spec; ``spec`` is left as
+    it is."""
+    from ui import explore as ux
+
+    points = ux.layer_named(spec, "points")
+    rows = [{"x": float(timings[r["name"]].q1_ms), "x2": float(timings[r["name"]].q3_ms), "y": r["y"], "family": r["family"]}
+            for r in (points["data"]["values"] if points else ()) if r["name"] in timings]
+    if not rows:
+        return spec
+    out = ux.with_layer(spec, {
+        "name": "latency IQR", "data": {"values": rows},
+        "mark": {"type": "rule", "strokeWidth": 2},
+        "encoding": {"x": {"field": "x", "type": "quantitative"}, "x2": {"field": "x2"},
+                     "y": {"field": "y", "type": "quantitative"},
+                     "color": {"field": "family", "type": "nominal"}},
+    }, below=True)
+    scale = ux.layer_named(out, "points")["encoding"]["x"]["scale"]
+    if scale.get("type") == "log" and scale.get("domain"):      # every bar inside the plot
+        lo, hi = scale["domain"]
+        scale["domain"] = [min(lo, min(r["x"] for r in rows) / 1.1), max(hi, max(r["x2"] for r in rows) * 1.1)]
+    return out
 
 
 def timings_frame(timings: Mapping[str, Timing]) -> pd.DataFrame:

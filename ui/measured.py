@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-import plotly.graph_objects as go
-
 from zoo import fmt
 
 MEASURED_COLOR = "#000000"
+MEASURED = "top-1 measured here"
 
 
 def measured_points(points: Sequence[dict], results: Mapping[str, dict], x: str) -> list[dict]:
@@ -39,35 +38,49 @@ def label(m: dict) -> str:
     return f"measured here ({fmt.count(m['images'])} images)"
 
 
-def add_measured(fig: go.Figure, points: Sequence[dict], results: Mapping[str, dict], x: str) -> go.Figure:
-    """Draw, for every evaluated model, a line from its published top-1 to the top-1 measured
-    here (same x), a marker at the measured value and a text label at each end. In place."""
+def add_measured(spec: dict, points: Sequence[dict], results: Mapping[str, dict], x: str) -> dict:
+    """For every evaluated model, a line from its published top-1 to the top-1 measured here (same
+    x), an open diamond at the measured value and a label at each end, on a
+    ``ui.explore.pareto_figure`` spec. A new spec; ``spec`` is left as it is."""
+    from ui import explore as ux
+
     ms = measured_points(points, results, x)
     if not ms:
-        return fig
-    xs, ys = [], []
-    for m in ms:
-        xs += [m["x"], m["x"], None]
-        ys += [m["published"], m["measured"], None]
-    fig.add_scatter(x=xs, y=ys, mode="lines", line=dict(color=MEASURED_COLOR, width=2),
-                    name="published → measured here", hoverinfo="skip")
-    fig.add_scatter(
-        x=[m["x"] for m in ms], y=[m["measured"] for m in ms], mode="markers+text",
-        marker=dict(symbol="diamond-open", size=13, color=MEASURED_COLOR, line=dict(width=2)),
-        text=[label(m) for m in ms],
-        textposition=["bottom center" if m["measured"] < m["published"] else "top center" for m in ms],
-        name="top-1 measured here",
-        customdata=[[m["name"], m["published"], fmt.count(m["images"]),
-                     "—" if m["low"] is None else f"{m['low']:.1f}–{m['high']:.1f} %", m["weights"]] for m in ms],
-        hovertemplate=("<b>%{customdata[0]}</b><br>measured here: %{y:.1f} % top-1 on %{customdata[2]} images"
-                       "<br>95 % interval %{customdata[3]}<br>published: %{customdata[1]:.1f} %"
-                       "<br>weights %{customdata[4]}<extra></extra>"))
-    fig.add_scatter(
-        x=[m["x"] for m in ms], y=[m["published"] for m in ms], mode="text",
-        text=["published" for m in ms],
-        textposition=["top center" if m["measured"] < m["published"] else "bottom center" for m in ms],
-        name="published (label)", showlegend=False, hoverinfo="skip")
-    return fig
+        return spec
+    xy = {"x": {"field": "x", "type": "quantitative"}, "y": {"field": "y", "type": "quantitative"}}
+    out = ux.with_layer(spec, {
+        "name": "published to measured", "data": {"values": [
+            {"x": float(m["x"]), "y": m["published"], "y2": m["measured"]} for m in ms]},
+        "mark": {"type": "rule", "color": MEASURED_COLOR, "strokeWidth": 2},
+        "encoding": {**xy, "y2": {"field": "y2"}}})
+    out = ux.with_layer(out, {
+        "name": "measured", "data": {"values": [
+            {"x": float(m["x"]), "y": m["measured"], "name": m["name"], "label": label(m),
+             "measured": fmt.percent(m["measured"]), "images": fmt.count(m["images"]),
+             "interval": fmt.DASH if m["low"] is None else f"{m['low']:.1f}–{fmt.percent(m['high'])}",
+             "published": fmt.percent(m["published"]), "weights": m["weights"]} for m in ms]},
+        "mark": {"type": "point", "filled": False, "size": 170, "strokeWidth": 2, "opacity": 1},
+        "encoding": {**xy, "tooltip": [
+            {"field": "name", "title": "model"}, {"field": "measured", "title": "top-1 measured here"},
+            {"field": "images", "title": "images"}, {"field": "interval", "title": "95 % interval"},
+            {"field": "published", "title": "published"}, {"field": "weights", "title": "weights"}]},
+    }, legend=(MEASURED, MEASURED_COLOR, "diamond"))
+    # the measured label on the far side of its point from the published one; "published" to the right
+    # of its point (above or below it would sit on the names the frontier writes to its upper left)
+    for below in (True, False):
+        values = [{"x": float(m["x"]), "y": m["measured"], "text": label(m)}
+                  for m in ms if (m["measured"] < m["published"]) is below]
+        if values:
+            out = ux.with_layer(out, {
+                "name": "measured labels " + ("below" if below else "above"), "data": {"values": values},
+                "mark": {"type": "text", "baseline": "top" if below else "bottom", "dy": 11 if below else -11},
+                "encoding": {**xy, "text": {"field": "text"}}})
+    out = ux.with_layer(out, {
+        "name": "published labels", "data": {"values": [
+            {"x": float(m["x"]), "y": m["published"], "text": "published"} for m in ms]},
+        "mark": {"type": "text", "align": "left", "baseline": "middle", "dx": 12},
+        "encoding": {**xy, "text": {"field": "text"}}})
+    return out
 
 
 def result_rows(results: Sequence[dict], published: Mapping[str, float]) -> list[dict]:
