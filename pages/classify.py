@@ -77,7 +77,9 @@ def pick_model(statuses: list[uc.ModelStatus]) -> str:
     missing = [s for s in statuses if not s.ok]
     if missing:
         with st.expander(f"{len(missing)} zoo models have no weights here"):
-            page.table(pd.DataFrame({"model": [s.name for s in missing], "why": [s.reason for s in missing]}))
+            # A scrolling grid: fifty long reasons in the narrow model column (an HTML table ran 5,000 px tall).
+            st.dataframe(pd.DataFrame({"model": [s.name for s in missing], "why": [s.reason for s in missing]}),
+                         hide_index=True, width="stretch")
             offer_download([s.name for s in missing])
     with st.expander("Bring a torchvision weights file"):
         weights_upload()
@@ -299,8 +301,7 @@ def side_by_side(statuses: list[uc.ModelStatus], decoded: uc.Decoded, key: str) 
         with col:
             rows.append(compare_one(name, clf, decoded, key))
     if rows:
-        # An HTML table, not st.dataframe: three rows need no grid, and every cold browser opening the
-        # page would fetch and run the grid's 0.5 MB script for it (issue 16).
+        # Three rows as an HTML table: legible when projected, its counts with separators.
         page.table(pd.DataFrame(rows), digits={"time per image (ms)": 1})
         device = uc.describe_device(uc.pick_device())
         st.caption(f"Time: one forward pass, batch 1, on this machine now ({device}); median of the "

@@ -150,7 +150,7 @@ def test_unavailable_models_listed_with_reason(at):
     expanders = [e for e in at.expander if "have no weights here" in e.label]
     assert expanders, "models without weights are not listed"
     # the catalogue says why for each
-    df = expanders[0].table[0].value
+    df = expanders[0].dataframe[0].value
     assert {"model", "why"} <= set(df.columns) and df["why"].str.len().min() > 0
     assert "efficientnet_lite0" not in set(df["model"])
 
