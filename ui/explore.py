@@ -352,7 +352,7 @@ def timeline_figure(rows: Sequence[dict]) -> dict:
         layers.insert(1, {**strip, "mark": {"type": "text", "align": "left", "baseline": "bottom", "dy": -4,
                                             "color": "#555555"},
                           "encoding": {"x": x, "y": y, "text": {"field": "text"}}})
-    return {"$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+    return {"$schema": theme.VEGA_SCHEMA,
             "title": TIMELINE_TITLE, "height": 640, "padding": {"top": 10, "left": 5, "right": 5, "bottom": 5},
             "layer": layers,
             # the family legend in config, not on the channel, so a slide can switch it off
@@ -403,7 +403,6 @@ def pareto_front(xs: Sequence[float], ys: Sequence[float]) -> list[int]:
     return front
 
 
-VEGA_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 FRONTIER = "Pareto frontier"
 # The family legend: four columns (they fit a 1024 px window beside the sidebar), symbols as large as
 # the points and without the points' white outline, which would hide the thin ones.
@@ -493,7 +492,7 @@ def pareto_figure(points: Sequence[dict], x: str, x_title: str, *, log_x: bool =
         "encoding": {"x": {"field": "x", "type": "quantitative"}, "y": {"field": "y", "type": "quantitative"},
                      "text": {"field": "label"}, "tooltip": None},
     }]
-    spec = {"$schema": VEGA_SCHEMA, "title": title or f"top-1 against {x_title}", "height": 600, "layer": layers,
+    spec = {"$schema": theme.VEGA_SCHEMA, "title": title or f"top-1 against {x_title}", "height": 600, "layer": layers,
             "config": {"legend": dict(LEGEND)}}     # config, not the encoding: a slide can still turn it off
     if frontier and pts:   # in the family legend as a black dotted dash (a legend of its own would sit beside it)
         spec = with_layer(spec, {

@@ -38,7 +38,6 @@ COLORS = {"regular": "#4C78A8", "depthwise": "#F58518", "pointwise": "#54A24B", 
           "plain": "#E45756", "residual": "#4C78A8", "shallow": "#72B7B2", "measured": "#4C78A8",
           "paper": "#9D755D", "unverified": "#BAB0AC", "verified": "#54A24B"}
 MARGIN = dict(l=10, r=10, t=50, b=10)
-VEGA_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 # plotly's default colourway, which these charts used before they moved to Vega-Lite
 CASE_COLORS = {"MACs": "#636EFA", "parameters": "#EF553B", "memory access": "#00CC96"}
 
@@ -237,7 +236,7 @@ def filters_figure(c_in: int, c_out: int, k: int, groups: int = 1, max_show: int
                                         "tooltip": {"field": "tip", "type": "nominal"}}})
         views.append({"title": {"text": title, "subtitle": subtitle}, "width": width, "height": 250,
                       "view": {"fill": "#f4f4f4", "stroke": None}, "layer": layers})
-    return {"$schema": VEGA_SCHEMA, "hconcat": views, "spacing": 16}
+    return {"$schema": theme.VEGA_SCHEMA, "hconcat": views, "spacing": 16}
 
 
 def cases_figure(cases: Sequence[dict]) -> dict:
@@ -259,7 +258,7 @@ def cases_figure(cases: Sequence[dict]) -> dict:
                        {"field": "quantity", "type": "nominal", "title": "quantity"},
                        {"field": "exact", "type": "nominal", "title": "count"},
                        {"field": "ratio", "type": "quantitative", "title": "× regular", "format": ".3f"}]}
-    return {"$schema": VEGA_SCHEMA, "title": "Cost of each case, relative to the regular convolution", "height": 400,
+    return {"$schema": theme.VEGA_SCHEMA, "title": "Cost of each case, relative to the regular convolution", "height": 400,
             "layer": [{"data": {"values": values}, "mark": {"type": "bar"},
                        "encoding": {**enc, "color": {"field": "quantity", "type": "nominal", "title": None,
                                                      "scale": {"domain": quantities, "range": list(CASE_COLORS.values())}}}},
@@ -309,7 +308,7 @@ def kind_split_figure(rows: Sequence[dict]) -> dict:
     names = [SPLIT_NAMES.get(k, k) for k in kinds]
     y = {"field": "model", "type": "nominal", "sort": [r["model"] for r in rows], "title": None}
     tip = {"field": "tip", "type": "nominal"}
-    return {"$schema": VEGA_SCHEMA, "title": "Where the multiply-accumulates go (engine, meta device, 224×224)",
+    return {"$schema": theme.VEGA_SCHEMA, "title": "Where the multiply-accumulates go (engine, meta device, 224×224)",
             "height": 360,      # 40 px more than the plotly chart had: the legend below takes two rows
             "layer": [{"data": {"values": values}, "mark": {"type": "bar"},
                        "encoding": {"y": y, "x": {"field": "start", "type": "quantitative", "title": "% of the network's MACs",

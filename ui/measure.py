@@ -144,7 +144,7 @@ def slope_figure(rows: Sequence[dict], unit: str = "MACs") -> dict:
         return {"data": {"values": values}, "mark": mark,
                 "encoding": {"x": x, "y": y, "tooltip": tooltip, **encoding}}
 
-    return {"$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+    return {"$schema": theme.VEGA_SCHEMA,
             "title": f"Rank by {unit} (1 = fewest) and by latency here (1 = fastest)",
             "height": max(340, 50 * n + 190), "padding": {"top": 10, "left": 5, "right": 5, "bottom": 5},
             "layer": [

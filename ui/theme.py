@@ -37,6 +37,9 @@ VEGA_SHAPES = ("circle", "square", "diamond", "triangle-up",
                "M0,-1L0.95,-0.31L0.59,0.81L-0.59,0.81L-0.95,-0.31Z",                                  # pentagon
                "M0.87,-0.5L0.87,0.5L0,1L-0.87,0.5L-0.87,-0.5L0,-1Z")                                  # hexagon
 
+# The Vega-Lite version Streamlit 1.67 embeds (and the handout's vendored vega-lite 6.4.1).
+VEGA_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
+
 FONT = "Arial, Helvetica, sans-serif"
 SIZES = {False: {"base": 16, "tick": 14, "title": 18},   # laptop / normal
          True: {"base": 20, "tick": 18, "title": 22}}    # presentation mode (?present=1)
