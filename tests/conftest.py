@@ -52,8 +52,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_streamlit(port: int, env: dict | None = None) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+def start_streamlit(port: int, env: dict | None = None, entry: str = "serve.py") -> subprocess.Popen:
+    """The dashboard as the README starts it (``streamlit run serve.py``), on loopback."""
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / entry),
            "--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
            "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
