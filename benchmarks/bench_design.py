@@ -2,7 +2,7 @@
 
     python benchmarks/bench_design.py [--repeats 3] [--no-wait-warm]
 
-Starts ``streamlit run app.py`` on a free loopback port (optionally waiting for the background
+Starts ``streamlit run serve.py`` (the README's command) on a free loopback port (optionally waiting for the background
 warm-up, as benchmarks/bench_pages.py does), opens the design lab in one session and times, from the
 click or key press until the new count is on screen (so re-validation, the build on the meta
 device, ``zoo.analyze``, the macro diagram and the browser's redraw are all inside):

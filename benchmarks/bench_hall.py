@@ -7,8 +7,10 @@
 
 For each N:
 
-1. **Server.** A fresh ``streamlit run app.py`` on a free loopback port (``--replicas K > 1``:
-   K replicas behind nginx, deploy/hall.py). Loopback only; nothing else is contacted.
+1. **Server.** A fresh ``streamlit run serve.py`` (the README's command: app.py with Streamlit's
+   front end served from memory, ``ui.static_assets``; ``--entry app.py``: Streamlit's plain
+   server, for comparison) on a free loopback port (``--replicas K > 1``: K replicas behind nginx,
+   deploy/hall.py). Loopback only; nothing else is contacted.
 2. **Primed as a lecturer would.** One session opens the timeline ``/`` and reloads it until the
    sidebar says "All analyses ready; …" (the background warm-up, ``ui.state.start_warm_up``), then
    closes; the server is left until its CPU is idle (< 5 % of a core over 2 s). With
@@ -34,6 +36,8 @@ For each N:
      a photo the classifier cannot do, an error box by design, is the page's content, not a
      failure);
    - every ``st.image`` on the page is decoded (``img.complete && naturalWidth > 0``).
+
+   Beside the time, what the page fetched (the Resource Timing API): requests, and MB on the wire.
 
    A **failure** is a session that shows an exception or an error box
    (``stException``, ``stAlertContentError``), loses its connection
@@ -230,7 +234,15 @@ class Session:
     outcome: str = "not opened"
     seconds: float | None = None
     cpu_s: float | None = None           # server CPU while this session loaded (alone only if concurrency 1)
+    requests: int | None = None          # HTTP requests the page made, by the Resource Timing API
+    mb: float | None = None              # bytes those transferred (headers and bodies), MB
     ctx: object = field(default=None, repr=False)
+
+
+# The page's own request and every resource it fetched: count and bytes on the wire, MB.
+TRANSFER_JS = """() => { const all = [...performance.getEntriesByType('navigation'),
+                                      ...performance.getEntriesByType('resource')];
+  return [all.length, Math.round(all.reduce((a, e) => a + e.transferSize, 0) / 1e4) / 100]; }"""
 
 
 async def open_session(browser, base: str, s: Session, sem: asyncio.Semaphore, roots: list[int],
@@ -255,6 +267,11 @@ async def open_session(browser, base: str, s: Session, sem: asyncio.Semaphore, r
             s.outcome = f"error: {type(e).__name__}: {e}"[:200]
         s.seconds = round(time.perf_counter() - t0, 3)
         s.cpu_s = round(snapshot(roots)["cpu_s"] - cpu0, 2)
+        if s.outcome == "ok":
+            try:
+                s.requests, s.mb = await page.evaluate(TRANSFER_JS)
+            except Exception:  # noqa: BLE001 -- a figure beside the timing; the session stays rendered
+                pass
 
 
 async def prime(browser, urls: list[str], warm_up: bool, timeout: float, also: list[tuple[str, str]]) -> float:
@@ -404,8 +421,8 @@ def print_profile(p: dict) -> None:
 class Server:
     """One ``streamlit run app.py`` (replicas = 1) or deploy/hall.py's replicas behind nginx."""
 
-    def __init__(self, replicas: int, env: dict):
-        self.hall = H.Hall(replicas=replicas, env=env, proxy=replicas > 1, timeout=180)
+    def __init__(self, replicas: int, env: dict, entry: str = "serve.py"):
+        self.hall = H.Hall(replicas=replicas, env=env, proxy=replicas > 1, timeout=180, entry=entry)
 
     def __enter__(self):
         self.hall.__enter__()
@@ -449,7 +466,7 @@ async def run_once(n: int, args, mix: dict[str, int]) -> dict:
     sessions = [Session(kind, path) for kind, path in plan(n, mix)]
     load_start = os.getloadavg()
     t_start = time.monotonic()
-    with Server(args.replicas, env) as server:
+    with Server(args.replicas, env, args.entry) as server:
         pids = server.pids
         t_health = time.monotonic() - t_start
         async with async_playwright() as pw:
@@ -497,13 +514,17 @@ def report(n, args, mix, sessions, before, rendered, idle, closed, wall, load_st
                "median_s": round(statistics.median(ok), 2) if ok else None,
                "p95_s": round(nearest_rank(ok, 0.95), 2) if ok else None,
                "max_s": round(max(ok), 2) if ok else None}
+        sent = [s for s in mine if s.mb is not None]
+        if sent:
+            row["requests_median"] = statistics.median(s.requests for s in sent)
+            row["mb_median"] = round(statistics.median(s.mb for s in sent), 2)
         if args.concurrency == 1:
             row["cpu_s_per_session"] = round(statistics.mean(s.cpu_s for s in mine), 2)
         kinds[kind] = row
     k = max(1, len(opened))
     return {
         "sessions": n, "opened": len(opened), "not_opened": n - len(opened), "concurrency": args.concurrency,
-        "replicas": args.replicas, "warm_up": args.warm_up, "primed_kinds": args.prime_kinds, "mix": mix, "wall_s": round(wall, 1),
+        "replicas": args.replicas, "entry": args.entry, "warm_up": args.warm_up, "primed_kinds": args.prime_kinds, "mix": mix, "wall_s": round(wall, 1),
         "load_1min": {"start": round(load_start[0], 2), "before": before["load_1min"], "end": closed["load_1min"]},
         "setup": setup,
         "server": {"before": before, "rendered": rendered, "idle_10s": idle, "closed_5s": closed,
@@ -516,7 +537,7 @@ def report(n, args, mix, sessions, before, rendered, idle, closed, wall, load_st
         "kinds": kinds,
         "failures": [{"kind": s.kind, "path": s.path, "outcome": s.outcome} for s in opened if s.outcome != "ok"],
         "per_session": [{"kind": s.kind, "path": s.path, "outcome": s.outcome, "seconds": s.seconds,
-                         "server_cpu_s_during": s.cpu_s} for s in sessions],
+                         "server_cpu_s_during": s.cpu_s, "requests": s.requests, "mb": s.mb} for s in sessions],
         "profile": profile,
     }
 
@@ -524,15 +545,16 @@ def report(n, args, mix, sessions, before, rendered, idle, closed, wall, load_st
 def print_run(r: dict) -> None:
     srv = r["server"]
     print(f"\nN = {r['sessions']} sessions ({r['opened']} opened), concurrency {r['concurrency']}, "
-          f"{r['replicas']} replica(s), {r['wall_s']} s; load (1 min) {r['load_1min']['before']} before → "
+          f"{r['replicas']} replica(s) of {r['entry']}, {r['wall_s']} s; load (1 min) {r['load_1min']['before']} before → "
           f"{r['load_1min']['end']} after; {os.cpu_count()} cores")
     per_kind_cpu = r["concurrency"] == 1
-    head = f"  {'page':<10}{'n':>4}{'ok':>5}{'fail':>6}{'median s':>10}{'p95 s':>8}{'max s':>8}"
+    head = f"  {'page':<10}{'n':>4}{'ok':>5}{'fail':>6}{'median s':>10}{'p95 s':>8}{'max s':>8}{'requests':>10}{'MB':>7}"
     print(head + ("  CPU-s each" if per_kind_cpu else ""))
     for kind, row in r["kinds"].items():
         f = lambda v: "—" if v is None else f"{v:.2f}"  # noqa: E731
         line = (f"  {kind:<10}{row['sessions']:>4}{row['rendered']:>5}{row['failures']:>6}{f(row['median_s']):>10}"
-                f"{f(row['p95_s']):>8}{f(row['max_s']):>8}")
+                f"{f(row['p95_s']):>8}{f(row['max_s']):>8}{row.get('requests_median', '—'):>10}"
+                f"{f(row.get('mb_median')):>7}")
         print(line + (f"  {row['cpu_s_per_session']:.2f}" if per_kind_cpu else ""))
     b, re_, i, c = srv["before"], srv["rendered"], srv["idle_10s"], srv["closed_5s"]
     print(f"  server CPU: {b['cpu_s']} s before → {re_['cpu_s']} s rendered: "
@@ -558,6 +580,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--concurrency", type=int, default=4, help="sessions loading at once (default 4)")
     ap.add_argument("--mix", default=DEFAULT_MIX, help=f"page kinds and weights (default {DEFAULT_MIX})")
     ap.add_argument("--replicas", type=int, default=1, help="K > 1: K replicas behind nginx (deploy/hall.py)")
+    ap.add_argument("--entry", default="serve.py", choices=["serve.py", "app.py"],
+                    help="what the server runs: serve.py (the README's command; Streamlit's front end from "
+                         "memory, gzipped) or app.py (Streamlit's plain server, for comparison)")
     ap.add_argument("--no-warm-up", dest="warm_up", action="store_false", help="CNN_ATLAS_WARM_UP=0")
     ap.add_argument("--prime-kinds", action="store_true",
                     help="also prime with one session of each kind: the cost of a session whose pages "

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_pages.py [--repeats 3] [--no-wait-warm]
 
-1. Starts ``streamlit run app.py`` on a free loopback port and waits until the background warm-up
+1. Starts ``streamlit run serve.py`` (the README's command) on a free loopback port and waits until the background warm-up
    (ui.state.warm_up: every model analysed once on the meta device) reports "All N analyses
    ready." in the sidebar: "once the server is warm".
 2. First render: each page opened in a new session, timed from navigation until its main
@@ -60,7 +60,7 @@ st.metric("Chosen", f"chose {m}")
 """
 
 
-def start_server(port: int, app: Path = ROOT / "app.py") -> subprocess.Popen:
+def start_server(port: int, app: Path = ROOT / "serve.py") -> subprocess.Popen:
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless=true",
            f"--server.port={port}", "--server.address=127.0.0.1", "--browser.gatherUsageStats=false",
            "--server.fileWatcherType=none"]

@@ -104,8 +104,10 @@ def render_config(listen: str, servers: list[str], run_dir: Path) -> str:
     return text
 
 
-def replica_command(port: int, address: str) -> list[str]:
-    return [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless=true",
+def replica_command(port: int, address: str, entry: str = "serve.py") -> list[str]:
+    """One replica: ``streamlit run serve.py`` (the dashboard, its front end served from memory);
+    ``entry="app.py"`` is Streamlit's plain server, for comparison."""
+    return [sys.executable, "-m", "streamlit", "run", str(ROOT / entry), "--server.headless=true",
             f"--server.port={port}", f"--server.address={address}", "--browser.gatherUsageStats=false",
             "--server.fileWatcherType=none"]
 
@@ -167,6 +169,7 @@ class Hall:
     run_dir: Path | None = None
     env: dict = field(default_factory=dict)
     timeout: float = 120.0
+    entry: str = "serve.py"              # what each local replica runs (replica_command)
     members: list[Replica] = field(default_factory=list, init=False)
     nginx: subprocess.Popen | None = field(default=None, init=False)
     _tmp: bool = field(default=False, init=False)
@@ -198,7 +201,7 @@ class Hall:
             port = self.first_port + i if self.first_port else free_port(self.address)
             log = self.run_dir / f"replica-{port}.log"
             with open(log, "wb") as out:
-                proc = subprocess.Popen(replica_command(port, self.address), cwd=ROOT, env=env,
+                proc = subprocess.Popen(replica_command(port, self.address, self.entry), cwd=ROOT, env=env,
                                         stdout=out, stderr=subprocess.STDOUT)
             host = "127.0.0.1" if self.address in ("0.0.0.0", "") else self.address
             self.members.append(Replica(f"{host}:{port}", proc, log))
