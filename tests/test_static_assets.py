@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import re
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,13 @@ class Behind:
         await send({"type": "http.response.body", "body": b"from streamlit"})
 
 
+def run(coro):
+    """``asyncio.run`` on a thread of its own: the browser tests' Playwright keeps an event loop
+    running on the main thread for the whole session."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def call(mw, sc):
     """One request through ``mw``: (status, headers as a dict, body)."""
     out = []
@@ -46,7 +54,7 @@ def call(mw, sc):
     async def receive():
         return {"type": "http.request"}
 
-    asyncio.run(mw(sc, receive, send))
+    run(mw(sc, receive, send))
     start, body = out[0], b"".join(m.get("body", b"") for m in out[1:])
     return start["status"], dict(start["headers"]), body
 
@@ -124,13 +132,24 @@ def test_a_file_is_read_once_and_concurrent_first_requests_share_the_read(site, 
     async def many():
         return await asyncio.gather(*(mw.asset("js/index.AbC123.js") for _ in range(8)))
 
-    assets = asyncio.run(many())
+    assets = run(many())
     assert all(a is assets[0] for a in assets) and reads == ["js/index.AbC123.js"]
     call(mw, scope("/static/js/index.AbC123.js"))
     assert reads == ["js/index.AbC123.js"]
-    asyncio.run(mw.asset("js/missing.js"))
-    asyncio.run(mw.asset("js/missing.js"))
+    run(mw.asset("js/missing.js"))
+    run(mw.asset("js/missing.js"))
     assert reads.count("js/missing.js") == 2 and "js/missing.js" not in mw._assets   # a miss is not kept
+
+
+def test_a_file_that_cannot_be_read_goes_on_to_streamlit(site, monkeypatch):
+    mw, behind = site
+
+    def unreadable(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("ui.static_assets.load_asset", unreadable)
+    status, _, body = call(mw, scope("/static/js/index.AbC123.js"))
+    assert (status, body) == (299, b"from streamlit") and behind.seen == ["/static/js/index.AbC123.js"]
 
 
 def test_a_prefix_under_a_base_url_path(tmp_path):

@@ -73,8 +73,12 @@ class StaticAssets:
         return path if self.root in path.parents and path.is_file() else None
 
     def _load(self, name: str) -> Asset | None:
-        path = self.resolve(name)
-        return load_asset(path) if path else None
+        """The Asset, or None when there is no such file or it cannot be read (Streamlit answers)."""
+        try:
+            path = self.resolve(name)
+            return load_asset(path) if path else None
+        except OSError:
+            return None
 
     async def asset(self, name: str) -> Asset | None:
         """The file's Asset, read on its first request; concurrent first requests share one read."""
