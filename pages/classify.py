@@ -301,8 +301,8 @@ def side_by_side(statuses: list[uc.ModelStatus], decoded: uc.Decoded, key: str) 
         with col:
             rows.append(compare_one(name, clf, decoded, key))
     if rows:
-        # Three rows as an HTML table: legible when projected, its counts with separators.
-        page.table(pd.DataFrame(rows), digits={"time per image (ms)": 1})
+        # Three rows as a table: legible when projected, its counts with separators, right-aligned.
+        page.table(pd.DataFrame(rows), counts=["MACs", "parameters"], digits={"time per image (ms)": 1})
         device = uc.describe_device(uc.pick_device())
         st.caption(f"Time: one forward pass, batch 1, on this machine now ({device}); median of the "
                    "timed repeats after one warm-up with their interquartile range (a difference inside it is noise); "
@@ -334,7 +334,7 @@ def compare_one(name: str, clf: uc.Classifier, decoded: uc.Decoded, key: str) ->
     return {"model": name, "time per image (ms)": round(ms, 1),
             "time IQR (ms)": (f"{lat['q1_ms']:.1f}–{lat['q3_ms']:.1f} ({fmt.count(lat['repeats'])} "
                               f"repeat{'s' if lat['repeats'] != 1 else ''})") if lat else fmt.DASH,
-            "MACs": fmt.count(n_macs), "parameters": fmt.count(params)}
+            "MACs": n_macs, "parameters": params}
 
 
 def main() -> None:

@@ -146,3 +146,58 @@ def metric(at, label: str):
 def exact(m) -> int:
     """The exact count a metric states in its help text, e.g. "25,557,032 (zoo.analyze)"."""
     return int(m.proto.help.split()[0].replace(",", ""))
+
+
+class Shown:
+    """A table as the page shows it: ``value`` is a DataFrame of the cells' text."""
+
+    def __init__(self, value):
+        self.value = value
+
+
+def parse_markdown_tables(text: str) -> list:
+    """The GitHub-flavoured Markdown tables in ``text`` (header, "---" row, rows), as DataFrames of
+    their cells' text ("\\|" read back as "|"). Written here, apart from ui.page, to read what
+    the page sent."""
+    import re
+
+    import pandas as pd
+
+    def cells(line):
+        line = line.strip()[1:]                               # the leading "|"
+        if line.endswith("|") and not line.endswith("\\|"):
+            line = line[:-1]                                  # the closing "|"
+        return [p.strip().replace("\\|", "|") for p in re.split(r"(?<!\\)\|", line)]
+
+    found, lines = [], text.splitlines()
+    i = 0
+    while i + 1 < len(lines):
+        if lines[i].lstrip().startswith("|") and re.fullmatch(r"\s*\|(\s*:?-{3,}:?\s*\|)+\s*", lines[i + 1]):
+            head, rows, j = cells(lines[i]), [], i + 2
+            while j < len(lines) and lines[j].lstrip().startswith("|"):
+                rows.append(cells(lines[j]))
+                j += 1
+            assert all(len(r) == len(head) for r in rows), (head, rows)
+            found.append(pd.DataFrame(rows, columns=head))
+            i = j
+        else:
+            i += 1
+    return found
+
+
+def tables(at) -> list:
+    """Every table on an AppTest page in page order: ``ui.page.table``'s Markdown tables and any
+    ``st.table``, each with ``.value`` (a DataFrame)."""
+    out = []
+
+    def walk(node):
+        kind = getattr(node, "type", None)
+        if kind == "markdown":
+            out.extend(Shown(df) for df in parse_markdown_tables(node.value))
+        elif kind == "table":
+            out.append(node)
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at.main)
+    return out

@@ -1,4 +1,5 @@
-"""The pages a whole hall opens first draw Vega-Lite and never load plotly.js (issue 16).
+"""The pages a whole hall opens first draw Vega-Lite and Markdown tables, and never load plotly.js
+or st.table's scripts (issue 16).
 
 A cold browser spends about a second of main-thread time on Streamlit's 4.7 MB plotly.js chunk
 (benchmarks/bench_hall.py); its Vega chunk is 0.8 MB. Each page here is opened in a fresh browser
@@ -28,6 +29,8 @@ def test_hall_page_draws_vega_and_loads_no_plotly(browser, app_url, name):
         scripts = page.evaluate(SCRIPTS)
         assert any("VegaLite" in s for s in scripts), scripts          # the chart came from Vega's chunk
         assert not [s for s in scripts if "Plotly" in s]                # and plotly.js was never fetched
+        # nor st.table's 0.85 MB (its Arrow formatting, moment.js, numbro): tables are Markdown
+        assert not [s for s in scripts if "/Table." in s or "arrowFormatUtils" in s or "moment." in s], scripts
         assert not page.locator(".js-plotly-plot").count()
         assert not page.locator('[data-testid="stException"]').count()
         screenshot(page, f"hall_page_{name}")

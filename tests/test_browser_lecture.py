@@ -3,7 +3,7 @@ presentation mode: nothing cut off, no note to ourselves on screen, type large e
 
 "Cut off" is measured the way a reader sees it: an element whose content is wider than its box
 (``scrollWidth > clientWidth``) among metric values and labels, buttons, tabs, page links, the
-value shown in a select box, HTML tables and their cells. Screenshots of every page and size go
+value shown in a select box, tables (``st.table`` and Markdown) and their cells. Screenshots of every page and size go
 to tests/artifacts/lecture_*.png (ignored by git) for a person to look at.
 """
 import re
@@ -22,7 +22,10 @@ OVERFLOW = """() => [...document.querySelectorAll([
     "[data-testid='stMain'] [role='tab']", "[data-testid='stMain'] [data-testid='stPageLink'] a",
     "[data-testid='stMain'] input[role=combobox]", "[data-testid='stMain'] [data-testid='stTable']",
     "[data-testid='stMain'] [data-testid='stTable'] > div", "[data-testid='stMain'] [data-testid='stTable'] td",
-    "[data-testid='stMain'] [data-testid='stTable'] th"].join(", "))]
+    "[data-testid='stMain'] [data-testid='stTable'] th",
+    "[data-testid='stMain'] [data-testid='stMarkdownContainer']:has(> table)",
+    "[data-testid='stMain'] [data-testid='stMarkdownContainer'] td",
+    "[data-testid='stMain'] [data-testid='stMarkdownContainer'] th"].join(", "))]
   .filter(e => e.offsetParent && e.scrollWidth > e.clientWidth + 2)
   .map(e => (e.getAttribute('data-testid') || e.tagName) + ': ' + (e.innerText || e.value || '').trim().slice(0, 50))"""
 

@@ -36,7 +36,8 @@ def test_keyboard_only_from_first_to_last_step(browser, app_url):
             assert progress(page) == f"{n} / {N}"
             assert page.locator("h1").first.inner_text() == lec.STEPS[n - 1].title
             assert not page.locator('[data-testid="stException"]').count()
-            main = page.locator(f"{CHARTS}, [data-testid='stTable'], [class*='st-key-measure_'] button").first
+            main = page.locator(f"{CHARTS}, [data-testid='stTable'], [data-testid='stMarkdownContainer'] table, "
+                                "[class*='st-key-measure_'] button").first
             main.wait_for(timeout=60_000)
             box = main.bounding_box()
             assert box["y"] < 768 - 150, f"step {n}: the slide's main figure starts below the first screen"

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from conftest import tables
+
 PAGES = Path(__file__).resolve().parent.parent / "pages"
 DEVELOPER = re.compile(r"UNVERIFIED|NOT VERIFIED|COMPUTED:|not read|\w\.(csv|py)\b|\bzoo/|zoo\.analyze|TODO|FIXME")
 EMPTY_CELL = re.compile(r"^(None|nan|NaN|<NA>)$")
@@ -57,7 +59,7 @@ def visible_text(at: AppTest) -> list[str]:
         out += [str(e.value) for e in getattr(at, kind)]
     for m in at.metric:
         out += [m.label, str(m.value), m.proto.help or ""]
-    for t in list(at.table) + list(at.dataframe):
+    for t in tables(at) + list(at.dataframe):
         df = t.value
         out += [str(c) for c in df.columns]
     for c in at.get("plotly_chart") + at.get("vega_lite_chart"):
@@ -66,7 +68,7 @@ def visible_text(at: AppTest) -> list[str]:
 
 
 def cells(at: AppTest) -> list[str]:
-    return [str(v) for t in at.table for v in t.value.to_numpy().ravel()]
+    return [str(v) for t in tables(at) for v in t.value.to_numpy().ravel()]
 
 
 @pytest.mark.parametrize("name, query", VIEWS, ids=[f"{n}-{'&'.join(f'{k}={v}' for k, v in q.items())}" for n, q in VIEWS])

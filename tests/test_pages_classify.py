@@ -13,6 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from test_classify import BAD_INPUTS, encode
 
+from conftest import tables
+
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "classify.py")
 SAMPLES = ROOT / "assets" / "samples"
@@ -213,7 +215,7 @@ def test_three_lites_side_by_side_offline(at):
     assert all(len(names) == 5 and names[0] == "espresso" for _, names in lists), lists
     cams = [c for c in image_captions(at) if c.startswith("Grad-CAM for ")]
     assert cams == ["Grad-CAM for espresso"] * 3
-    df = at.table[-1].value
+    df = tables(at)[-1].value
     assert list(df["model"]) == ["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"]
     ref = reference()
     # MACs as timm 1.0.31 counted the same Lites (assets/models.json), within TF padding's few %
@@ -238,7 +240,7 @@ def test_side_by_side_with_a_twin_from_the_hub(hub):
     at.selectbox(key="sample").select("coffee").run()
     at.multiselect(key="compare").set_value(["efficientnet_lite0", "mobilenet_v2"]).run()
     assert not at.exception, [e.value for e in at.exception]
-    df = at.table[-1].value
+    df = tables(at)[-1].value
     assert list(df["model"]) == ["efficientnet_lite0", "mobilenet_v2"]
     assert {"time per image (ms)", "time IQR (ms)", "MACs", "parameters"} <= set(df.columns)
     assert headings(at, "####")[0][0] == "espresso"

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 import zoo
 from zoo import design, fmt
 from ui import design as ud
-from conftest import exact, metric
+from conftest import exact, metric, tables
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "design.py")
@@ -207,7 +207,7 @@ def test_every_tab_renders(view):
         assert at.selectbox(key="d_block").options[0] == s.blocks()[0]
         assert "digraph" in at.get("graphviz_chart")[0].proto.spec
     if view == "Stages":
-        df = next(t.value for t in at.table if "MACs %" in t.value.columns)   # counts with separators
+        df = next(t.value for t in tables(at) if "MACs %" in t.value.columns)   # counts with separators
         assert sum(int(v.replace(",", "")) for v in df["MACs"]) == s.total_macs
         assert all("," in v for v in df["MACs"] if int(v.replace(",", "")) >= 1000)
     if view == "Against the zoo":
@@ -229,7 +229,7 @@ def test_latency_on_request_times_the_design_and_its_template():
     at.button(key="d_measure").click()
     again(at)
     assert not errors(at), errors(at)
-    rows = next(t.value for t in at.table if "latency" in t.value.columns)
+    rows = next(t.value for t in tables(at) if "latency" in t.value.columns)
     assert rows["network"].tolist() == ["this design", "squeezenet1_1"]
     assert all(re.search(r"ms \(IQR .* ms, \d+ repeats\)", v) for v in rows["latency"])   # median and spread
     assert any("fewer MACs than squeezenet1_1" in m.value for m in at.markdown)

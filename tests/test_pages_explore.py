@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import zoo
-from conftest import exact, metric
+from conftest import exact, metric, tables
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT / "pages"
@@ -51,7 +51,7 @@ def published(model: str, variant: str) -> dict:
 def frame(at: AppTest, *columns: str):
     """The first dataframe or table on the page having all ``columns`` (tables hold the
     formatted text a reader sees: parse counts with ``number``)."""
-    for d in list(at.dataframe) + list(at.table):
+    for d in list(at.dataframe) + tables(at):
         if all(c in d.value.columns for c in columns):
             return d.value
     raise AssertionError(f"no dataframe or table with columns {columns}")
@@ -65,7 +65,7 @@ def number(text) -> float:
 
 def static_table(at: AppTest, *columns: str):
     """The first st.table on the page having all ``columns``."""
-    for t in at.table:
+    for t in tables(at):
         if all(c in t.value.columns for c in columns):
             return t.value
     raise AssertionError(f"no table with columns {columns}")

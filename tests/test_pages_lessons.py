@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from conftest import tables
+
 PAGES = Path(__file__).resolve().parent.parent / "pages"
 
 
@@ -49,7 +51,7 @@ def test_conv_cost_bad_groups_is_a_message_not_a_crash():
     # the session goes on: a valid value brings the lesson back
     at.number_input(key="cin").set_value(4).run()
     assert not at.exception and not at.error
-    assert any("grouped (g = 2)" in str(df.value) for df in at.table)
+    assert any("grouped (g = 2)" in str(df.value) for df in tables(at))
 
 
 def test_conv_cost_reads_the_url():
@@ -58,7 +60,7 @@ def test_conv_cost_reads_the_url():
     at.run()
     assert not at.exception
     assert not any("Reproduced exactly" in s.value for s in at.success)  # not Table 3 any more
-    first = at.table[0].value
+    first = tables(at)[0].value
     assert number(first.loc[0, "MACs"]) == 12 * 12 * 64 * 32 * 9
     assert first.loc[0, "MACs"] == "2,654,208"                   # exact, with separators
 
@@ -69,7 +71,7 @@ def test_conv_cost_large_counts_are_shown_whole():
     at.query_params.update({"h": "56", "w": "56", "cin": "128", "cout": "256", "pad": "1", "groups": "4"})
     at.run()
     assert not at.exception and not at.error
-    cells = " ".join(str(v) for t in at.table for v in t.value.to_numpy().ravel())
+    cells = " ".join(str(v) for t in tables(at) for v in t.value.to_numpy().ravel())
     assert "924,844,032" in cells and "102,760,448" in cells          # 56·56·256·128·9 and 56·56·128·256
     assert "924844032" not in cells
 
@@ -118,7 +120,7 @@ def test_shufflenet_shows_every_papers_table_before_measuring():
         at.query_params["g"] = tabs[g]
         at.run()
         assert not at.exception, [e.value for e in at.exception]
-        paper = next(t.value for t in at.table if "GPU ×1" in t.value.columns)
+        paper = next(t.value for t in tables(at) if "GPU ×1" in t.value.columns)
         assert float(paper["GPU ×1"][0]) == first_gpu and {"ARM ×1", "ARM ×2"} <= set(paper.columns)
         assert any(f"Ma et al. 2018, Table {g[1]}" in m.value for m in at.markdown)
 
@@ -131,7 +133,7 @@ def test_shufflenet_g2_measures_with_spread_memory_access_and_paper_columns():
     at.selectbox(key="budget").set_value(2.0)
     at.button(key="run_G2").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    table = next(t.value for t in at.table if "time here (IQR)" in t.value.columns)
+    table = next(t.value for t in tables(at) if "time here (IQR)" in t.value.columns)
     cols = list(table.columns)
     assert cols.index("memory access (elements)") + 1 == cols.index("time here (IQR)")
     assert {"paper GPU", "paper ARM"} <= set(cols)
@@ -149,7 +151,7 @@ def test_shufflenet_g2_measures_with_spread_memory_access_and_paper_columns():
     # cached for the session: the same settings show the result and offer a re-run
     assert at.button(key="run_G2").label == "Measure again"
     at.button(key="run_G2").click().run()
-    assert not at.exception and any("time here (IQR)" in t.value.columns for t in at.table)
+    assert not at.exception and any("time here (IQR)" in t.value.columns for t in tables(at))
 
 
 def test_residual_gradient_norms_small():
@@ -165,25 +167,25 @@ def test_residual_gradient_norms_small():
 
 def test_residual_table1():
     at = page("residual.py").run()
-    df = at.table[0].value
+    df = tables(at)[0].value
     assert [float(v) for v in df["top-1 error % (seed)"]] == [27.94, 27.88, 28.54, 25.03]   # seed Table 1
     assert list(df["parameters (counted)"][[0, 2]]) == ["11,515,688", "21,623,848"]  # published.csv's plain-18/34
 
 
 def test_inception_branch_table_and_table2():
     at = page("inception.py").run()
-    branches = at.table[0].value
+    branches = tables(at)[0].value
     assert list(branches["branch"]) == ["branch1", "branch2", "branch3", "branch4"]
-    t2 = at.table[-1].value
+    t2 = tables(at)[-1].value
     assert [float(v) for v in t2["top-5 error % (seed)"]] == [5.6, 5.5, 5.0, 4.9]      # seed Table 2
     assert "UNVERIFIED" not in t2.to_string() and "published.csv" not in t2.to_string()
 
 
 def test_resnet_rs_waterfall_from_the_seed_and_counts_macs():
     at = page("resnet_rs.py").run()
-    wf = at.table[0].value
+    wf = tables(at)[0].value
     assert len(wf) == 11 and list(wf["top-1 %"])[2] == "78.8 †"           # seed Figure 6, as printed
-    models = next(df.value for df in at.table if "GMACs (counted)" in df.value.columns)
+    models = next(df.value for df in tables(at) if "GMACs (counted)" in df.value.columns)
     rs420 = models[models["model"] == "ResNet-RS-420"].iloc[0]
     assert float(rs420["GMACs (counted)"]) == 63.94   # published.csv: 63.942 GMACs at 320
     assert float(rs420["GFLOPs = 2 × GMACs"]) == pytest.approx(2 * 63.94, abs=0.011)

@@ -46,13 +46,24 @@ def test_family_styles_distinct_pairs_and_at_most_ten_colours():
     assert theme.family_styles(reversed(fams)) == st
 
 
-def test_page_table_formats_counts_dashes_and_escapes_markdown():
+def test_page_table_formats_counts_dashes_and_aligns_numbers():
     import pandas as pd
-    from ui.page import table_view
-    df = pd.DataFrame({"step": ["+ Cosine LR decay", "ResNet-200"], "n": [924_844_032, None], "x": [1.234, None]})
-    out = table_view(df, counts=["n"], digits={"x": 2}).data
-    assert list(out["n"]) == ["924,844,032", "—"] and list(out["x"]) == ["1.23", "—"]
-    assert out["step"][0] == "\\+ Cosine LR decay" and out["step"][1] == "ResNet-200"
+
+    from conftest import parse_markdown_tables
+    from ui.page import markdown_table, table_view
+    df = pd.DataFrame({"step": ["+ Cosine LR decay", "a | b"], "n": [924_844_032, None], "x": [1.234, None],
+                       "year": [2012, 2019], "share": [0.123456, 2.0]})
+    text = markdown_table(df, counts=["n"], digits={"x": 2})
+    lines = text.splitlines()
+    assert lines[0] == "| step | n | x | year | share |"
+    assert lines[1] == "| --- | ---: | ---: | --- | --- |"                   # counts and digits right-aligned
+    assert lines[2] == "| + Cosine LR decay | 924,844,032 | 1.23 | 2012 | 0.1235 |"
+    assert lines[3] == "| a \\| b | — | — | 2019 | 2 |"                        # a "|" stays inside its cell
+    (back,) = parse_markdown_tables(f"Some text.\n\n{text}\n\nMore text.")
+    assert back.values.tolist() == [["+ Cosine LR decay", "924,844,032", "1.23", "2012", "0.1235"],
+                                    ["a | b", "—", "—", "2019", "2"]]
+    html = table_view(df, counts=["n"], digits={"x": 2}).hide(axis="index").to_html()   # the handout's
+    assert "924,844,032" in html and "text-align: right" in html and "\\+" not in html
 
 
 def test_log_ticks_are_1_2_5_over_short_spans_and_decades_over_long_ones():
