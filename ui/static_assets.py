@@ -16,8 +16,8 @@ cost the server (benchmarks/bench_hall.py). This ASGI middleware answers those r
 * the headers are Streamlit's for these files (``Cache-Control: public, immutable, max-age=1 year``),
   plus ``Vary: Accept-Encoding``.
 
-Only files a browser asked for are held, once per process and shared by every session (about 10 MB
-raw and 3 MB gzipped for all the atlas's pages). It imports no Streamlit: ``serve.py`` mounts it
+Only files a browser asked for are held, once per process and shared by every session: measured
+over all 13 of the atlas's pages in Chromium, 167 files, 11.3 MB raw, 4.1 MB as sent. It imports no Streamlit: ``serve.py`` mounts it
 with ``st.App``'s public ``middleware`` argument.
 """
 from __future__ import annotations
